@@ -1,0 +1,464 @@
+"""The `autolabel` command line (typer + rich). Thin: parse, call the service, print."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from autolabel.domain.errors import AutolabelError, ValidationError
+from autolabel.domain.models import Box, Decision, DecisionKind, Edit, Reviewer, Thresholds
+from autolabel.pipeline import RunOptions
+from autolabel.service import Autolabel, ReviewView
+from autolabel.workspace import default_home, embedded
+
+app = typer.Typer(help="Auto-annotate datasets with ONNX models, routed to human review by thresholds.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+dataset_app = typer.Typer(help="Datasets: folders of images (and texts).", no_args_is_help=True)
+task_app = typer.Typer(help="Labeling tasks: create, run, watch, re-threshold.", no_args_is_help=True)
+review_app = typer.Typer(help="Review the inputs of your partition.", no_args_is_help=True)
+app.add_typer(dataset_app, name="dataset")
+app.add_typer(task_app, name="task")
+app.add_typer(review_app, name="review")
+
+console = Console()
+err_console = Console(stderr=True)
+
+REVIEWER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def service() -> Autolabel:
+    backends = embedded(default_home())
+    return Autolabel(backends.records, backends.blobs, backends.queues)
+
+
+def emit_json(document: Any) -> None:
+    def default(value: Any) -> Any:
+        if isinstance(value, BaseModel):
+            return value.model_dump(mode="json")
+        return str(value)
+
+    sys.stdout.write(json.dumps(document, default=default, indent=2) + "\n")
+
+
+def fail(code: str, message: str, details: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json({"error": code, "message": message, "details": details})
+    else:
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def handle_errors(command: F) -> F:
+    """Turn domain errors into a one-line message and exit code 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except AutolabelError as exc:
+            fail(exc.code, exc.message, exc.details, bool(kwargs.get("as_json")))
+        except PydanticValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            fail("validation_error", f"{where}: {first['msg']}" if where else first["msg"], {}, bool(kwargs.get("as_json")))
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/]: run the same command again to resume")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------- parsing helpers
+
+
+def parse_thresholds(values: list[str]) -> dict[str, Thresholds]:
+    """CONCEPT=UPPER:LOWER, e.g. "cat=0.8:0.4"."""
+    parsed: dict[str, Thresholds] = {}
+    for value in values:
+        concept, sep, pair = value.rpartition("=")
+        upper, sep2, lower = pair.partition(":")
+        if not sep or not sep2 or not concept:
+            raise ValidationError(f"--threshold {value!r}: expected CONCEPT=UPPER:LOWER, e.g. cat=0.8:0.4")
+        try:
+            numbers = float(upper), float(lower)
+        except ValueError:
+            raise ValidationError(f"--threshold {value!r}: UPPER and LOWER must be numbers") from None
+        parsed[concept] = Thresholds.of(*numbers)
+    return parsed
+
+
+def parse_reviewers(names: str, weights: str | None) -> list[Reviewer]:
+    listed = [n.strip() for n in names.split(",") if n.strip()]
+    weight_of: dict[str, int] = {}
+    for pair in (weights or "").split(","):
+        if not pair.strip():
+            continue
+        name, sep, weight = pair.partition("=")
+        if not sep or not weight.strip().isdigit():
+            raise ValidationError(f"--weights {pair!r}: expected NAME=INTEGER, e.g. alice=2")
+        if name.strip() not in listed:
+            raise ValidationError(f"--weights names '{name.strip()}', who is not in --reviewers")
+        weight_of[name.strip()] = int(weight)
+    bad = [n for n in listed if not REVIEWER_NAME.match(n)]
+    if bad:
+        raise ValidationError(f"--reviewers: invalid name(s) {', '.join(bad)}: use letters, digits and _ . @ -")
+    return [Reviewer(name=n, weight=weight_of.get(n, 1)) for n in listed]
+
+
+def parse_box(value: str) -> Box:
+    try:
+        x, y, w, h = (float(v) for v in value.split(","))
+        return Box(x=x, y=y, w=w, h=h)
+    except ValueError:
+        raise ValidationError(f"--box {value!r}: expected x,y,w,h with w and h > 0, e.g. 10,20,100,80") from None
+
+
+def make_thresholds(upper: float, lower: float) -> Thresholds:
+    return Thresholds.of(upper=upper, lower=lower)
+
+
+# ---------------------------------------------------------------------- datasets
+
+
+@dataset_app.command("add")
+@handle_errors
+def dataset_add(
+    name: Annotated[str, typer.Argument(help="Dataset name (created if new).")],
+    paths: Annotated[list[Path], typer.Argument(help="Image files or folders.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Add image files, or every image below folders, to a dataset."""
+    report = service().add_files(name, paths)
+    if as_json:
+        emit_json({"dataset": report.dataset, "added": report.added, "already_present": report.already_present,
+                   "skipped": [{"path": p, "reason": r} for p, r in report.skipped]})
+        return
+    console.print(f"dataset [bold]{name}[/]: {report.added} added, {report.already_present} already present")
+    for path, reason in report.skipped:
+        err_console.print(f"[yellow]skipped[/] {path}: {reason}", highlight=False)
+
+
+@dataset_app.command("list")
+@handle_errors
+def dataset_list(as_json: JsonOpt = False) -> None:
+    """List datasets with their input counts."""
+    svc = service()
+    rows = []
+    for dataset in svc.records.list_datasets():
+        count = len(svc.records.list_inputs(dataset.id, limit=1_000_000).items)
+        rows.append({"name": dataset.name, "id": dataset.id, "inputs": count})
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("name", "id", "inputs")
+    for row in rows:
+        table.add_row(row["name"], row["id"], str(row["inputs"]))
+    console.print(table)
+
+
+# ---------------------------------------------------------------------- models
+
+
+@app.command("models")
+@handle_errors
+def models(as_json: JsonOpt = False) -> None:
+    """Shipped and registered models with their concepts."""
+    specs = service().models()
+    if as_json:
+        emit_json(specs)
+        return
+    table = Table("model", "version", "kind", "label type", "concepts")
+    for spec in specs:
+        shown = ", ".join(spec.labels[:8]) + (f" … (+{len(spec.labels) - 8})" if len(spec.labels) > 8 else "")
+        table.add_row(spec.id, spec.version, spec.kind.value, spec.label_type.value, shown)
+    console.print(table)
+
+
+# ---------------------------------------------------------------------- tasks
+
+
+@task_app.command("create")
+@handle_errors
+def task_create(
+    name: Annotated[str, typer.Option("--name", help="Task name (unique).")],
+    dataset: Annotated[str, typer.Option("--dataset", help="Dataset name.")],
+    model: Annotated[str, typer.Option("--model", help="Model id (see `autolabel models`).")],
+    concepts: Annotated[str, typer.Option("--concepts", help="Comma-separated concepts of the model.")],
+    reviewers: Annotated[str, typer.Option("--reviewers", help="Comma-separated reviewer names.")],
+    upper: Annotated[float, typer.Option("--upper", help="Score >= upper: approved at once.")] = 0.9,
+    lower: Annotated[float, typer.Option("--lower", help="lower <= score < upper: human review.")] = 0.5,
+    threshold: Annotated[list[str], typer.Option("--threshold", help="Per concept: CONCEPT=UPPER:LOWER.")] = [],  # noqa: B006
+    weights: Annotated[str | None, typer.Option("--weights", help="Review shares, e.g. alice=2,bob=1.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a labeling task."""
+    task = service().create_task(
+        name=name,
+        dataset=dataset,
+        model=model,
+        concepts=[c.strip() for c in concepts.split(",") if c.strip()],
+        thresholds=make_thresholds(upper, lower),
+        concept_thresholds=parse_thresholds(threshold),
+        reviewers=parse_reviewers(reviewers, weights),
+    )
+    if as_json:
+        emit_json(task)
+        return
+    console.print(f"created task [bold]{task.name}[/] ({task.id})")
+
+
+@task_app.command("run")
+@handle_errors
+def task_run(
+    name: Annotated[str, typer.Argument(help="Task name or id.")],
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=256)] = 16,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the model on every input not yet processed (resumable)."""
+    svc = service()
+    options = RunOptions(batch_size=batch_size)
+    if as_json or not sys.stderr.isatty() and os.environ.get("AUTOLABEL_PROGRESS") != "1":
+        report = svc.run_task(name, options=options)
+    else:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=err_console) as bar:
+            handle = bar.add_task(f"labeling {name}", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(handle, completed=done, total=total)
+
+            report = svc.run_task(name, progress=progress, options=options)
+    summary = svc.summary(name)
+    if as_json:
+        emit_json({"run": {"processed": report.processed, "failed": report.failed,
+                           "review_items": report.review_items, "seconds": round(report.seconds, 3)},
+                   "status": summary})
+        return
+    console.print(f"processed {report.processed} inputs in {report.seconds:.1f}s "
+                  f"({report.failed} failed, {report.review_items} new review items)")
+    print_summary(summary)
+
+
+def print_summary(summary: Any) -> None:
+    table = Table(title=f"task {summary.name}", show_header=False)
+    table.add_row("status", f"{summary.status.value}" + (f" — {summary.failure_reason}" if summary.failure_reason else ""))
+    table.add_row("model / dataset", f"{summary.model} / {summary.dataset}")
+    table.add_row("concepts", ", ".join(summary.concepts))
+    table.add_row("inputs", f"{summary.inputs_total} total, {summary.inputs_done} done, "
+                            f"{summary.inputs_failed} failed, {summary.inputs_pending} pending")
+    table.add_row("predictions", f"[green]{summary.predictions_approved} auto-approved[/], "
+                                 f"[yellow]{summary.predictions_awaiting_review} awaiting review[/], "
+                                 f"[red]{summary.predictions_discarded} discarded[/]")
+    table.add_row("reviewed", f"{summary.percent_reviewed:.1f}% "
+                              f"({summary.review_items_decided} of {summary.review_items} inputs)")
+    table.add_row("labeled by", ", ".join(f"{k}: {v}" for k, v in summary.labeled_by.items()) or "—")
+    table.add_row("queue depth", ", ".join(f"{k}: {v}" for k, v in summary.queue_depth.items()) or "—")
+    if any(summary.dead_letters.values()):
+        table.add_row("dead letters", ", ".join(f"{k}: {v}" for k, v in summary.dead_letters.items()))
+    console.print(table)
+
+
+@task_app.command("status")
+@handle_errors
+def task_status(name: Annotated[str, typer.Argument(help="Task name or id.")], as_json: JsonOpt = False) -> None:
+    """Status, counts per band, % reviewed, labeled by, queue depth."""
+    svc = service()
+    summary = svc.summary(name)
+    if as_json:
+        failed = svc.records.failed_inputs(summary.task_id)
+        emit_json({**summary.model_dump(mode="json"), "failed_inputs": [f.model_dump() for f in failed]})
+        return
+    print_summary(summary)
+    for failure in svc.records.failed_inputs(summary.task_id):
+        source = svc.records.get_input(failure.input_id).source
+        err_console.print(f"[red]failed[/] {source}: {failure.reason}", highlight=False)
+
+
+@task_app.command("list")
+@handle_errors
+def task_list(as_json: JsonOpt = False) -> None:
+    """All tasks."""
+    svc = service()
+    summaries = [svc.summary(t.id) for t in svc.records.list_tasks()]
+    if as_json:
+        emit_json(summaries)
+        return
+    table = Table("name", "status", "model", "dataset", "inputs", "% reviewed")
+    for s in summaries:
+        table.add_row(s.name, s.status.value, s.model, s.dataset, str(s.inputs_total), f"{s.percent_reviewed:.1f}")
+    console.print(table)
+
+
+@task_app.command("delete")
+@handle_errors
+def task_delete(name: Annotated[str, typer.Argument(help="Task name or id.")], as_json: JsonOpt = False) -> None:
+    """Delete a task, its results and its review queues."""
+    task = service().delete_task(name)
+    if as_json:
+        emit_json({"deleted": task.id, "name": task.name})
+        return
+    console.print(f"deleted task [bold]{task.name}[/]")
+
+
+@task_app.command("rethreshold")
+@handle_errors
+def task_rethreshold(
+    name: Annotated[str, typer.Argument(help="Task name or id.")],
+    upper: Annotated[float | None, typer.Option("--upper")] = None,
+    lower: Annotated[float | None, typer.Option("--lower")] = None,
+    threshold: Annotated[list[str], typer.Option("--threshold", help="CONCEPT=UPPER:LOWER.")] = [],  # noqa: B006
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-apply new thresholds to the stored predictions, without running the model."""
+    svc = service()
+    current = svc.task(name).thresholds
+    pair = None
+    if upper is not None or lower is not None:
+        pair = make_thresholds(upper if upper is not None else current.upper, lower if lower is not None else current.lower)
+    svc.rethreshold(name, pair, parse_thresholds(threshold))
+    summary = svc.summary(name)
+    if as_json:
+        emit_json(summary)
+        return
+    print_summary(summary)
+
+
+# ---------------------------------------------------------------------- review
+
+
+def print_view(view: ReviewView) -> None:
+    console.print(f"item [bold]{view.item.id}[/] · input {view.input.source or view.input.id} "
+                  f"· {view.remaining} left in your queue")
+    table = Table("prediction", "concept", "score", "geometry")
+    for annotation in view.flagged:
+        geometry = annotation.geometry.model_dump(exclude={"type"})
+        table.add_row(annotation.prediction_id or "", annotation.concept,
+                      f"{annotation.score:.3f}" if annotation.score is not None else "",
+                      ", ".join(f"{k}={v}" for k, v in geometry.items()) or annotation.geometry.type)
+    console.print(table)
+
+
+@review_app.command("next")
+@handle_errors
+def review_next(
+    task: Annotated[str, typer.Option("--task", help="Task name or id.")],
+    reviewer: Annotated[str, typer.Option("--reviewer", help="Your reviewer name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Take the next item of your queue (leased to you for a few minutes)."""
+    view = service().review_next(task, reviewer)
+    if as_json:
+        emit_json({"item_id": view.item.id if view else None, "item": view})
+        return
+    if view is None:
+        console.print("nothing left to review in your queue")
+        return
+    print_view(view)
+
+
+def _decide(kind: DecisionKind, item: str, reviewer: str, predictions: list[str], edits: list[Edit], as_json: bool) -> None:
+    decision = Decision(kind=kind, reviewer=reviewer, prediction_ids=predictions or None, edits=edits)
+    annotations = service().decide(item, decision)
+    if as_json:
+        emit_json({"item_id": item, "decision": kind.value, "annotations": annotations})
+        return
+    accepted = sum(1 for a in annotations if a.status.value == "SUCCESS")
+    console.print(f"{kind.value}ed item {item}: {accepted} accepted, {len(annotations) - accepted} rejected")
+
+
+@review_app.command("accept")
+@handle_errors
+def review_accept(
+    item: Annotated[str, typer.Argument(help="Review item id.")],
+    reviewer: Annotated[str, typer.Option("--reviewer")],
+    prediction: Annotated[list[str], typer.Option("--prediction", help="Accept only these (others rejected).")] = [],  # noqa: B006
+    as_json: JsonOpt = False,
+) -> None:
+    """Accept the item's flagged predictions (all, or only those named)."""
+    _decide(DecisionKind.ACCEPT, item, reviewer, prediction, [], as_json)
+
+
+@review_app.command("reject")
+@handle_errors
+def review_reject(
+    item: Annotated[str, typer.Argument(help="Review item id.")],
+    reviewer: Annotated[str, typer.Option("--reviewer")],
+    prediction: Annotated[list[str], typer.Option("--prediction", help="Reject only these (others accepted).")] = [],  # noqa: B006
+    as_json: JsonOpt = False,
+) -> None:
+    """Reject the item's flagged predictions (all, or only those named)."""
+    _decide(DecisionKind.REJECT, item, reviewer, prediction, [], as_json)
+
+
+@review_app.command("edit")
+@handle_errors
+def review_edit(
+    item: Annotated[str, typer.Argument(help="Review item id.")],
+    reviewer: Annotated[str, typer.Option("--reviewer")],
+    prediction: Annotated[str, typer.Option("--prediction", help="The prediction to change.")],
+    concept: Annotated[str | None, typer.Option("--concept", help="New concept.")] = None,
+    box: Annotated[str | None, typer.Option("--box", help="New box x,y,w,h in pixels.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a flagged prediction's concept or box; the item's other predictions are accepted."""
+    if concept is None and box is None:
+        raise typer.BadParameter("give --concept and/or --box")
+    edit = Edit(prediction_id=prediction, concept=concept, geometry=parse_box(box) if box else None)
+    _decide(DecisionKind.EDIT, item, reviewer, [], [edit], as_json)
+
+
+# ---------------------------------------------------------------------- export
+
+
+@app.command("export")
+@handle_errors
+def export(
+    name: Annotated[str, typer.Argument(help="Task name or id.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file (coco) or folder (yolo).")],
+    fmt: Annotated[str, typer.Option("--format", help="coco or yolo.")] = "coco",
+    include_review: Annotated[bool, typer.Option("--include-review", help="Add awaiting-review labels, marked.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export a task's annotations (SUCCESS only unless --include-review)."""
+    from autolabel.exporting import export_task
+
+    written = export_task(service(), name, fmt, out, include_review)
+    if as_json:
+        emit_json({"format": fmt, "files": [str(p) for p in written]})
+        return
+    console.print(f"wrote {len(written)} file(s) to {out}")
+
+
+@app.command("demo")
+@handle_errors
+def demo(
+    samples: Annotated[Path, typer.Option("--samples", help="Folder of images.")] = Path("samples/images"),
+    out: Annotated[Path, typer.Option("--out", help="Where the export and previews go.")] = Path("demo-output"),
+) -> None:
+    """Label the bundled sample photos end to end and show the result."""
+    from autolabel.demo import run_demo
+
+    run_demo(service(), samples, out, console)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Pure domain rules: models, thresholds, partitioning, review decisions. No I/O here."""

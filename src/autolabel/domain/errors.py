@@ -1,0 +1,42 @@
+"""Domain errors. Adapters translate backend errors into these; entry points map them to
+exit codes (CLI) or HTTP statuses (API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AutolabelError(Exception):
+    """Base of every error the user can act on. ``code`` is stable for scripts and the API."""
+
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class ValidationError(AutolabelError, ValueError):
+    code = "validation_error"
+    http_status = 422
+
+
+class NotFound(AutolabelError):
+    code = "not_found"
+    http_status = 404
+
+
+class Conflict(AutolabelError):
+    code = "conflict"
+    http_status = 409
+
+
+class Forbidden(AutolabelError):
+    code = "forbidden"
+    http_status = 403
+
+
+class InvalidKey(ValidationError):
+    code = "invalid_key"

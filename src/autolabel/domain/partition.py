@@ -1,0 +1,50 @@
+"""Partitioned review: which reviewer gets the n-th input that needs review.
+
+The reviewer is a pure function of the item's sequence number (its position among the task's
+review items) and the reviewer list. Stores hand out sequence numbers atomically (a counter in
+the same transaction on SQLite, an atomic ADD on DynamoDB) and never change an item's sequence,
+so an assignment never moves, never duplicates, and every prefix of the sequence is balanced:
+
+* equal weights: plain round robin, per-reviewer counts differ by at most 1;
+* weights: smooth weighted round robin (the scheme nginx uses). After n items reviewer i holds
+  c_i with |c_i - n * w_i / W| <= 1 for every n (W = sum of weights).
+
+The pattern repeats every W items, so it is computed once per reviewer list and indexed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+from autolabel.domain.errors import ValidationError
+from autolabel.domain.models import Reviewer
+
+
+@lru_cache(maxsize=256)
+def _pattern(reviewers: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+    total = sum(weight for _, weight in reviewers)
+    current = [0] * len(reviewers)
+    pattern: list[str] = []
+    for _ in range(total):
+        for index, (_, weight) in enumerate(reviewers):
+            current[index] += weight
+        # max() keeps the first of equals, so ties go to the reviewer listed first.
+        chosen = max(range(len(reviewers)), key=lambda i: current[i])
+        current[chosen] -= total
+        pattern.append(reviewers[chosen][0])
+    return tuple(pattern)
+
+
+def reviewer_for(sequence: int, reviewers: Sequence[Reviewer]) -> str:
+    if not reviewers:
+        raise ValidationError("a task with inputs to review needs at least one reviewer")
+    if sequence < 0:
+        raise ValueError("sequence must be >= 0")
+    pattern = _pattern(tuple((r.name, r.weight) for r in reviewers))
+    return pattern[sequence % len(pattern)]
+
+
+def assign(count: int, reviewers: Sequence[Reviewer], start: int = 0) -> list[str]:
+    """Reviewers of the items with sequence numbers start .. start+count-1."""
+    return [reviewer_for(start + offset, reviewers) for offset in range(count)]

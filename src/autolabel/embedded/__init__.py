@@ -1,0 +1,1 @@
+"""Embedded adapters: a workspace folder, SQLite records and SQLite queues. The default world."""

@@ -1,0 +1,503 @@
+"""Records in SQLite: every entity is stored as its JSON document plus the columns it is
+queried by. Each batch, decision and rethreshold is one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from autolabel.domain import partition
+from autolabel.domain.errors import Conflict, NotFound
+from autolabel.domain.ids import review_item_id
+from autolabel.domain.models import (
+    Annotation,
+    AnnotationStatus,
+    Band,
+    Dataset,
+    FailedInput,
+    Input,
+    InputState,
+    LabelerKind,
+    ModelSpec,
+    Prediction,
+    ReviewItem,
+    ReviewState,
+    Task,
+)
+from autolabel.domain.progress import TaskCounts
+from autolabel.domain.routing import RoutedInput
+from autolabel.embedded.sqlite import SQLiteDatabase
+from autolabel.ports import AnnotationQuery, InputResult, Page, RecordStore
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inputs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE, dataset_id TEXT NOT NULL, body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inputs_by_dataset ON inputs(dataset_id, seq);
+CREATE TABLE IF NOT EXISTS models (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, body TEXT NOT NULL,
+    review_seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS task_inputs (
+    task_id TEXT NOT NULL, input_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
+    state TEXT NOT NULL, failure TEXT,
+    PRIMARY KEY (task_id, input_id)
+);
+CREATE INDEX IF NOT EXISTS task_inputs_by_state ON task_inputs(task_id, state, ordinal);
+CREATE TABLE IF NOT EXISTS predictions (
+    id TEXT PRIMARY KEY, task_id TEXT NOT NULL, input_id TEXT NOT NULL,
+    band TEXT NOT NULL, body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS predictions_by_input ON predictions(task_id, input_id);
+CREATE TABLE IF NOT EXISTS annotations (
+    id TEXT PRIMARY KEY, task_id TEXT NOT NULL, input_id TEXT NOT NULL,
+    labeler TEXT NOT NULL, labeler_kind TEXT NOT NULL, status TEXT NOT NULL,
+    concept TEXT NOT NULL, body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS annotations_by_input ON annotations(task_id, input_id);
+CREATE INDEX IF NOT EXISTS annotations_by_labeler ON annotations(labeler, status);
+CREATE INDEX IF NOT EXISTS annotations_by_status ON annotations(task_id, status);
+CREATE TABLE IF NOT EXISTS review_items (
+    id TEXT PRIMARY KEY, task_id TEXT NOT NULL, input_id TEXT NOT NULL,
+    reviewer TEXT NOT NULL, sequence INTEGER NOT NULL, state TEXT NOT NULL,
+    enqueued INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL,
+    UNIQUE (task_id, sequence)
+);
+CREATE INDEX IF NOT EXISTS review_items_by_reviewer ON review_items(task_id, reviewer, state, sequence);
+"""
+
+
+def _dump(model: Any) -> str:
+    return str(model.model_dump_json())
+
+
+class SQLiteRecordStore(RecordStore):
+    def __init__(self, database: SQLiteDatabase) -> None:
+        self.database = database
+        database.connection().executescript(SCHEMA)
+
+    # ------------------------------------------------------------------ datasets and inputs
+
+    def put_dataset(self, dataset: Dataset) -> Dataset:
+        with self.database.write() as db:
+            row = db.execute("SELECT body FROM datasets WHERE id = ?", (dataset.id,)).fetchone()
+            if row is not None:
+                return Dataset.model_validate_json(row[0])
+            try:
+                db.execute(
+                    "INSERT INTO datasets(id, name, body) VALUES (?, ?, ?)",
+                    (dataset.id, dataset.name, _dump(dataset)),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"a dataset named '{dataset.name}' already exists") from None
+        return dataset
+
+    def get_dataset(self, dataset_id: str) -> Dataset:
+        row = self.database.read().execute("SELECT body FROM datasets WHERE id = ?", (dataset_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no dataset {dataset_id}")
+        return Dataset.model_validate_json(row[0])
+
+    def list_datasets(self) -> list[Dataset]:
+        rows = self.database.read().execute("SELECT body FROM datasets ORDER BY name").fetchall()
+        return [Dataset.model_validate_json(r[0]) for r in rows]
+
+    def put_inputs(self, inputs: Sequence[Input]) -> int:
+        with self.database.write() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO inputs(id, dataset_id, body) VALUES (?, ?, ?)",
+                [(i.id, i.dataset_id, _dump(i)) for i in inputs],
+            )
+            return db.total_changes - before
+
+    def get_input(self, input_id: str) -> Input:
+        row = self.database.read().execute("SELECT body FROM inputs WHERE id = ?", (input_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no input {input_id}")
+        return Input.model_validate_json(row[0])
+
+    def list_inputs(self, dataset_id: str, cursor: str | None = None, limit: int = 1000) -> Page[Input]:
+        after = int(cursor) if cursor else 0
+        rows = self.database.read().execute(
+            "SELECT seq, body FROM inputs WHERE dataset_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (dataset_id, after, limit + 1),
+        ).fetchall()
+        items = [Input.model_validate_json(r["body"]) for r in rows[:limit]]
+        next_cursor = str(rows[limit - 1]["seq"]) if len(rows) > limit else None
+        return Page(items, next_cursor)
+
+    def delete_input(self, input_id: str) -> None:
+        with self.database.write() as db:
+            if db.execute("DELETE FROM inputs WHERE id = ?", (input_id,)).rowcount == 0:
+                raise NotFound(f"no input {input_id}")
+            for table in ("task_inputs", "predictions", "annotations", "review_items"):
+                db.execute(f"DELETE FROM {table} WHERE input_id = ?", (input_id,))  # noqa: S608
+
+    # ------------------------------------------------------------------ models
+
+    def put_model(self, spec: ModelSpec) -> None:
+        with self.database.write() as db:
+            db.execute("INSERT OR REPLACE INTO models(id, body) VALUES (?, ?)", (spec.id, _dump(spec)))
+
+    def list_models(self) -> list[ModelSpec]:
+        rows = self.database.read().execute("SELECT body FROM models ORDER BY id").fetchall()
+        return [ModelSpec.model_validate_json(r[0]) for r in rows]
+
+    # ------------------------------------------------------------------ tasks
+
+    def create_task(self, task: Task) -> None:
+        with self.database.write() as db:
+            try:
+                db.execute(
+                    "INSERT INTO tasks(id, name, body) VALUES (?, ?, ?)", (task.id, task.name, _dump(task))
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"a task named '{task.name}' already exists") from None
+
+    def get_task(self, task_id: str) -> Task:
+        row = self.database.read().execute("SELECT body FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no task {task_id}")
+        return Task.model_validate_json(row[0])
+
+    def find_task(self, name: str) -> Task | None:
+        row = self.database.read().execute("SELECT body FROM tasks WHERE name = ?", (name,)).fetchone()
+        return None if row is None else Task.model_validate_json(row[0])
+
+    def list_tasks(self) -> list[Task]:
+        rows = self.database.read().execute("SELECT body FROM tasks ORDER BY name").fetchall()
+        return [Task.model_validate_json(r[0]) for r in rows]
+
+    def update_task(self, task: Task) -> None:
+        with self.database.write() as db:
+            try:
+                changed = db.execute(
+                    "UPDATE tasks SET name = ?, body = ? WHERE id = ?", (task.name, _dump(task), task.id)
+                ).rowcount
+            except sqlite3.IntegrityError:
+                raise Conflict(f"a task named '{task.name}' already exists") from None
+            if changed == 0:
+                raise NotFound(f"no task {task.id}")
+
+    def delete_task(self, task_id: str) -> None:
+        with self.database.write() as db:
+            if db.execute("DELETE FROM tasks WHERE id = ?", (task_id,)).rowcount == 0:
+                raise NotFound(f"no task {task_id}")
+            for table in ("task_inputs", "predictions", "annotations", "review_items"):
+                db.execute(f"DELETE FROM {table} WHERE task_id = ?", (task_id,))  # noqa: S608
+
+    # ------------------------------------------------------------------ runs
+
+    def add_task_inputs(self, task_id: str, input_ids: Sequence[str]) -> int:
+        with self.database.write() as db:
+            self._require_task(db, task_id)
+            base = db.execute(
+                "SELECT COALESCE(MAX(ordinal), -1) FROM task_inputs WHERE task_id = ?", (task_id,)
+            ).fetchone()[0]
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO task_inputs(task_id, input_id, ordinal, state) VALUES (?, ?, ?, ?)",
+                [(task_id, iid, base + 1 + n, InputState.PENDING.value) for n, iid in enumerate(input_ids)],
+            )
+            return db.total_changes - before
+
+    def task_inputs(self, task_id: str, state: InputState | None = None) -> list[str]:
+        if state is None:
+            rows = self.database.read().execute(
+                "SELECT input_id FROM task_inputs WHERE task_id = ? ORDER BY ordinal", (task_id,)
+            )
+        else:
+            rows = self.database.read().execute(
+                "SELECT input_id FROM task_inputs WHERE task_id = ? AND state = ? ORDER BY ordinal",
+                (task_id, state.value),
+            )
+        return [r[0] for r in rows.fetchall()]
+
+    def commit_batch(self, task: Task, results: Sequence[InputResult]) -> list[ReviewItem]:
+        created: list[ReviewItem] = []
+        with self.database.write() as db:
+            next_seq = self._require_task(db, task.id)
+            for result in results:
+                row = db.execute(
+                    "SELECT state FROM task_inputs WHERE task_id = ? AND input_id = ?",
+                    (task.id, result.input_id),
+                ).fetchone()
+                if row is None or row[0] != InputState.PENDING.value:
+                    continue  # not part of the run, or already recorded by an earlier attempt
+                if result.failure is not None or result.routed is None:
+                    db.execute(
+                        "UPDATE task_inputs SET state = ?, failure = ? WHERE task_id = ? AND input_id = ?",
+                        (InputState.FAILED.value, result.failure or "no result", task.id, result.input_id),
+                    )
+                    continue
+                self._insert_predictions(db, result.predictions, result.routed)
+                self._insert_annotations(db, result.routed.annotations)
+                if result.routed.needs_review:
+                    item = self._new_review_item(task, result.routed, next_seq)
+                    self._insert_review_item(db, item)
+                    created.append(item)
+                    next_seq += 1
+                db.execute(
+                    "UPDATE task_inputs SET state = ? WHERE task_id = ? AND input_id = ?",
+                    (InputState.DONE.value, task.id, result.input_id),
+                )
+            db.execute("UPDATE tasks SET review_seq = ? WHERE id = ?", (next_seq, task.id))
+        return created
+
+    def _require_task(self, db: sqlite3.Connection, task_id: str) -> int:
+        row = db.execute("SELECT review_seq FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no task {task_id} (was it deleted?)")
+        return int(row[0])
+
+    @staticmethod
+    def _new_review_item(task: Task, routed: RoutedInput, sequence: int) -> ReviewItem:
+        return ReviewItem(
+            id=review_item_id(task.id, routed.input_id),
+            task_id=task.id,
+            input_id=routed.input_id,
+            reviewer=partition.reviewer_for(sequence, task.reviewers),
+            sequence=sequence,
+            prediction_ids=list(routed.review_prediction_ids),
+        )
+
+    @staticmethod
+    def _insert_predictions(db: sqlite3.Connection, predictions: Iterable[Prediction], routed: RoutedInput) -> None:
+        db.executemany(
+            "INSERT OR REPLACE INTO predictions(id, task_id, input_id, band, body) VALUES (?, ?, ?, ?, ?)",
+            [
+                (p.id, p.task_id, p.input_id, routed.bands.get(p.id, Band.DISCARDED).value, _dump(p))
+                for p in predictions
+            ],
+        )
+
+    @staticmethod
+    def _insert_annotations(db: sqlite3.Connection, annotations: Iterable[Annotation]) -> None:
+        db.executemany(
+            "INSERT OR REPLACE INTO annotations(id, task_id, input_id, labeler, labeler_kind, status, concept, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    a.id,
+                    a.task_id,
+                    a.input_id,
+                    a.labeled_by.display,
+                    a.labeled_by.kind.value,
+                    a.status.value,
+                    a.concept,
+                    _dump(a),
+                )
+                for a in annotations
+            ],
+        )
+
+    @staticmethod
+    def _insert_review_item(db: sqlite3.Connection, item: ReviewItem) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO review_items(id, task_id, input_id, reviewer, sequence, state, enqueued, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                item.id,
+                item.task_id,
+                item.input_id,
+                item.reviewer,
+                item.sequence,
+                item.state.value,
+                int(item.enqueued),
+                _dump(item),
+            ),
+        )
+
+    def mark_enqueued(self, item_ids: Sequence[str]) -> None:
+        with self.database.write() as db:
+            for item_id in item_ids:
+                row = db.execute("SELECT body FROM review_items WHERE id = ?", (item_id,)).fetchone()
+                if row is None:
+                    continue
+                item = ReviewItem.model_validate_json(row[0]).model_copy(update={"enqueued": True})
+                db.execute(
+                    "UPDATE review_items SET enqueued = 1, body = ? WHERE id = ?", (_dump(item), item_id)
+                )
+
+    def counts(self, task_id: str) -> TaskCounts:
+        db = self.database.read()
+        states = dict(
+            db.execute(
+                "SELECT state, COUNT(*) FROM task_inputs WHERE task_id = ? GROUP BY state", (task_id,)
+            ).fetchall()
+        )
+        bands = dict(
+            db.execute(
+                "SELECT band, COUNT(*) FROM predictions WHERE task_id = ? GROUP BY band", (task_id,)
+            ).fetchall()
+        )
+        statuses = dict(
+            db.execute(
+                "SELECT status, COUNT(*) FROM annotations WHERE task_id = ? GROUP BY status", (task_id,)
+            ).fetchall()
+        )
+        labelers = dict(
+            db.execute(
+                "SELECT labeler, COUNT(*) FROM annotations WHERE task_id = ? AND status = ? GROUP BY labeler",
+                (task_id, AnnotationStatus.SUCCESS.value),
+            ).fetchall()
+        )
+        items = dict(
+            db.execute(
+                "SELECT state, COUNT(*) FROM review_items WHERE task_id = ? GROUP BY state", (task_id,)
+            ).fetchall()
+        )
+        return TaskCounts(
+            inputs_total=sum(states.values()),
+            inputs_done=states.get(InputState.DONE.value, 0),
+            inputs_failed=states.get(InputState.FAILED.value, 0),
+            approved=bands.get(Band.APPROVED.value, 0),
+            review=bands.get(Band.REVIEW.value, 0),
+            discarded=bands.get(Band.DISCARDED.value, 0),
+            awaiting_review=statuses.get(AnnotationStatus.AWAITING_REVIEW.value, 0),
+            rejected=statuses.get(AnnotationStatus.REJECTED.value, 0),
+            review_items=sum(items.values()),
+            review_items_decided=items.get(ReviewState.DECIDED.value, 0),
+            labeled_by=labelers,
+        )
+
+    # ------------------------------------------------------------------ results
+
+    def predictions(self, task_id: str, input_id: str | None = None) -> list[Prediction]:
+        if input_id is None:
+            rows = self.database.read().execute(
+                "SELECT body FROM predictions WHERE task_id = ? ORDER BY input_id, id", (task_id,)
+            )
+        else:
+            rows = self.database.read().execute(
+                "SELECT body FROM predictions WHERE task_id = ? AND input_id = ? ORDER BY id", (task_id, input_id)
+            )
+        return [Prediction.model_validate_json(r[0]) for r in rows.fetchall()]
+
+    def annotations(self, query: AnnotationQuery) -> Page[Annotation]:
+        scope: list[str] = []
+        scope_args: list[Any] = []
+        if query.task_id is not None:
+            scope.append("task_id = ?")
+            scope_args.append(query.task_id)
+        if query.input_ids:
+            scope.append(f"input_id IN ({','.join('?' * len(query.input_ids))})")
+            scope_args.extend(query.input_ids)
+        filters: list[str] = []
+        filter_args: list[Any] = []
+        for column, values in (
+            ("labeler", list(query.labelers)),
+            ("status", [str(s) for s in query.statuses]),
+            ("concept", list(query.concepts)),
+        ):
+            if values:
+                filters.append(f"{column} IN ({','.join('?' * len(values))})")
+                filter_args.extend(values)
+        clauses = list(scope)
+        args = list(scope_args)
+        if filters:
+            joiner = " OR " if query.match == "any" else " AND "
+            clauses.append("(" + joiner.join(filters) + ")")
+            args.extend(filter_args)
+        after = query.cursor or ""
+        clauses.append("id > ?")
+        args.append(after)
+        sql = f"SELECT id, body FROM annotations WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?"  # noqa: S608
+        rows = self.database.read().execute(sql, (*args, query.limit + 1)).fetchall()
+        items = [Annotation.model_validate_json(r["body"]) for r in rows[: query.limit]]
+        cursor = rows[query.limit - 1]["id"] if len(rows) > query.limit else None
+        return Page(items, cursor)
+
+    def failed_inputs(self, task_id: str) -> list[FailedInput]:
+        rows = self.database.read().execute(
+            "SELECT input_id, failure FROM task_inputs WHERE task_id = ? AND state = ? ORDER BY ordinal",
+            (task_id, InputState.FAILED.value),
+        ).fetchall()
+        return [FailedInput(task_id=task_id, input_id=r[0], reason=r[1] or "") for r in rows]
+
+    def get_review_item(self, item_id: str) -> ReviewItem:
+        row = self.database.read().execute("SELECT body FROM review_items WHERE id = ?", (item_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no review item {item_id}")
+        return ReviewItem.model_validate_json(row[0])
+
+    def review_items(
+        self, task_id: str, reviewer: str | None = None, state: ReviewState | None = None
+    ) -> list[ReviewItem]:
+        clauses, args = ["task_id = ?"], [task_id]
+        if reviewer is not None:
+            clauses.append("reviewer = ?")
+            args.append(reviewer)
+        if state is not None:
+            clauses.append("state = ?")
+            args.append(state.value)
+        rows = self.database.read().execute(
+            f"SELECT body FROM review_items WHERE {' AND '.join(clauses)} ORDER BY sequence",  # noqa: S608
+            args,
+        ).fetchall()
+        return [ReviewItem.model_validate_json(r[0]) for r in rows]
+
+    def set_lease(self, item_id: str, receipt: str | None) -> None:
+        with self.database.write() as db:
+            row = db.execute("SELECT body FROM review_items WHERE id = ?", (item_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no review item {item_id}")
+            item = ReviewItem.model_validate_json(row[0]).model_copy(update={"lease_receipt": receipt})
+            db.execute("UPDATE review_items SET body = ? WHERE id = ?", (_dump(item), item_id))
+
+    def record_decision(self, item: ReviewItem, annotations: Sequence[Annotation]) -> None:
+        with self.database.write() as db:
+            changed = db.execute(
+                "UPDATE review_items SET state = ?, body = ? WHERE id = ? AND state = ?",
+                (item.state.value, _dump(item), item.id, ReviewState.PENDING.value),
+            ).rowcount
+            if changed == 0:
+                current = db.execute("SELECT body FROM review_items WHERE id = ?", (item.id,)).fetchone()
+                if current is None:
+                    raise NotFound(f"no review item {item.id}")
+                decided = ReviewItem.model_validate_json(current[0])
+                raise Conflict(
+                    f"review item {item.id} was already decided ({decided.decision}) by {decided.decided_by}",
+                    {"decision": decided.decision, "decided_by": decided.decided_by},
+                )
+            self._insert_annotations(db, annotations)
+
+    def replace_routing(self, task: Task, routed: Sequence[RoutedInput]) -> list[ReviewItem]:
+        created: list[ReviewItem] = []
+        with self.database.write() as db:
+            next_seq = self._require_task(db, task.id)
+            for entry in routed:
+                item_row = db.execute(
+                    "SELECT body FROM review_items WHERE id = ?", (review_item_id(task.id, entry.input_id),)
+                ).fetchone()
+                existing = ReviewItem.model_validate_json(item_row[0]) if item_row else None
+                if existing is not None and existing.state == ReviewState.DECIDED:
+                    continue  # a person decided this input; their labels stand
+                for prediction_id, band in entry.bands.items():
+                    db.execute("UPDATE predictions SET band = ? WHERE id = ?", (band.value, prediction_id))
+                db.execute(
+                    "DELETE FROM annotations WHERE task_id = ? AND input_id = ? AND labeler_kind = ?",
+                    (task.id, entry.input_id, LabelerKind.MODEL.value),
+                )
+                self._insert_annotations(db, entry.annotations)
+                if existing is not None and not entry.needs_review:
+                    db.execute("DELETE FROM review_items WHERE id = ?", (existing.id,))
+                elif existing is not None:
+                    updated = existing.model_copy(update={"prediction_ids": list(entry.review_prediction_ids)})
+                    self._insert_review_item(db, updated)
+                elif entry.needs_review:
+                    item = self._new_review_item(task, entry, next_seq)
+                    self._insert_review_item(db, item)
+                    created.append(item)
+                    next_seq += 1
+            db.execute("UPDATE tasks SET review_seq = ?, body = ? WHERE id = ?", (next_seq, _dump(task), task.id))
+        return created
+
+

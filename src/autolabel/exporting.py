@@ -1,0 +1,46 @@
+"""Export a task's annotations to files (COCO JSON or a YOLO folder)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from autolabel.domain.errors import ValidationError
+from autolabel.domain.models import AnnotationStatus, Task
+from autolabel.exports.formats import ExportImage, to_coco, to_yolo
+from autolabel.exports.writer import write_export
+from autolabel.imaging.decode import ImageDecodeError, image_size
+from autolabel.ports import AnnotationQuery
+from autolabel.service import Autolabel
+
+FORMATS = ("coco", "yolo")
+
+
+def export_images(svc: Autolabel, task: Task) -> list[ExportImage]:
+    """Every successfully processed input of the task, with its oriented size."""
+    failed = {f.input_id for f in svc.records.failed_inputs(task.id)}
+    images = []
+    for item in svc.task_inputs(task):
+        if item.id in failed:
+            continue
+        try:
+            width, height = image_size(svc.blobs.get(item.blob_key))
+        except ImageDecodeError:
+            continue
+        images.append(ExportImage(item.id, Path(item.source or item.blob_key).name, width, height))
+    return images
+
+
+def export_task(svc: Autolabel, name: str, fmt: str, out: Path, include_review: bool = False) -> list[Path]:
+    if fmt not in FORMATS:
+        raise ValidationError(f"unknown export format '{fmt}': choose one of {', '.join(FORMATS)}")
+    task = svc.task(name)
+    statuses = [AnnotationStatus.SUCCESS] + ([AnnotationStatus.AWAITING_REVIEW] if include_review else [])
+    annotations = svc.annotations(AnnotationQuery(task_id=task.id, statuses=statuses))
+    images = export_images(svc, task)
+    if fmt == "coco":
+        document = to_coco(task, images, annotations, include_review=include_review)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(document, indent=2))
+        return [out]
+    return write_export(to_yolo(task, images, annotations, include_review=include_review), out)

@@ -1,0 +1,1 @@
+"""Image bytes in, model-ready pixels out: safe decoding, orientation and file-kind sniffing."""

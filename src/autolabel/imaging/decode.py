@@ -1,0 +1,261 @@
+"""Turn untrusted image bytes into a fully loaded, upright, 8-bit RGB ``PIL.Image``.
+
+Every failure surfaces as :class:`ImageDecodeError` with a reason a user can act on, so callers
+never have to know which of Pillow's many exception types a malformed file happens to raise.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import PurePosixPath
+from typing import Literal
+
+import numpy as np
+from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "MAX_PIXELS",
+    "TEXT_EXTENSIONS",
+    "ImageDecodeError",
+    "Kind",
+    "decode_image",
+    "image_size",
+    "sniff_kind",
+]
+
+MAX_PIXELS = 100_000_000
+"""Default decompression-bomb limit (width * height of the first frame)."""
+
+IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"})
+TEXT_EXTENSIONS = frozenset({"txt"})
+
+Kind = Literal["image", "text"]
+
+# Only the formats we accept by extension. Pillow would otherwise also try e.g. EPS, whose
+# load() shells out to Ghostscript: a needless attack surface for user uploads.
+_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")
+
+# Pillow's decoders raise all of these on malformed input, not just the documented OSError.
+# The blocks they guard hold Pillow's open/load/getexif and little of our own code, so our
+# bugs do not get reported as corrupt files.
+_DECODE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    struct.error,
+    ZeroDivisionError,
+)
+
+# EXIF orientation -> the transpose that makes the pixels upright (same table as
+# ImageOps.exif_transpose). Orientations 5-8 are rotated by 90 degrees and swap width/height.
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SWAPS_AXES = frozenset({5, 6, 7, 8})
+# Where Pillow's getexif() finds an orientation (EXIF, PNG text EXIF, XMP).
+_ORIENTATION_INFO_KEYS = ("exif", "Raw profile type exif", "xmp", "XML:com.adobe.xmp")
+
+_BOMB_MESSAGE = re.compile(r"\((\d+) pixels\) exceeds limit of (\d+) pixels")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_METADATA_CHUNKS = frozenset({b"eXIf", b"iTXt", b"tEXt", b"zTXt"})
+
+
+class ImageDecodeError(Exception):
+    """The bytes are not an image we can decode; ``reason`` says why, in plain words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode ``data`` into a fully loaded 8-bit RGB image with EXIF orientation applied.
+
+    Only the first frame of animated or multi-page files is decoded. Images with more than
+    ``max_pixels`` pixels are refused before any pixel data is decoded. Pillow's own
+    decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``, about 89.5 million by default)
+    is enforced as well and is never changed here, so the effective limit is the smaller of
+    the two.
+
+    Raises:
+        ImageDecodeError: empty, unrecognised, corrupt, truncated or too large input, or a
+            pixel mode with no RGB conversion.
+        ValueError: ``max_pixels`` is not positive.
+    """
+    with _opened(data, max_pixels) as img:
+        img.load()  # decodes everything; the pixels stay usable once the block closes the file
+        orientation = _orientation(img)
+    try:
+        rgb = _to_rgb(img)
+    except ValueError as exc:  # a mode Pillow can decode but not convert
+        raise ImageDecodeError(f"unsupported image mode: {img.mode}") from exc
+    method = _TRANSPOSE.get(orientation)
+    if method is None:
+        return rgb
+    # Transposing ourselves rather than via ImageOps.exif_transpose avoids its full copy of
+    # upright images and shares one orientation reading with image_size().
+    upright = rgb.transpose(method)
+    # The copied metadata still says "rotate me": drop it so nothing rotates twice.
+    for key in _ORIENTATION_INFO_KEYS:
+        upright.info.pop(key, None)
+    return upright
+
+
+def image_size(data: bytes, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """Return the (width, height) that :func:`decode_image` would produce, cheaply.
+
+    Reads only the header unless a PNG keeps metadata after its pixel data, where Pillow can
+    only see a possible orientation by decoding the image.
+
+    Raises:
+        ImageDecodeError: as for :func:`decode_image`, minus errors only a full decode finds.
+    """
+    with _opened(data, max_pixels) as img:
+        if img.format == "PNG" and _png_has_trailing_metadata(data):
+            return decode_image(data, max_pixels).size
+        width, height = img.size
+        orientation = _orientation(img)
+    return (height, width) if orientation in _SWAPS_AXES else (width, height)
+
+
+def sniff_kind(path_or_name: str) -> Kind | None:
+    """Classify a file by its extension (case-insensitive); ``None`` if we do not handle it."""
+    # Backslashes too, so Windows paths and zip member names split the same way.
+    name = path_or_name.replace("\\", "/")
+    ext = PurePosixPath(name).suffix.lower().lstrip(".")
+    if ext in IMAGE_EXTENSIONS:
+        return "image"
+    if ext in TEXT_EXTENSIONS:
+        return "text"
+    return None
+
+
+@contextmanager
+def _opened(data: bytes, max_pixels: int) -> Iterator[ImageFile.ImageFile]:
+    """Open ``data`` lazily, refusing oversized images before their pixels are decoded.
+
+    Every Pillow error raised inside the block, including by the caller's load(), is
+    translated to ImageDecodeError.
+    """
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be positive, got {max_pixels}")
+    if not data:
+        raise ImageDecodeError("empty file")
+    # Pillow only *warns* between MAX_IMAGE_PIXELS and twice that; make the warning fatal too,
+    # scoped to this block, instead of touching the process-wide MAX_IMAGE_PIXELS.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=_FORMATS) as img:
+                # The header is already parsed, so this costs nothing and runs before load().
+                pixels = img.width * img.height
+                if pixels > max_pixels:
+                    raise ImageDecodeError(f"image too large: {pixels} pixels > limit {max_pixels}")
+                yield img
+        except UnidentifiedImageError:
+            raise ImageDecodeError("not an image (unrecognised format)") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageDecodeError(_bomb_reason(exc)) from exc
+        except _DECODE_ERRORS as exc:
+            raise ImageDecodeError(f"corrupt or truncated image: {exc}") from exc
+
+
+def _bomb_reason(exc: Exception) -> str:
+    # Reword Pillow's message into the same shape as our own limit's, keeping it if it changes.
+    match = _BOMB_MESSAGE.search(str(exc))
+    if match is None:
+        return f"image too large: {exc}"
+    return f"image too large: {match[1]} pixels > limit {match[2]}"
+
+
+def _orientation(img: Image.Image) -> int:
+    """EXIF orientation 1-8, or 1 when absent or unreadable."""
+    try:
+        # The base-class method reads only what the header parse has put in img.info; the PNG
+        # override would decode the whole image first (image_size() deals with that case).
+        value = Image.Image.getexif(img).get(ExifTags.Base.Orientation, 1)
+    except _DECODE_ERRORS:
+        # Broken metadata must not cost us the pixels: treat it as "no rotation".
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any decoded mode to 8-bit RGB."""
+    if img.mode.startswith("I") or img.mode == "F":
+        return _high_depth_to_gray(img).convert("RGB")
+    # Also true for P, L and RGB images whose tRNS/GIF header marks a colour as transparent.
+    if img.has_transparency_data:
+        # Models are trained on opaque photos; flattening onto white (not black, Pillow's
+        # default when alpha is dropped) matches how a viewer shows the image, e.g. logos
+        # and scans with transparent margins.
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if img.mode == "RGB":
+        return img
+    # 1, L, P, CMYK, YCbCr, RGBX, LAB, HSV: Pillow's own conversions are exact here.
+    return img.convert("RGB")
+
+
+def _high_depth_to_gray(img: Image.Image) -> Image.Image:
+    """Scale 16/32-bit integer or float grayscale to 8-bit ``L`` by its range, not by clipping.
+
+    Pillow's own convert("L") clips such data at 255, turning most of a 16-bit image white.
+    """
+    arr = np.asarray(img)
+    is_16bit = img.mode.startswith("I;16") or (
+        img.mode == "I" and arr.size and arr.min() >= 0 and arr.max() <= 65535
+    )
+    if is_16bit:
+        # 16-bit data (also what Pillow loads 16-bit PPM and some TIFFs as, in mode "I"):
+        # round(v / 257) maps 0..65535 onto 0..255 exactly.
+        gray = (arr.astype(np.uint32) + 128) // 257
+    elif img.mode == "F" and arr.size and np.nanmin(arr) >= 0.0 and np.nanmax(arr) <= 1.0:
+        # Floats in [0, 1] are the usual normalised-intensity convention.
+        gray = np.rint(np.nan_to_num(arr) * 255.0)
+    else:
+        # Wider ints or arbitrary floats carry no fixed scale: stretch the actual range.
+        values = np.nan_to_num(arr.astype(np.float64), posinf=0.0, neginf=0.0)
+        lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        span = hi - lo
+        gray = np.rint((values - lo) * (255.0 / span)) if span > 0 else np.zeros_like(values)
+    out = Image.fromarray(gray.astype(np.uint8))
+    transparent = img.info.get("transparency")
+    if isinstance(transparent, int):
+        # A 16-bit PNG's tRNS names one grey level as transparent: flatten it onto white too.
+        out.paste(255, mask=Image.fromarray(((arr == transparent) * 255).astype(np.uint8)))
+    return out
+
+
+def _png_has_trailing_metadata(data: bytes) -> bool:
+    """True if a metadata chunk (which may hold orientation) follows the PNG pixel data."""
+    if not data.startswith(_PNG_SIGNATURE):
+        return False
+    pos, seen_idat = len(_PNG_SIGNATURE), False
+    # Walks chunk headers only, skipping their payloads: cheap even for huge images.
+    while pos + 8 <= len(data):
+        length, chunk_type = struct.unpack(">I4s", data[pos : pos + 8])
+        if chunk_type == b"IDAT":
+            seen_idat = True
+        elif chunk_type == b"IEND":
+            return False
+        elif seen_idat and chunk_type in _PNG_METADATA_CHUNKS:
+            return True
+        pos += 12 + length  # length + type + payload + CRC
+    return False

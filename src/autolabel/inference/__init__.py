@@ -1,0 +1,1 @@
+"""Model specs, pre- and post-processing, and onnxruntime sessions."""

@@ -1,0 +1,286 @@
+"""The ports: the small interfaces the core talks to. Each has an embedded adapter (filesystem,
+SQLite) and an AWS adapter (S3, DynamoDB, SQS), and one contract suite in tests/contract that
+both pass, so neither can drift from what the core expects."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from autolabel.domain.errors import InvalidKey
+from autolabel.domain.models import (
+    Annotation,
+    AnnotationStatus,
+    Dataset,
+    FailedInput,
+    Input,
+    InputState,
+    ModelSpec,
+    Prediction,
+    ReviewItem,
+    ReviewState,
+    Task,
+)
+from autolabel.domain.progress import TaskCounts
+from autolabel.domain.routing import RoutedInput
+
+# --------------------------------------------------------------------------- blobs
+
+_KEY_PART = re.compile(r"^[A-Za-z0-9._=+@,()\- ]+$")
+MAX_KEY_LENGTH = 1024
+
+
+def validate_key(key: str) -> str:
+    """Accept only relative, normalised keys: nothing may escape the store's root.
+
+    The same rule applies on S3 so that a key that works on a laptop works in the cloud.
+    """
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidKey(f"invalid key {key!r}: must be 1..{MAX_KEY_LENGTH} characters")
+    if key.startswith("/") or "\\" in key or "\x00" in key:
+        raise InvalidKey(f"invalid key {key!r}: must be a relative path with '/' separators")
+    for part in key.split("/"):
+        if part in ("", ".", "..") or not _KEY_PART.match(part):
+            raise InvalidKey(f"invalid key {key!r}: bad path segment {part!r}")
+    return key
+
+
+class BlobStore(ABC):
+    """Bytes by key: inputs, models, manifests, exports."""
+
+    @abstractmethod
+    def put(self, key: str, data: bytes, content_type: str | None = None) -> None: ...
+
+    @abstractmethod
+    def get(self, key: str) -> bytes:
+        """The bytes at ``key``; raises NotFound."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove ``key``; deleting a missing key is not an error (as on S3)."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Keys under ``prefix`` in lexicographic order."""
+
+    @abstractmethod
+    def local_path(self, key: str) -> Path:
+        """A local file holding the blob (the file itself, or a cached download)."""
+
+    @abstractmethod
+    def url(self, key: str, expires_s: int = 3600) -> str:
+        """A URL a browser can fetch the blob from (presigned on S3)."""
+
+
+# --------------------------------------------------------------------------- queues
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    message_id: str
+    body: str
+    receipt: str
+    receive_count: int
+
+
+class ReviewQueues(ABC):
+    """Per-reviewer work queues with SQS semantics.
+
+    A received message is invisible for ``visibility_s`` (the reviewer's lease); if it is not
+    deleted in time it comes back, and after ``max_receives`` receives it moves to the queue's
+    dead-letter queue instead of looping forever.
+    """
+
+    @abstractmethod
+    def create(self, queue: str, max_receives: int = 5) -> None:
+        """Create ``queue`` and its dead-letter queue; creating an existing queue is a no-op."""
+
+    @abstractmethod
+    def delete_queue(self, queue: str) -> None: ...
+
+    @abstractmethod
+    def exists(self, queue: str) -> bool: ...
+
+    @abstractmethod
+    def send(self, queue: str, messages: Sequence[tuple[str, str]]) -> None:
+        """Send (message_id, body) pairs. Raises NotFound for a missing queue."""
+
+    @abstractmethod
+    def receive(self, queue: str, visibility_s: int = 300, max_messages: int = 1) -> list[QueueMessage]: ...
+
+    @abstractmethod
+    def delete(self, queue: str, receipt: str) -> None:
+        """Delete a received message; a stale receipt is ignored (as SQS does)."""
+
+    @abstractmethod
+    def depth(self, queue: str) -> int:
+        """Messages visible or in flight (approximate on SQS)."""
+
+    @abstractmethod
+    def dead_letters(self, queue: str) -> list[QueueMessage]: ...
+
+
+def queue_name(task_id: str, reviewer: str) -> str:
+    """SQS queue names allow [A-Za-z0-9_-], up to 80 characters."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "-", reviewer)[:40]
+    return f"al-{task_id}-{safe}"[:80]
+
+
+# --------------------------------------------------------------------------- records
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class InputResult:
+    """One input's outcome in a batch: predictions and their routing, or a failure reason."""
+
+    input_id: str
+    predictions: tuple[Prediction, ...] = ()
+    routed: RoutedInput | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class AnnotationQuery:
+    """Input-manager filters. Within each field values are OR-ed; ``match`` combines fields."""
+
+    task_id: str | None = None
+    input_ids: Sequence[str] = ()
+    labelers: Sequence[str] = ()
+    statuses: Sequence[AnnotationStatus] = ()
+    concepts: Sequence[str] = ()
+    match: str = "all"  # "all" (AND across fields) or "any" (OR across fields)
+    limit: int = 1000
+    cursor: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class RecordStore(ABC):
+    """Datasets, inputs, tasks, predictions, annotations, review items and counters."""
+
+    # datasets and inputs
+    @abstractmethod
+    def put_dataset(self, dataset: Dataset) -> Dataset:
+        """Create the dataset, or return the existing one with that id."""
+
+    @abstractmethod
+    def get_dataset(self, dataset_id: str) -> Dataset: ...
+
+    @abstractmethod
+    def list_datasets(self) -> list[Dataset]: ...
+
+    @abstractmethod
+    def put_inputs(self, inputs: Sequence[Input]) -> int:
+        """Add inputs idempotently (keyed by id); returns how many were new."""
+
+    @abstractmethod
+    def get_input(self, input_id: str) -> Input: ...
+
+    @abstractmethod
+    def list_inputs(self, dataset_id: str, cursor: str | None = None, limit: int = 1000) -> Page[Input]: ...
+
+    @abstractmethod
+    def delete_input(self, input_id: str) -> None: ...
+
+    # models registered at run time (shipped ones are read from models/)
+    @abstractmethod
+    def put_model(self, spec: ModelSpec) -> None: ...
+
+    @abstractmethod
+    def list_models(self) -> list[ModelSpec]: ...
+
+    # tasks
+    @abstractmethod
+    def create_task(self, task: Task) -> None:
+        """Raises Conflict when a task with the same name or id exists."""
+
+    @abstractmethod
+    def get_task(self, task_id: str) -> Task: ...
+
+    @abstractmethod
+    def find_task(self, name: str) -> Task | None: ...
+
+    @abstractmethod
+    def list_tasks(self) -> list[Task]: ...
+
+    @abstractmethod
+    def update_task(self, task: Task) -> None: ...
+
+    @abstractmethod
+    def delete_task(self, task_id: str) -> None:
+        """Delete the task and everything recorded for it."""
+
+    # runs
+    @abstractmethod
+    def add_task_inputs(self, task_id: str, input_ids: Sequence[str]) -> int:
+        """Register inputs for the task as PENDING (idempotent); returns how many were new."""
+
+    @abstractmethod
+    def task_inputs(self, task_id: str, state: InputState | None = None) -> list[str]:
+        """Input ids of the task (in a stable order), optionally only those in ``state``."""
+
+    @abstractmethod
+    def commit_batch(self, task: Task, results: Sequence[InputResult]) -> list[ReviewItem]:
+        """Record a batch atomically and idempotently; returns the review items it created.
+
+        Inputs already DONE or FAILED are skipped, so a retried batch changes nothing. Review
+        items get the task's next sequence numbers and the reviewer ``partition.reviewer_for``
+        names; counters move in the same transaction.
+        """
+
+    @abstractmethod
+    def mark_enqueued(self, item_ids: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def counts(self, task_id: str) -> TaskCounts: ...
+
+    # results
+    @abstractmethod
+    def predictions(self, task_id: str, input_id: str | None = None) -> list[Prediction]: ...
+
+    @abstractmethod
+    def annotations(self, query: AnnotationQuery) -> Page[Annotation]: ...
+
+    @abstractmethod
+    def failed_inputs(self, task_id: str) -> list[FailedInput]: ...
+
+    @abstractmethod
+    def get_review_item(self, item_id: str) -> ReviewItem: ...
+
+    @abstractmethod
+    def review_items(
+        self, task_id: str, reviewer: str | None = None, state: ReviewState | None = None
+    ) -> list[ReviewItem]: ...
+
+    @abstractmethod
+    def set_lease(self, item_id: str, receipt: str | None) -> None:
+        """Remember the queue receipt of the reviewer's lease, so a decision can delete it."""
+
+    @abstractmethod
+    def record_decision(self, item: ReviewItem, annotations: Sequence[Annotation]) -> None:
+        """Store a decided item and its annotations if the item is still PENDING, else Conflict.
+
+        The check and the write are one atomic step, so of two racing decisions one wins.
+        """
+
+    @abstractmethod
+    def replace_routing(self, task: Task, routed: Sequence[RoutedInput]) -> list[ReviewItem]:
+        """Re-apply routing for inputs whose review is not decided (rethreshold).
+
+        Model annotations of those inputs are replaced, pending review items are updated or
+        removed, new ones are created; counters are recomputed. Returns the new review items.
+        """

@@ -1,0 +1,31 @@
+"""The embedded world: a workspace folder holding blobs and one SQLite database."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from autolabel.embedded.blobs import FileBlobStore
+from autolabel.embedded.queues import SQLiteReviewQueues
+from autolabel.embedded.records import SQLiteRecordStore
+from autolabel.embedded.sqlite import SQLiteDatabase
+from autolabel.ports import BlobStore, RecordStore, ReviewQueues
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("AUTOLABEL_HOME", ".autolabel")).resolve()
+
+
+@dataclass
+class Backends:
+    records: RecordStore
+    blobs: BlobStore
+    queues: ReviewQueues
+
+
+def embedded(home: Path | None = None) -> Backends:
+    home = home or default_home()
+    home.mkdir(parents=True, exist_ok=True)
+    database = SQLiteDatabase(home / "autolabel.sqlite3")
+    return Backends(SQLiteRecordStore(database), FileBlobStore(home / "blobs"), SQLiteReviewQueues(database))

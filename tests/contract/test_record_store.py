@@ -1,0 +1,346 @@
+"""Contract of RecordStore: every adapter passes these."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from autolabel.domain import ids, partition
+from autolabel.domain.errors import Conflict, NotFound
+from autolabel.domain.models import (
+    AnnotationStatus,
+    Box,
+    Dataset,
+    Decision,
+    DecisionKind,
+    Input,
+    InputKind,
+    InputState,
+    ModelKind,
+    ModelSpec,
+    LabelType,
+    Prediction,
+    Reviewer,
+    ReviewState,
+    Task,
+    Thresholds,
+)
+from autolabel.domain.review import apply_decision
+from autolabel.domain.routing import route_input
+from autolabel.ports import AnnotationQuery, InputResult, RecordStore
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def make_dataset(records: RecordStore, name: str = "photos", count: int = 6) -> tuple[Dataset, list[Input]]:
+    dataset = records.put_dataset(Dataset(id=ids.dataset_id(name), name=name))
+    inputs = [
+        Input(
+            id=ids.input_id(dataset.id, f"sha{i}"),
+            dataset_id=dataset.id,
+            kind=InputKind.IMAGE,
+            blob_key=f"datasets/{dataset.id}/sha{i}.jpg",
+            source=f"img{i}.jpg",
+            sha256=f"sha{i}",
+            size_bytes=100 + i,
+        )
+        for i in range(count)
+    ]
+    records.put_inputs(inputs)
+    return dataset, inputs
+
+
+def make_task(records: RecordStore, dataset: Dataset, name: str = "t1", reviewers: tuple[str, ...] = ("alice", "bob")) -> Task:
+    task = Task(
+        id=ids.new_id("task"),
+        name=name,
+        dataset_id=dataset.id,
+        model_id="det",
+        model_version="1",
+        concepts=["cat", "dog"],
+        thresholds=Thresholds(upper=0.8, lower=0.4),
+        reviewers=[Reviewer(name=r) for r in reviewers],
+    )
+    records.create_task(task)
+    return task
+
+
+def result(task: Task, input_id: str, scores: list[tuple[str, float]]) -> InputResult:
+    predictions = tuple(
+        Prediction(
+            id=ids.prediction_id(task.id, input_id, i),
+            task_id=task.id,
+            input_id=input_id,
+            concept=concept,
+            score=score,
+            geometry=Box(x=1 + i, y=2, w=10, h=10),
+            model_id=task.model_id,
+            model_version=task.model_version,
+        )
+        for i, (concept, score) in enumerate(scores)
+    )
+    return InputResult(input_id, predictions, route_input(task, input_id, predictions))
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+def test_datasets_and_inputs_are_idempotent(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records)
+    assert records.put_dataset(Dataset(id=dataset.id, name="photos")).id == dataset.id
+    assert records.put_inputs(inputs) == 0
+    assert records.get_dataset(dataset.id).name == "photos"
+    assert [d.name for d in records.list_datasets()] == ["photos"]
+    assert records.get_input(inputs[2].id) == inputs[2]
+    with pytest.raises(NotFound):
+        records.get_dataset("ds_missing")
+    with pytest.raises(NotFound):
+        records.get_input("in_missing")
+
+
+def test_inputs_page_in_insertion_order(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records, count=7)
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        page = records.list_inputs(dataset.id, cursor=cursor, limit=3)
+        seen.extend(i.id for i in page.items)
+        pages += 1
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert seen == [i.id for i in inputs]
+    assert pages == 3
+
+
+def test_delete_input(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records, count=2)
+    records.delete_input(inputs[0].id)
+    assert [i.id for i in records.list_inputs(dataset.id).items] == [inputs[1].id]
+    with pytest.raises(NotFound):
+        records.delete_input(inputs[0].id)
+
+
+def test_models_registered(records: RecordStore) -> None:
+    spec = ModelSpec(id="m", version="2", kind=ModelKind.DETECTOR, labels=["a"], label_type=LabelType.BOX)
+    records.put_model(spec)
+    records.put_model(spec)
+    assert records.list_models() == [spec]
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def test_task_lifecycle(records: RecordStore) -> None:
+    dataset, _ = make_dataset(records)
+    task = make_task(records, dataset)
+    assert records.get_task(task.id) == task
+    assert records.find_task("t1") == task
+    assert records.find_task("nope") is None
+    with pytest.raises(Conflict):
+        make_task(records, dataset, name="t1")
+    renamed = task.model_copy(update={"name": "t1-renamed"})
+    records.update_task(renamed)
+    assert records.find_task("t1-renamed") == renamed
+    assert [t.id for t in records.list_tasks()] == [task.id]
+    records.delete_task(task.id)
+    with pytest.raises(NotFound):
+        records.get_task(task.id)
+    with pytest.raises(NotFound):
+        records.delete_task(task.id)
+
+
+def test_update_to_a_taken_name_conflicts(records: RecordStore) -> None:
+    dataset, _ = make_dataset(records)
+    make_task(records, dataset, name="a")
+    b = make_task(records, dataset, name="b")
+    with pytest.raises(Conflict):
+        records.update_task(b.model_copy(update={"name": "a"}))
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def test_task_inputs_are_registered_once_in_order(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records)
+    task = make_task(records, dataset)
+    assert records.add_task_inputs(task.id, [i.id for i in inputs[:4]]) == 4
+    assert records.add_task_inputs(task.id, [i.id for i in inputs]) == 2
+    assert records.task_inputs(task.id) == [i.id for i in inputs]
+    assert records.task_inputs(task.id, InputState.PENDING) == [i.id for i in inputs]
+
+
+def test_commit_batch_routes_assigns_and_counts(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records)
+    task = make_task(records, dataset)
+    records.add_task_inputs(task.id, [i.id for i in inputs])
+    batch = [
+        result(task, inputs[0].id, [("cat", 0.9), ("dog", 0.5)]),  # approved + review
+        result(task, inputs[1].id, [("cat", 0.1)]),  # discarded only
+        result(task, inputs[2].id, [("dog", 0.45), ("dog", 0.41)]),  # two in review, one item
+        InputResult(inputs[3].id, failure="corrupt or truncated image"),
+    ]
+    created = records.commit_batch(task, batch)
+    assert [(i.input_id, i.sequence, i.reviewer) for i in created] == [
+        (inputs[0].id, 0, partition.reviewer_for(0, task.reviewers)),
+        (inputs[2].id, 1, partition.reviewer_for(1, task.reviewers)),
+    ]
+    assert created[1].prediction_ids == [ids.prediction_id(task.id, inputs[2].id, 0), ids.prediction_id(task.id, inputs[2].id, 1)]
+    counts = records.counts(task.id)
+    assert (counts.inputs_total, counts.inputs_done, counts.inputs_failed) == (6, 3, 1)
+    assert (counts.approved, counts.review, counts.discarded) == (1, 3, 1)
+    assert counts.awaiting_review == 3
+    assert (counts.review_items, counts.review_items_decided) == (2, 0)
+    assert counts.labeled_by == {"det@1": 1}
+    assert [f.reason for f in records.failed_inputs(task.id)] == ["corrupt or truncated image"]
+    assert records.task_inputs(task.id, InputState.PENDING) == [inputs[4].id, inputs[5].id]
+    assert len(records.predictions(task.id)) == 5
+    assert len(records.predictions(task.id, inputs[2].id)) == 2
+
+    # A retried batch (same results) changes nothing and creates no items.
+    assert records.commit_batch(task, batch) == []
+    assert records.counts(task.id) == counts
+
+    # The next batch continues the review sequence.
+    more = records.commit_batch(task, [result(task, inputs[4].id, [("cat", 0.6)])])
+    assert [(i.sequence, i.reviewer) for i in more] == [(2, partition.reviewer_for(2, task.reviewers))]
+
+
+def test_commit_for_a_deleted_task_is_not_found(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records)
+    task = make_task(records, dataset)
+    records.add_task_inputs(task.id, [inputs[0].id])
+    records.delete_task(task.id)
+    with pytest.raises(NotFound):
+        records.commit_batch(task, [result(task, inputs[0].id, [("cat", 0.5)])])
+
+
+def test_review_items_by_reviewer_and_enqueue_flag(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records)
+    task = make_task(records, dataset)
+    records.add_task_inputs(task.id, [i.id for i in inputs])
+    created = records.commit_batch(task, [result(task, i.id, [("cat", 0.5)]) for i in inputs])
+    assert len(created) == 6
+    alice = records.review_items(task.id, reviewer="alice")
+    bob = records.review_items(task.id, reviewer="bob", state=ReviewState.PENDING)
+    assert len(alice) == 3 and len(bob) == 3
+    assert {i.id for i in alice}.isdisjoint({i.id for i in bob})
+    assert not any(i.enqueued for i in records.review_items(task.id))
+    records.mark_enqueued([i.id for i in alice])
+    assert [i.enqueued for i in records.review_items(task.id, reviewer="alice")] == [True] * 3
+    assert records.get_review_item(alice[0].id).enqueued
+    records.set_lease(alice[0].id, "receipt-1")
+    assert records.get_review_item(alice[0].id).lease_receipt == "receipt-1"
+
+
+def _decide(records: RecordStore, task: Task, item_id: str, reviewer: str, kind: DecisionKind) -> None:
+    item = records.get_review_item(item_id)
+    flagged = records.annotations(AnnotationQuery(task_id=task.id, input_ids=[item.input_id])).items
+    decided, annotations = apply_decision(task, item, flagged, Decision(kind=kind, reviewer=reviewer), NOW)
+    records.record_decision(decided, annotations)
+
+
+def test_decision_is_recorded_once(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records)
+    task = make_task(records, dataset)
+    records.add_task_inputs(task.id, [inputs[0].id])
+    item = records.commit_batch(task, [result(task, inputs[0].id, [("cat", 0.9), ("dog", 0.5)])])[0]
+    _decide(records, task, item.id, item.reviewer, DecisionKind.ACCEPT)
+    stored = records.get_review_item(item.id)
+    assert stored.state == ReviewState.DECIDED and stored.decided_by == item.reviewer
+    counts = records.counts(task.id)
+    assert counts.review_items_decided == 1 and counts.awaiting_review == 0
+    assert counts.labeled_by == {"det@1": 1, item.reviewer: 1}
+    # Deciding again from a stale copy of the item must conflict, not overwrite.
+    stale = item
+    flagged = records.annotations(AnnotationQuery(task_id=task.id, input_ids=[item.input_id])).items
+    decided, annotations = apply_decision(task, stale, flagged, Decision(kind=DecisionKind.REJECT, reviewer=item.reviewer), NOW)
+    with pytest.raises(Conflict):
+        records.record_decision(decided, annotations)
+    assert records.counts(task.id).rejected == 0
+
+
+def test_racing_decisions_one_wins(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records)
+    task = make_task(records, dataset, reviewers=("alice",))
+    records.add_task_inputs(task.id, [inputs[0].id])
+    item = records.commit_batch(task, [result(task, inputs[0].id, [("cat", 0.5)])])[0]
+    flagged = records.annotations(AnnotationQuery(task_id=task.id, input_ids=[item.input_id])).items
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def attempt(kind: DecisionKind) -> None:
+        decided, annotations = apply_decision(task, item, flagged, Decision(kind=kind, reviewer="alice"), NOW)
+        barrier.wait()
+        try:
+            records.record_decision(decided, annotations)
+            outcomes.append(kind.value)
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=attempt, args=(DecisionKind.ACCEPT if n % 2 else DecisionKind.REJECT,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("conflict") == 7
+    winner = next(o for o in outcomes if o != "conflict")
+    statuses = {a.status for a in records.annotations(AnnotationQuery(task_id=task.id)).items}
+    assert statuses == {AnnotationStatus.SUCCESS if winner == "accept" else AnnotationStatus.REJECTED}
+
+
+def test_annotation_filters_and_or_with_pages(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records)
+    task = make_task(records, dataset)
+    records.add_task_inputs(task.id, [i.id for i in inputs])
+    records.commit_batch(task, [result(task, i.id, [("cat", 0.9), ("dog", 0.5)]) for i in inputs[:4]])
+    item = records.review_items(task.id, reviewer="alice")[0]
+    _decide(records, task, item.id, "alice", DecisionKind.REJECT)
+
+    def query(**kwargs: object) -> list[tuple[str, str, str]]:
+        found = []
+        cursor = None
+        while True:
+            page = records.annotations(AnnotationQuery(task_id=task.id, limit=2, cursor=cursor, **kwargs))  # type: ignore[arg-type]
+            found.extend((a.concept, a.status.value, a.labeled_by.display) for a in page.items)
+            cursor = page.cursor
+            if cursor is None:
+                return sorted(found)
+
+    assert len(query()) == 8
+    assert query(labelers=["alice"]) == [("dog", "REJECTED", "alice")]
+    assert query(statuses=[AnnotationStatus.AWAITING_REVIEW]) == [("dog", "AWAITING_REVIEW", "det@1")] * 3
+    assert len(query(concepts=["cat"], statuses=[AnnotationStatus.SUCCESS])) == 4
+    assert len(query(concepts=["cat"], labelers=["alice"], match="all")) == 0
+    assert len(query(concepts=["cat"], labelers=["alice"], match="any")) == 5
+    assert len(query(statuses=[AnnotationStatus.REJECTED, AnnotationStatus.AWAITING_REVIEW])) == 4
+
+
+def test_replace_routing_keeps_decisions(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records, count=3)
+    task = make_task(records, dataset)
+    records.add_task_inputs(task.id, [i.id for i in inputs])
+    results = [
+        result(task, inputs[0].id, [("cat", 0.5)]),
+        result(task, inputs[1].id, [("cat", 0.6)]),
+        result(task, inputs[2].id, [("cat", 0.3)]),
+    ]
+    first = records.commit_batch(task, results)
+    decided_item = first[0]
+    _decide(records, task, decided_item.id, decided_item.reviewer, DecisionKind.ACCEPT)
+    # Lower both thresholds: 0.5 and 0.6 become approved, 0.3 now needs review.
+    stricter = task.model_copy(update={"thresholds": Thresholds(upper=0.55, lower=0.25)})
+    routed = [route_input(stricter, r.input_id, list(r.predictions)) for r in results]
+    created = records.replace_routing(stricter, routed)
+    assert [i.input_id for i in created] == [inputs[2].id]
+    assert created[0].sequence == 2
+    items = {i.input_id: i for i in records.review_items(task.id)}
+    assert set(items) == {inputs[0].id, inputs[2].id}  # input 1's pending item is gone
+    assert items[inputs[0].id].state == ReviewState.DECIDED
+    counts = records.counts(task.id)
+    assert counts.labeled_by == {"det@1": 1, decided_item.reviewer: 1}
+    assert counts.awaiting_review == 1
+    assert records.get_task(task.id).thresholds.upper == 0.55
