@@ -226,12 +226,13 @@ def task_create(
 @handle_errors
 def task_run(
     name: Annotated[str, typer.Argument(help="Task name or id.")],
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=256)] = 16,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=256, help="Inputs per batch.")] = 8,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, max=64, help="Parallel batches.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the model on every input not yet processed (resumable)."""
     svc = service()
-    options = RunOptions(batch_size=batch_size)
+    options = RunOptions(batch_size=batch_size) if workers is None else RunOptions(batch_size=batch_size, workers=workers)
     if as_json or not sys.stderr.isatty() and os.environ.get("AUTOLABEL_PROGRESS") != "1":
         report = svc.run_task(name, options=options)
     else:

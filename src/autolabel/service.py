@@ -207,7 +207,7 @@ class Autolabel:
         package, path = self.catalog.package(task.model_id)
         task = self._set_status(task, TaskStatus.IN_PROGRESS)
         try:
-            runner = ModelRunner(package, path)
+            runner = ModelRunner(package, path, (options or RunOptions()).intra_op_threads)
             report = TaskRunner(self.records, self.blobs, self.queues, package, runner, options).run(task, progress)
         except (KeyboardInterrupt, SystemExit):
             raise  # stays In progress: the next `task run` resumes

@@ -1,0 +1,148 @@
+"""End to end on the bundled photos with the real shipped models: real detections, not
+"some output"."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pycocotools.coco import COCO
+
+from autolabel.domain.models import AnnotationStatus, Band, Decision, DecisionKind, Reviewer, TaskStatus, Thresholds
+from autolabel.exporting import export_task
+from autolabel.ports import AnnotationQuery
+from autolabel.service import Autolabel
+from tests.conftest import SAMPLES, sample
+
+DETECTOR = "ssd-mobilenet-v2-coco"
+CLASSIFIER = "efficientnet-lite0-imagenet"
+
+
+def best_by_source(svc: Autolabel, task_name: str) -> dict[str, dict[str, float]]:
+    """For each input (by file stem): concept -> best score among its predictions."""
+    task = svc.task(task_name)
+    found: dict[str, dict[str, float]] = {}
+    for item in svc.task_inputs(task):
+        scores: dict[str, float] = {}
+        for prediction in svc.records.predictions(task.id, item.id):
+            scores[prediction.concept] = max(scores.get(prediction.concept, 0.0), prediction.score)
+        found[Path(item.source).stem] = scores
+    return found
+
+
+@pytest.fixture
+def detector_task(svc: Autolabel) -> Autolabel:
+    svc.add_files("samples", [SAMPLES])
+    svc.create_task(
+        name="coco",
+        dataset="samples",
+        model=DETECTOR,
+        concepts=["cat", "cup", "motorcycle", "person", "bowl"],
+        thresholds=Thresholds.of(upper=0.7, lower=0.3),
+        reviewers=[Reviewer(name="alice"), Reviewer(name="bob")],
+    )
+    svc.run_task("coco")
+    return svc
+
+
+def test_detector_finds_the_obvious_objects(detector_task: Autolabel) -> None:
+    svc = detector_task
+    best = best_by_source(svc, "coco")
+    assert best["chelsea"].get("cat", 0) >= 0.5
+    assert best["coffee"].get("cup", 0) >= 0.5
+    assert best["motorcycle_left"].get("motorcycle", 0) >= 0.5
+    assert best["astronaut"].get("person", 0) >= 0.5
+    assert best["grace_hopper"].get("person", 0) >= 0.5
+    summary = svc.summary("coco")
+    assert summary.status == TaskStatus.COMPLETE
+    assert summary.inputs_done == summary.inputs_total == len(list(SAMPLES.glob("*.jpg")) + list(SAMPLES.glob("*.png")))
+
+
+def test_routing_on_real_predictions_matches_the_thresholds(detector_task: Autolabel) -> None:
+    svc = detector_task
+    task = svc.task("coco")
+    annotations = {a.prediction_id: a for a in svc.annotations(AnnotationQuery(task_id=task.id))}
+    counts = {band: 0 for band in Band}
+    for prediction in svc.records.predictions(task.id):
+        annotation = annotations.get(prediction.id)
+        if prediction.score >= 0.7:
+            assert annotation is not None and annotation.status == AnnotationStatus.SUCCESS
+            counts[Band.APPROVED] += 1
+        elif prediction.score >= 0.3:
+            assert annotation is not None and annotation.status == AnnotationStatus.AWAITING_REVIEW
+            counts[Band.REVIEW] += 1
+        else:
+            assert annotation is None
+            counts[Band.DISCARDED] += 1
+    summary = svc.summary("coco")
+    assert summary.predictions_approved == counts[Band.APPROVED] > 0
+    assert summary.predictions_awaiting_review == counts[Band.REVIEW]
+    assert summary.predictions_discarded == counts[Band.DISCARDED]
+    items = svc.records.review_items(task.id)
+    per_reviewer = [sum(1 for i in items if i.reviewer == r) for r in ("alice", "bob")]
+    assert abs(per_reviewer[0] - per_reviewer[1]) <= 1
+    assert sum(summary.queue_depth.values()) == len(items)
+
+
+def test_review_then_coco_export_loads_in_pycocotools(detector_task: Autolabel, tmp_path: Path) -> None:
+    svc = detector_task
+    task = svc.task("coco")
+    view = svc.review_next("coco", "alice")
+    if view is not None:
+        svc.decide(view.item.id, Decision(kind=DecisionKind.ACCEPT, reviewer="alice"))
+        assert svc.summary("coco").labeled_by.get("alice", 0) == len(view.flagged)
+    out = tmp_path / "coco.json"
+    export_task(svc, "coco", "coco", out)
+    coco = COCO(str(out))
+    names = {c["id"]: c["name"] for c in coco.loadCats(coco.getCatIds())}
+    by_file = {img["file_name"]: img for img in coco.loadImgs(coco.getImgIds())}
+    chelsea = next(img for name, img in by_file.items() if name.startswith("chelsea"))
+    chelsea_anns = coco.loadAnns(coco.getAnnIds(imgIds=[chelsea["id"]]))
+    assert "cat" in {names[a["category_id"]] for a in chelsea_anns}
+    cat = next(a for a in chelsea_anns if names[a["category_id"]] == "cat")
+    x, y, w, h = cat["bbox"]
+    # Chelsea fills most of the frame: the box must be big and inside the image.
+    assert w * h > 0.25 * chelsea["width"] * chelsea["height"]
+    assert 0 <= x and 0 <= y and x + w <= chelsea["width"] + 0.5 and y + h <= chelsea["height"] + 0.5
+    success = svc.annotations(AnnotationQuery(task_id=task.id, statuses=[AnnotationStatus.SUCCESS]))
+    assert len(coco.getAnnIds()) == len([a for a in success if a.geometry.type == "box"])
+    document = json.loads(out.read_text())
+    assert all(a["autolabel_status"] == "SUCCESS" for a in document["annotations"])
+
+
+def test_classifier_labels_the_cat(svc: Autolabel) -> None:
+    svc.add_files("pets", [sample("chelsea"), sample("coffee")])
+    svc.create_task(
+        name="imagenet",
+        dataset="pets",
+        model=CLASSIFIER,
+        concepts=["tabby", "tiger cat", "Egyptian cat", "espresso", "cup", "coffee mug"],
+        thresholds=Thresholds.of(upper=0.5, lower=0.05),
+        reviewers=[Reviewer(name="alice")],
+    )
+    svc.run_task("imagenet")
+    best = best_by_source(svc, "imagenet")
+    cat_score = max(best["chelsea"].get(c, 0.0) for c in ("tabby", "tiger cat", "Egyptian cat"))
+    coffee_score = max(best["coffee"].get(c, 0.0) for c in ("espresso", "cup", "coffee mug"))
+    assert cat_score >= 0.3
+    assert coffee_score >= 0.3
+
+
+def test_a_corrupt_file_fails_alone(svc: Autolabel, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "cat.jpg").write_bytes(sample("chelsea").read_bytes())
+    svc.add_files("mixed", [folder])
+    svc.create_task(name="m", dataset="mixed", model=DETECTOR, concepts=["cat"],
+                    thresholds=Thresholds.of(upper=0.7, lower=0.3), reviewers=[Reviewer(name="alice")])
+    svc.run_task("m")
+    summary = svc.summary("m")
+    assert (summary.inputs_total, summary.inputs_done, summary.inputs_failed) == (3, 1, 2)
+    assert summary.status == TaskStatus.COMPLETE
+    reasons = sorted(f.reason for f in svc.records.failed_inputs(svc.task("m").id))
+    assert reasons[0] == "empty file"
+    assert "corrupt" in reasons[1] or "not an image" in reasons[1]
+    assert best_by_source(svc, "m")["cat"].get("cat", 0) >= 0.5
