@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from autolabel.domain import ids
-from autolabel.domain.errors import ValidationError
+from autolabel.domain.errors import NotFound, ValidationError
 from autolabel.domain.models import Input, InputKind, InputState, Prediction, ReviewItem, Task
 from autolabel.domain.routing import route_input
 from autolabel.imaging.decode import ImageDecodeError, decode_image
@@ -116,8 +116,12 @@ def enqueue_review_items(task: Task, items: Sequence[ReviewItem], records: Recor
     for item in items:
         by_queue.setdefault(queue_name(task.id, item.reviewer), []).append((item.id, item.id))
     for queue, messages in by_queue.items():
-        queues.create(queue)
-        queues.send(queue, messages)
+        try:
+            queues.send(queue, messages)
+        except NotFound:
+            # Queues are created with the task; this heals a queue deleted by hand.
+            queues.create(queue)
+            queues.send(queue, messages)
     records.mark_enqueued([item.id for item in items])
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import ExifTags, Image, ImageOps
+from PIL import ExifTags, Image, ImageFile, ImageOps
 
 from autolabel.imaging.decode import (
     MAX_PIXELS,
@@ -340,16 +340,20 @@ def test_rotated_output_carries_no_orientation_so_it_is_never_rotated_twice() ->
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow complains about the bad EXIF
 @pytest.mark.parametrize(
-    "exif",
+    ("fmt", "exif"),
     [
         # orientation stored as ASCII "abc" instead of a SHORT
-        b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x01\x01\x12\x00\x02\x00\x00\x00\x04abc\x00",
-        b"Exif\x00\x00II*\x00\xff\xff\xff\x7f",  # IFD offset far past the end
-        b"Exif\x00\x00garbage-not-tiff",
+        (
+            "JPEG",
+            b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x01\x01\x12\x00\x02\x00\x00\x00\x04abc\x00",
+        ),
+        ("JPEG", b"Exif\x00\x00II*\x00\xff\xff\xff\x7f"),  # IFD offset far past the end
+        ("JPEG", b"Exif\x00\x00garbage-not-tiff"),
+        ("PNG", b"garbage-not-tiff"),  # Pillow parses this one only when asked, and raises
     ],
 )
-def test_broken_exif_keeps_pixels_upright(exif: bytes) -> None:
-    data = encode(Image.new("RGB", (16, 8), (0, 0, 255)), "JPEG", exif=exif)
+def test_broken_exif_keeps_pixels_upright(fmt: str, exif: bytes) -> None:
+    data = encode(Image.new("RGB", (16, 8), (0, 0, 255)), fmt, exif=exif)
     assert decode_image(data).size == (16, 8)
     assert image_size(data) == (16, 8)
 
@@ -357,12 +361,49 @@ def test_broken_exif_keeps_pixels_upright(exif: bytes) -> None:
 # ---------------------------------------------------------------- image_size
 
 
-def test_image_size_reads_only_the_header() -> None:
+@pytest.mark.parametrize(
+    ("fmt", "orientation", "size"),
+    [
+        ("JPEG", 6, (320, 640)),
+        ("PNG", 6, (320, 640)),
+        ("PNG", None, (640, 320)),
+    ],
+)
+def test_image_size_reads_only_the_header(
+    fmt: str, orientation: int | None, size: tuple[int, int]
+) -> None:
     # The pixel data is cut off, yet the (rotated) size is known: nothing was decoded.
-    data = encode(noise_rgb(640, 320), "JPEG", exif=exif_with_orientation(6))
+    params = {} if orientation is None else {"exif": exif_with_orientation(orientation)}
+    data = encode(noise_rgb(640, 320), fmt, **params)
     header_only = data[: len(data) // 2]
-    assert image_size(header_only) == (320, 640)
+    assert image_size(header_only) == size
     assert decode_reason(header_only).startswith("corrupt or truncated image: ")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "orientation", "size"),
+    [
+        ("JPEG", 8, (20, 30)),
+        ("JPEG", None, (30, 20)),
+        ("PNG", 8, (20, 30)),
+        # No EXIF at all: Pillow's PNG getexif() would decode the file just to look for it.
+        ("PNG", None, (30, 20)),
+        ("TIFF", None, (30, 20)),
+        ("GIF", None, (30, 20)),
+        ("BMP", None, (30, 20)),
+    ],
+)
+def test_image_size_never_decodes_pixels(
+    fmt: str, orientation: int | None, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params = {} if orientation is None else {"exif": exif_with_orientation(orientation)}
+    data = encode(noise_rgb(30, 20), fmt, **params)
+
+    def no_load(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("image_size decoded the pixels")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_load)
+    assert image_size(data) == size
 
 
 def test_image_size_sees_png_orientation_stored_after_the_pixels() -> None:

@@ -34,7 +34,9 @@ def prediction_id(task_id: str, input_id: str, index: int) -> str:
 
 
 def annotation_id(task_id: str, prediction_id: str) -> str:
-    return stable_id("an", task_id, prediction_id)
+    """The model's annotation of a prediction: one per prediction, so its id is derived from
+    the prediction's (which already hashes the task) without hashing again on the hot path."""
+    return "an_" + prediction_id.removeprefix("pr_")
 
 
 def manual_annotation_id(task_id: str, input_id: str, concept: str, nonce: str) -> str:

@@ -250,6 +250,18 @@ class Task(Frozen):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
+    @model_validator(mode="after")
+    def _consistent(self) -> Task:
+        if not self.concepts:
+            raise ValueError("a task needs at least one concept")
+        stray = sorted(set(self.concept_thresholds) - set(self.concepts))
+        if stray:
+            raise ValueError(f"per-concept thresholds for concepts the task does not use: {', '.join(stray)}")
+        names = [r.name for r in self.reviewers]
+        if len(set(names)) != len(names):
+            raise ValueError("each reviewer may appear only once")
+        return self
+
     def thresholds_for(self, concept: str) -> Thresholds:
         return self.concept_thresholds.get(concept, self.thresholds)
 

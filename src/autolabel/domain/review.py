@@ -61,6 +61,12 @@ def apply_decision(
         )
     if decision.kind == DecisionKind.EDIT and not edits:
         raise ValidationError("an edit needs at least one changed prediction")
+    if decision.kind != DecisionKind.EDIT and edits:
+        raise ValidationError(f"changes to predictions need an edit decision, not {decision.kind.value}")
+    missing = set(item.prediction_ids) - set(by_prediction)
+    if missing:
+        # The flagged annotations were removed (input deleted, task re-thresholded) under us.
+        raise Conflict(f"review item {item.id} changed while you were deciding it; fetch it again")
     for edit in edits.values():
         if edit.concept is not None and edit.concept not in task.concepts:
             raise ValidationError(f"'{edit.concept}' is not a concept of task '{task.name}'")

@@ -16,6 +16,7 @@ from autolabel.domain.models import (
     Prediction,
     Task,
     Thresholds,
+    utcnow,
 )
 
 
@@ -60,6 +61,7 @@ def route_input(task: Task, input_id: str, predictions: Sequence[Prediction]) ->
     """
     wanted = set(task.concepts)
     labeler = model_labeler(task)
+    now = utcnow()
     annotations: list[Annotation] = []
     review: list[str] = []
     bands: dict[str, Band] = {}
@@ -86,6 +88,8 @@ def route_input(task: Task, input_id: str, predictions: Sequence[Prediction]) ->
                 score=prediction.score,
                 prediction_id=prediction.id,
                 thresholds=thresholds,
+                created_at=now,
+                updated_at=now,
             )
         )
     return RoutedInput(input_id, tuple(annotations), tuple(review), bands)

@@ -221,34 +221,48 @@ class SQLiteRecordStore(RecordStore):
         return [r[0] for r in rows.fetchall()]
 
     def commit_batch(self, task: Task, results: Sequence[InputResult]) -> list[ReviewItem]:
-        created: list[ReviewItem] = []
         with self.database.write() as db:
             next_seq = self._require_task(db, task.id)
-            for result in results:
-                row = db.execute(
-                    "SELECT state FROM task_inputs WHERE task_id = ? AND input_id = ?",
-                    (task.id, result.input_id),
-                ).fetchone()
-                if row is None or row[0] != InputState.PENDING.value:
-                    continue  # not part of the run, or already recorded by an earlier attempt
-                if result.failure is not None or result.routed is None:
-                    db.execute(
-                        "UPDATE task_inputs SET state = ?, failure = ? WHERE task_id = ? AND input_id = ?",
-                        (InputState.FAILED.value, result.failure or "no result", task.id, result.input_id),
-                    )
-                    continue
-                self._insert_predictions(db, result.predictions, result.routed)
-                self._insert_annotations(db, result.routed.annotations)
-                if result.routed.needs_review:
-                    item = self._new_review_item(task, result.routed, next_seq)
-                    self._insert_review_item(db, item)
-                    created.append(item)
-                    next_seq += 1
-                db.execute(
-                    "UPDATE task_inputs SET state = ? WHERE task_id = ? AND input_id = ?",
-                    (InputState.DONE.value, task.id, result.input_id),
+            wanted = [r.input_id for r in results]
+            pending = {
+                row[0]
+                for row in db.execute(
+                    f"SELECT input_id FROM task_inputs WHERE task_id = ? AND state = ?"  # noqa: S608
+                    f" AND input_id IN ({','.join('?' * len(wanted))})",
+                    (task.id, InputState.PENDING.value, *wanted),
                 )
+            }
+            predictions: list[tuple[Prediction, Band]] = []
+            annotations: list[Annotation] = []
+            items: list[ReviewItem] = []
+            states: list[tuple[str, str | None, str]] = []
+            for result in results:
+                if result.input_id not in pending:
+                    continue  # not part of the run, or already recorded by an earlier attempt
+                pending.discard(result.input_id)
+                if result.failure is not None or result.routed is None:
+                    states.append((InputState.FAILED.value, result.failure or "no result", result.input_id))
+                    continue
+                routed = result.routed
+                predictions.extend((p, routed.bands.get(p.id, Band.DISCARDED)) for p in result.predictions)
+                annotations.extend(routed.annotations)
+                if routed.needs_review:
+                    items.append(self._new_review_item(task, routed, next_seq))
+                    next_seq += 1
+                states.append((InputState.DONE.value, None, result.input_id))
+            # One statement per table per batch: row-by-row inserts cost more than routing.
+            db.executemany(
+                "INSERT OR REPLACE INTO predictions(id, task_id, input_id, band, body) VALUES (?, ?, ?, ?, ?)",
+                [(p.id, p.task_id, p.input_id, band.value, _dump(p)) for p, band in predictions],
+            )
+            self._insert_annotations(db, annotations)
+            self._insert_review_items(db, items)
+            db.executemany(
+                "UPDATE task_inputs SET state = ?, failure = ? WHERE task_id = ? AND input_id = ?",
+                [(state, failure, task.id, input_id) for state, failure, input_id in states],
+            )
             db.execute("UPDATE tasks SET review_seq = ? WHERE id = ?", (next_seq, task.id))
+            created = items
         return created
 
     def _require_task(self, db: sqlite3.Connection, task_id: str) -> int:
@@ -266,16 +280,6 @@ class SQLiteRecordStore(RecordStore):
             reviewer=partition.reviewer_for(sequence, task.reviewers),
             sequence=sequence,
             prediction_ids=list(routed.review_prediction_ids),
-        )
-
-    @staticmethod
-    def _insert_predictions(db: sqlite3.Connection, predictions: Iterable[Prediction], routed: RoutedInput) -> None:
-        db.executemany(
-            "INSERT OR REPLACE INTO predictions(id, task_id, input_id, band, body) VALUES (?, ?, ?, ?, ?)",
-            [
-                (p.id, p.task_id, p.input_id, routed.bands.get(p.id, Band.DISCARDED).value, _dump(p))
-                for p in predictions
-            ],
         )
 
     @staticmethod
@@ -299,32 +303,23 @@ class SQLiteRecordStore(RecordStore):
         )
 
     @staticmethod
-    def _insert_review_item(db: sqlite3.Connection, item: ReviewItem) -> None:
-        db.execute(
+    def _insert_review_items(db: sqlite3.Connection, items: Iterable[ReviewItem]) -> None:
+        db.executemany(
             "INSERT OR REPLACE INTO review_items(id, task_id, input_id, reviewer, sequence, state, enqueued, body)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                item.id,
-                item.task_id,
-                item.input_id,
-                item.reviewer,
-                item.sequence,
-                item.state.value,
-                int(item.enqueued),
-                _dump(item),
-            ),
+            [
+                (i.id, i.task_id, i.input_id, i.reviewer, i.sequence, i.state.value, int(i.enqueued), _dump(i))
+                for i in items
+            ],
         )
 
     def mark_enqueued(self, item_ids: Sequence[str]) -> None:
         with self.database.write() as db:
-            for item_id in item_ids:
-                row = db.execute("SELECT body FROM review_items WHERE id = ?", (item_id,)).fetchone()
-                if row is None:
-                    continue
-                item = ReviewItem.model_validate_json(row[0]).model_copy(update={"enqueued": True})
-                db.execute(
-                    "UPDATE review_items SET enqueued = 1, body = ? WHERE id = ?", (_dump(item), item_id)
-                )
+            db.executemany(
+                "UPDATE review_items SET enqueued = 1, body = json_set(body, '$.enqueued', json('true'))"
+                " WHERE id = ?",
+                [(item_id,) for item_id in item_ids],
+            )
 
     def counts(self, task_id: str) -> TaskCounts:
         db = self.database.read()
@@ -491,10 +486,10 @@ class SQLiteRecordStore(RecordStore):
                     db.execute("DELETE FROM review_items WHERE id = ?", (existing.id,))
                 elif existing is not None:
                     updated = existing.model_copy(update={"prediction_ids": list(entry.review_prediction_ids)})
-                    self._insert_review_item(db, updated)
+                    self._insert_review_items(db, [updated])
                 elif entry.needs_review:
                     item = self._new_review_item(task, entry, next_seq)
-                    self._insert_review_item(db, item)
+                    self._insert_review_items(db, [item])
                     created.append(item)
                     next_seq += 1
             db.execute("UPDATE tasks SET review_seq = ?, body = ? WHERE id = ?", (next_seq, _dump(task), task.id))

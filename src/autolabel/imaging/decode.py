@@ -134,9 +134,7 @@ def image_size(data: bytes, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
 
 def sniff_kind(path_or_name: str) -> Kind | None:
     """Classify a file by its extension (case-insensitive); ``None`` if we do not handle it."""
-    # Backslashes too, so Windows paths and zip member names split the same way.
-    name = path_or_name.replace("\\", "/")
-    ext = PurePosixPath(name).suffix.lower().lstrip(".")
+    ext = PurePosixPath(path_or_name).suffix.lower().lstrip(".")
     if ext in IMAGE_EXTENSIONS:
         return "image"
     if ext in TEXT_EXTENSIONS:
@@ -156,7 +154,9 @@ def _opened(data: bytes, max_pixels: int) -> Iterator[ImageFile.ImageFile]:
     if not data:
         raise ImageDecodeError("empty file")
     # Pillow only *warns* between MAX_IMAGE_PIXELS and twice that; make the warning fatal too,
-    # scoped to this block, instead of touching the process-wide MAX_IMAGE_PIXELS.
+    # scoped to this block, instead of touching the process-wide MAX_IMAGE_PIXELS. (Before
+    # Python 3.14 catch_warnings is not thread-safe: overlapping calls can leave this filter
+    # on or drop it early, which is harmless as the header check below still applies.)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -209,7 +209,7 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         return background
     if img.mode == "RGB":
         return img
-    # 1, L, P, CMYK, YCbCr, RGBX, LAB, HSV: Pillow's own conversions are exact here.
+    # 1, L, P, CMYK, YCbCr, RGBX, LAB, HSV: Pillow's own conversion is the right one.
     return img.convert("RGB")
 
 

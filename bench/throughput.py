@@ -1,0 +1,124 @@
+"""Throughput benchmark, side by side in one run on the same model and the same 200 images:
+
+(a) naive   — the loop a user writes first: per image open, preprocess, run, post-process;
+(b) bound   — the model alone on pre-decoded, pre-processed inputs (the best session setup we
+              know: batched, and two concurrent single-threaded runs);
+(c) run     — `autolabel task run` end to end (decode, infer, route, record in SQLite, queue).
+
+Prints images/s and the ratios (targets: c >= 1.3 a, c >= 0.8 b) and saves JSON in bench/results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+from autolabel.domain.models import Reviewer, Thresholds
+from autolabel.inference.catalog import shipped_models_dir
+from autolabel.inference.processing import decode_detections, prepare
+from autolabel.inference.runtime import ModelRunner
+from autolabel.inference.spec import DetectionDecoder, load_package
+from autolabel.pipeline import RunOptions
+from autolabel.service import Autolabel
+from autolabel.workspace import embedded
+from bench.images import make_images
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def naive(paths: list[Path], model_dir: Path) -> float:
+    package = load_package(model_dir)
+    session = ort.InferenceSession(str(model_dir / package.file), providers=["CPUExecutionProvider"])
+    decoder = package.decoder
+    assert isinstance(decoder, DetectionDecoder)
+    names = [o.name for o in session.get_outputs()]
+    session.run(names, {package.input.name: prepare(Image.open(paths[0]).convert("RGB"), package.input).tensor[None]})
+    started = time.perf_counter()
+    for path in paths:
+        with Image.open(path) as image:
+            prepared = prepare(image.convert("RGB"), package.input)
+        outputs = dict(zip(names, session.run(names, {package.input.name: prepared.tensor[None]}), strict=True))
+        decode_detections(outputs, 0, prepared, decoder)
+    return len(paths) / (time.perf_counter() - started)
+
+
+def model_only(paths: list[Path], model_dir: Path, workers: int) -> dict[str, float]:
+    package = load_package(model_dir)
+    prepared = []
+    for path in paths:
+        with Image.open(path) as image:
+            prepared.append(prepare(image.convert("RGB"), package.input).tensor)
+    batch = package.batch_size
+    batches = [np.stack(prepared[i : i + batch]) for i in range(0, len(prepared), batch)]
+    rates: dict[str, float] = {}
+    for label, threads, parallel in (("one session, default threads", 0, 1), (f"{workers} runs x 1 thread", 1, workers)):
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        session = ort.InferenceSession(str(model_dir / package.file), options, providers=["CPUExecutionProvider"])
+        session.run(None, {package.input.name: batches[0]})
+        started = time.perf_counter()
+        with ThreadPoolExecutor(parallel) as pool:
+            list(pool.map(lambda b: session.run(None, {package.input.name: b}), batches))
+        rates[label] = len(paths) / (time.perf_counter() - started)
+    return rates
+
+
+def end_to_end(paths: list[Path], model_id: str, model_dir: Path, workdir: Path, options: RunOptions) -> float:
+    backends = embedded(workdir / "home")
+    svc = Autolabel(backends.records, backends.blobs, backends.queues)
+    svc.add_files("bench", [paths[0].parent])
+    svc.create_task(name="bench", dataset="bench", model=model_id, concepts=load_package(model_dir).labels,
+                    thresholds=Thresholds.of(upper=0.7, lower=0.3), reviewers=[Reviewer(name="a"), Reviewer(name="b")])
+    package = load_package(model_dir)
+    ModelRunner(package, model_dir / package.file, options.intra_op_threads)  # session load is not throughput
+    started = time.perf_counter()
+    report = svc.run_task("bench", options=options)
+    elapsed = time.perf_counter() - started
+    assert report.processed == len(paths) and report.failed == 0
+    return len(paths) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=200)
+    parser.add_argument("--model", default="ssd_mobilenet_v2_coco")
+    args = parser.parse_args()
+    model_dir = shipped_models_dir() / args.model
+    model_id = load_package(model_dir).id
+    options = RunOptions()
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = make_images(Path(tmp) / "images", args.images)
+        a = naive(paths, model_dir)
+        bounds = model_only(paths, model_dir, options.workers)
+        b = max(bounds.values())
+        c = end_to_end(paths, model_id, model_dir, Path(tmp), options)
+    print(f"model {model_id}, {args.images} images, {os.cpu_count()} cores, batch {load_package(model_dir).batch_size}, "
+          f"{options.workers} workers")
+    print(f"(a) naive loop            {a:8.1f} images/s")
+    for label, rate in bounds.items():
+        print(f"(b) model only, {label:<26} {rate:8.1f} images/s")
+    print(f"(c) autolabel task run    {c:8.1f} images/s")
+    print(f"c / a = {c / a:.2f}  (target >= 1.3)")
+    print(f"c / b = {c / b:.2f}  (target >= 0.8)")
+    RESULTS.mkdir(exist_ok=True)
+    result = {"model": model_id, "images": args.images, "cores": os.cpu_count(), "machine": platform.machine(),
+              "naive_ips": a, "model_only_ips": bounds, "model_only_best_ips": b, "task_run_ips": c,
+              "c_over_a": c / a, "c_over_b": c / b, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    out = RESULTS / f"throughput-{args.model}.json"
+    out.write_text(json.dumps(result, indent=2))
+    print(f"saved {out}")
+
+
+if __name__ == "__main__":
+    main()
