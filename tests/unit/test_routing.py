@@ -294,13 +294,15 @@ def test_annotation_ids_are_deterministic(make_task, make_prediction) -> None:
     ]
 
 
-def test_annotation_id_depends_on_task(make_task, make_prediction) -> None:
-    pred = make_prediction(0, score=0.9)
-    a = route_input(make_task(id="task_a"), INPUT_ID, [pred]).annotations[0]
-    b = route_input(make_task(id="task_b"), INPUT_ID, [pred]).annotations[0]
-    assert a.id != b.id
-    assert a.task_id == "task_a"
-    assert b.task_id == "task_b"
+def test_annotation_id_follows_the_prediction_id(make_task, make_prediction) -> None:
+    # Prediction ids already hash the task and input; the model's annotation is 1:1 with its
+    # prediction, so its id is derived from the prediction id without hashing again.
+    first = make_prediction(0, score=0.9)
+    second = make_prediction(1, score=0.9)
+    a = route_input(make_task(id="task_a"), INPUT_ID, [first, second]).annotations
+    assert a[0].id != a[1].id
+    assert a[0].id == ids.annotation_id("task_a", first.id)
+    assert ids.prediction_id("task_a", INPUT_ID, 0) != ids.prediction_id("task_b", INPUT_ID, 0)
 
 
 @given(

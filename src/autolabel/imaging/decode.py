@@ -29,7 +29,7 @@ __all__ = [
     "sniff_kind",
 ]
 
-MAX_PIXELS = 100_000_000
+MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb limit (~ 9459 x 9459)
 """Default decompression-bomb limit (width * height of the first frame)."""
 
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"})
