@@ -32,26 +32,46 @@ def main() -> None:
         records = backends.records
         dataset = records.put_dataset(Dataset(id=ids.dataset_id("synthetic"), name="synthetic"))
         inputs = [
-            Input(id=ids.input_id(dataset.id, str(n)), dataset_id=dataset.id, kind=InputKind.IMAGE,
-                  blob_key=f"datasets/x/{n}.jpg", sha256=str(n), size_bytes=1)
+            Input(
+                id=ids.input_id(dataset.id, str(n)),
+                dataset_id=dataset.id,
+                kind=InputKind.IMAGE,
+                blob_key=f"datasets/x/{n}.jpg",
+                sha256=str(n),
+                size_bytes=1,
+            )
             for n in range(args.inputs)
         ]
         records.put_inputs(inputs)
         concepts = [f"c{i}" for i in range(10)]
-        task = Task(id=ids.new_id("task"), name="synthetic", dataset_id=dataset.id, model_id="m", model_version="1",
-                    concepts=concepts, thresholds=Thresholds(upper=0.8, lower=0.4),
-                    reviewers=[Reviewer(name="alice"), Reviewer(name="bob", weight=2)])
+        task = Task(
+            id=ids.new_id("task"),
+            name="synthetic",
+            dataset_id=dataset.id,
+            model_id="m",
+            model_version="1",
+            concepts=concepts,
+            thresholds=Thresholds(upper=0.8, lower=0.4),
+            reviewers=[Reviewer(name="alice"), Reviewer(name="bob", weight=2)],
+        )
         records.create_task(task)
         records.add_task_inputs(task.id, [i.id for i in inputs])
         raw = [
-            [(rng.choice(concepts), rng.random(), rng.random() * 100) for _ in range(args.per_input)]
-            for _ in inputs
+            [(rng.choice(concepts), rng.random(), rng.random() * 100) for _ in range(args.per_input)] for _ in inputs
         ]
         # The model's output is the benchmark's input: predictions are built before the clock starts.
         predictions_of = [
             tuple(
-                Prediction(id=ids.prediction_id(task.id, item.id, k), task_id=task.id, input_id=item.id,
-                           concept=c, score=s, geometry=Box(x=x, y=x, w=10, h=10), model_id="m", model_version="1")
+                Prediction(
+                    id=ids.prediction_id(task.id, item.id, k),
+                    task_id=task.id,
+                    input_id=item.id,
+                    concept=c,
+                    score=s,
+                    geometry=Box(x=x, y=x, w=10, h=10),
+                    model_id="m",
+                    model_version="1",
+                )
                 for k, (c, s, x) in enumerate(preds)
             )
             for item, preds in zip(inputs, raw, strict=True)
@@ -61,19 +81,23 @@ def main() -> None:
         for start in range(0, len(inputs), args.batch):
             results = [
                 InputResult(item.id, predictions, route_input(task, item.id, predictions))
-                for item, predictions in zip(inputs[start : start + args.batch],
-                                             predictions_of[start : start + args.batch], strict=True)
+                for item, predictions in zip(
+                    inputs[start : start + args.batch], predictions_of[start : start + args.batch], strict=True
+                )
             ]
             created = records.commit_batch(task, results)
             enqueue_review_items(task, created, records, backends.queues)
         elapsed = time.perf_counter() - started
         counts = records.counts(task.id)
     rate = total / elapsed
-    print(f"routed and stored {total} predictions of {args.inputs} inputs in {elapsed:.2f}s: {rate:,.0f} predictions/s "
-          f"(target >= 20,000); {counts.review_items} review items queued")
+    print(
+        f"routed and stored {total} predictions of {args.inputs} inputs in {elapsed:.2f}s: {rate:,.0f} predictions/s "
+        f"(target >= 20,000); {counts.review_items} review items queued"
+    )
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "routing.json").write_text(json.dumps({"predictions": total, "seconds": elapsed,
-                                                       "predictions_per_s": rate}, indent=2))
+    (RESULTS / "routing.json").write_text(
+        json.dumps({"predictions": total, "seconds": elapsed, "predictions_per_s": rate}, indent=2)
+    )
 
 
 if __name__ == "__main__":

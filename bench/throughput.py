@@ -61,7 +61,10 @@ def model_only(paths: list[Path], model_dir: Path, workers: int) -> dict[str, fl
     batch = package.batch_size
     batches = [np.stack(prepared[i : i + batch]) for i in range(0, len(prepared), batch)]
     rates: dict[str, float] = {}
-    for label, threads, parallel in (("one session, default threads", 0, 1), (f"{workers} runs x 1 thread", 1, workers)):
+    for label, threads, parallel in (
+        ("one session, default threads", 0, 1),
+        (f"{workers} runs x 1 thread", 1, workers),
+    ):
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -69,7 +72,7 @@ def model_only(paths: list[Path], model_dir: Path, workers: int) -> dict[str, fl
         session.run(None, {package.input.name: batches[0]})
         started = time.perf_counter()
         with ThreadPoolExecutor(parallel) as pool:
-            list(pool.map(lambda b: session.run(None, {package.input.name: b}), batches))
+            list(pool.map(lambda b, s=session: s.run(None, {package.input.name: b}), batches))
         rates[label] = len(paths) / (time.perf_counter() - started)
     return rates
 
@@ -78,8 +81,14 @@ def end_to_end(paths: list[Path], model_id: str, model_dir: Path, workdir: Path,
     backends = embedded(workdir / "home")
     svc = Autolabel(backends.records, backends.blobs, backends.queues)
     svc.add_files("bench", [paths[0].parent])
-    svc.create_task(name="bench", dataset="bench", model=model_id, concepts=load_package(model_dir).labels,
-                    thresholds=Thresholds.of(upper=0.7, lower=0.3), reviewers=[Reviewer(name="a"), Reviewer(name="b")])
+    svc.create_task(
+        name="bench",
+        dataset="bench",
+        model=model_id,
+        concepts=load_package(model_dir).labels,
+        thresholds=Thresholds.of(upper=0.7, lower=0.3),
+        reviewers=[Reviewer(name="a"), Reviewer(name="b")],
+    )
     package = load_package(model_dir)
     ModelRunner(package, model_dir / package.file, options.intra_op_threads)  # session load is not throughput
     started = time.perf_counter()
@@ -103,8 +112,10 @@ def main() -> None:
         bounds = model_only(paths, model_dir, options.workers)
         b = max(bounds.values())
         c = end_to_end(paths, model_id, model_dir, Path(tmp), options)
-    print(f"model {model_id}, {args.images} images, {os.cpu_count()} cores, batch {load_package(model_dir).batch_size}, "
-          f"{options.workers} workers")
+    print(
+        f"model {model_id}, {args.images} images, {os.cpu_count()} cores, batch {load_package(model_dir).batch_size}, "
+        f"{options.workers} workers"
+    )
     print(f"(a) naive loop            {a:8.1f} images/s")
     for label, rate in bounds.items():
         print(f"(b) model only, {label:<26} {rate:8.1f} images/s")
@@ -112,9 +123,19 @@ def main() -> None:
     print(f"c / a = {c / a:.2f}  (target >= 1.3)")
     print(f"c / b = {c / b:.2f}  (target >= 0.8)")
     RESULTS.mkdir(exist_ok=True)
-    result = {"model": model_id, "images": args.images, "cores": os.cpu_count(), "machine": platform.machine(),
-              "naive_ips": a, "model_only_ips": bounds, "model_only_best_ips": b, "task_run_ips": c,
-              "c_over_a": c / a, "c_over_b": c / b, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    result = {
+        "model": model_id,
+        "images": args.images,
+        "cores": os.cpu_count(),
+        "machine": platform.machine(),
+        "naive_ips": a,
+        "model_only_ips": bounds,
+        "model_only_best_ips": b,
+        "task_run_ips": c,
+        "c_over_a": c / a,
+        "c_over_b": c / b,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     out = RESULTS / f"throughput-{args.model}.json"
     out.write_text(json.dumps(result, indent=2))
     print(f"saved {out}")

@@ -24,8 +24,11 @@ from autolabel.pipeline import RunOptions
 from autolabel.service import Autolabel, ReviewView
 from autolabel.workspace import default_home, embedded
 
-app = typer.Typer(help="Auto-annotate datasets with ONNX models, routed to human review by thresholds.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Auto-annotate datasets with ONNX models, routed to human review by thresholds.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 dataset_app = typer.Typer(help="Datasets: folders of images (and texts).", no_args_is_help=True)
 task_app = typer.Typer(help="Labeling tasks: create, run, watch, re-threshold.", no_args_is_help=True)
 review_app = typer.Typer(help="Review the inputs of your partition.", no_args_is_help=True)
@@ -75,7 +78,12 @@ def handle_errors(command: F) -> F:
         except PydanticValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
-            fail("validation_error", f"{where}: {first['msg']}" if where else first["msg"], {}, bool(kwargs.get("as_json")))
+            fail(
+                "validation_error",
+                f"{where}: {first['msg']}" if where else first["msg"],
+                {},
+                bool(kwargs.get("as_json")),
+            )
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]: run the same command again to resume")
             raise typer.Exit(130) from None
@@ -145,8 +153,14 @@ def dataset_add(
     """Add image files, or every image below folders, to a dataset."""
     report = service().add_files(name, paths)
     if as_json:
-        emit_json({"dataset": report.dataset, "added": report.added, "already_present": report.already_present,
-                   "skipped": [{"path": p, "reason": r} for p, r in report.skipped]})
+        emit_json(
+            {
+                "dataset": report.dataset,
+                "added": report.added,
+                "already_present": report.already_present,
+                "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+            }
+        )
         return
     console.print(f"dataset [bold]{name}[/]: {report.added} added, {report.already_present} already present")
     for path, reason in report.skipped:
@@ -158,7 +172,7 @@ def dataset_add(
 def dataset_list(as_json: JsonOpt = False) -> None:
     """List datasets with their input counts."""
     svc = service()
-    rows = []
+    rows: list[dict[str, str | int]] = []
     for dataset in svc.records.list_datasets():
         count = len(svc.records.list_inputs(dataset.id, limit=1_000_000).items)
         rows.append({"name": dataset.name, "id": dataset.id, "inputs": count})
@@ -167,7 +181,7 @@ def dataset_list(as_json: JsonOpt = False) -> None:
         return
     table = Table("name", "id", "inputs")
     for row in rows:
-        table.add_row(row["name"], row["id"], str(row["inputs"]))
+        table.add_row(str(row["name"]), str(row["id"]), str(row["inputs"]))
     console.print(table)
 
 
@@ -232,12 +246,19 @@ def task_run(
 ) -> None:
     """Run the model on every input not yet processed (resumable)."""
     svc = service()
-    options = RunOptions(batch_size=batch_size) if workers is None else RunOptions(batch_size=batch_size, workers=workers)
-    if as_json or not sys.stderr.isatty() and os.environ.get("AUTOLABEL_PROGRESS") != "1":
+    options = (
+        RunOptions(batch_size=batch_size) if workers is None else RunOptions(batch_size=batch_size, workers=workers)
+    )
+    if as_json or (not sys.stderr.isatty() and os.environ.get("AUTOLABEL_PROGRESS") != "1"):
         report = svc.run_task(name, options=options)
     else:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=err_console) as bar:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+        ) as bar:
             handle = bar.add_task(f"labeling {name}", total=None)
 
             def progress(done: int, total: int) -> None:
@@ -246,27 +267,46 @@ def task_run(
             report = svc.run_task(name, progress=progress, options=options)
     summary = svc.summary(name)
     if as_json:
-        emit_json({"run": {"processed": report.processed, "failed": report.failed,
-                           "review_items": report.review_items, "seconds": round(report.seconds, 3)},
-                   "status": summary})
+        emit_json(
+            {
+                "run": {
+                    "processed": report.processed,
+                    "failed": report.failed,
+                    "review_items": report.review_items,
+                    "seconds": round(report.seconds, 3),
+                },
+                "status": summary,
+            }
+        )
         return
-    console.print(f"processed {report.processed} inputs in {report.seconds:.1f}s "
-                  f"({report.failed} failed, {report.review_items} new review items)")
+    console.print(
+        f"processed {report.processed} inputs in {report.seconds:.1f}s "
+        f"({report.failed} failed, {report.review_items} new review items)"
+    )
     print_summary(summary)
 
 
 def print_summary(summary: Any) -> None:
     table = Table(title=f"task {summary.name}", show_header=False)
-    table.add_row("status", f"{summary.status.value}" + (f" — {summary.failure_reason}" if summary.failure_reason else ""))
+    table.add_row(
+        "status", f"{summary.status.value}" + (f" — {summary.failure_reason}" if summary.failure_reason else "")
+    )
     table.add_row("model / dataset", f"{summary.model} / {summary.dataset}")
     table.add_row("concepts", ", ".join(summary.concepts))
-    table.add_row("inputs", f"{summary.inputs_total} total, {summary.inputs_done} done, "
-                            f"{summary.inputs_failed} failed, {summary.inputs_pending} pending")
-    table.add_row("predictions", f"[green]{summary.predictions_approved} auto-approved[/], "
-                                 f"[yellow]{summary.predictions_awaiting_review} awaiting review[/], "
-                                 f"[red]{summary.predictions_discarded} discarded[/]")
-    table.add_row("reviewed", f"{summary.percent_reviewed:.1f}% "
-                              f"({summary.review_items_decided} of {summary.review_items} inputs)")
+    table.add_row(
+        "inputs",
+        f"{summary.inputs_total} total, {summary.inputs_done} done, "
+        f"{summary.inputs_failed} failed, {summary.inputs_pending} pending",
+    )
+    table.add_row(
+        "predictions",
+        f"[green]{summary.predictions_approved} auto-approved[/], "
+        f"[yellow]{summary.predictions_awaiting_review} awaiting review[/], "
+        f"[red]{summary.predictions_discarded} discarded[/]",
+    )
+    table.add_row(
+        "reviewed", f"{summary.percent_reviewed:.1f}% ({summary.review_items_decided} of {summary.review_items} inputs)"
+    )
     table.add_row("labeled by", ", ".join(f"{k}: {v}" for k, v in summary.labeled_by.items()) or "—")
     table.add_row("queue depth", ", ".join(f"{k}: {v}" for k, v in summary.queue_depth.items()) or "—")
     if any(summary.dead_letters.values()):
@@ -330,7 +370,9 @@ def task_rethreshold(
     current = svc.task(name).thresholds
     pair = None
     if upper is not None or lower is not None:
-        pair = make_thresholds(upper if upper is not None else current.upper, lower if lower is not None else current.lower)
+        pair = make_thresholds(
+            upper if upper is not None else current.upper, lower if lower is not None else current.lower
+        )
     svc.rethreshold(name, pair, parse_thresholds(threshold))
     summary = svc.summary(name)
     if as_json:
@@ -343,14 +385,19 @@ def task_rethreshold(
 
 
 def print_view(view: ReviewView) -> None:
-    console.print(f"item [bold]{view.item.id}[/] · input {view.input.source or view.input.id} "
-                  f"· {view.remaining} left in your queue")
+    console.print(
+        f"item [bold]{view.item.id}[/] · input {view.input.source or view.input.id} "
+        f"· {view.remaining} left in your queue"
+    )
     table = Table("prediction", "concept", "score", "geometry")
     for annotation in view.flagged:
         geometry = annotation.geometry.model_dump(exclude={"type"})
-        table.add_row(annotation.prediction_id or "", annotation.concept,
-                      f"{annotation.score:.3f}" if annotation.score is not None else "",
-                      ", ".join(f"{k}={v}" for k, v in geometry.items()) or annotation.geometry.type)
+        table.add_row(
+            annotation.prediction_id or "",
+            annotation.concept,
+            f"{annotation.score:.3f}" if annotation.score is not None else "",
+            ", ".join(f"{k}={v}" for k, v in geometry.items()) or annotation.geometry.type,
+        )
     console.print(table)
 
 
@@ -372,7 +419,9 @@ def review_next(
     print_view(view)
 
 
-def _decide(kind: DecisionKind, item: str, reviewer: str, predictions: list[str], edits: list[Edit], as_json: bool) -> None:
+def _decide(
+    kind: DecisionKind, item: str, reviewer: str, predictions: list[str], edits: list[Edit], as_json: bool
+) -> None:
     decision = Decision(kind=kind, reviewer=reviewer, prediction_ids=predictions or None, edits=edits)
     annotations = service().decide(item, decision)
     if as_json:
@@ -432,7 +481,9 @@ def export(
     name: Annotated[str, typer.Argument(help="Task name or id.")],
     out: Annotated[Path, typer.Option("--out", help="Output file (coco) or folder (yolo).")],
     fmt: Annotated[str, typer.Option("--format", help="coco or yolo.")] = "coco",
-    include_review: Annotated[bool, typer.Option("--include-review", help="Add awaiting-review labels, marked.")] = False,
+    include_review: Annotated[
+        bool, typer.Option("--include-review", help="Add awaiting-review labels, marked.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Export a task's annotations (SUCCESS only unless --include-review)."""

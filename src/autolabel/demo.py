@@ -36,8 +36,10 @@ def run_demo(svc: Autolabel, samples: Path, out: Path, console: Console) -> None
         concept_thresholds={"person": Thresholds.of(upper=0.8, lower=0.4)},
         reviewers=[Reviewer(name="alice"), Reviewer(name="bob")],
     )
-    console.print(f"task [bold]{task.name}[/]: {DEMO_MODEL}, concepts {', '.join(DEMO_CONCEPTS)}, "
-                  "thresholds 0.7 / 0.3 (person 0.8 / 0.4), reviewers alice, bob")
+    console.print(
+        f"task [bold]{task.name}[/]: {DEMO_MODEL}, concepts {', '.join(DEMO_CONCEPTS)}, "
+        "thresholds 0.7 / 0.3 (person 0.8 / 0.4), reviewers alice, bob"
+    )
     run = svc.run_task(DEMO_TASK)
     console.print(f"ran {run.processed} inputs in {run.seconds:.2f}s")
     print_summary(svc.summary(DEMO_TASK))
@@ -57,8 +59,13 @@ def run_demo(svc: Autolabel, samples: Path, out: Path, console: Console) -> None
             if prediction.input_id != item.id or prediction.geometry.type not in ("box", "polygon"):
                 continue
             status = status_of.get(prediction.id)
-            band = (Band.APPROVED if status == AnnotationStatus.SUCCESS
-                    else Band.REVIEW if status == AnnotationStatus.AWAITING_REVIEW else Band.DISCARDED)
+            band = (
+                Band.APPROVED
+                if status == AnnotationStatus.SUCCESS
+                else Band.REVIEW
+                if status == AnnotationStatus.AWAITING_REVIEW
+                else Band.DISCARDED
+            )
             drawn.append((prediction.geometry, prediction.concept, prediction.score, band.value))
         render_preview(image, drawn).save(previews / f"{Path(item.source).stem}.png")
     console.print(f"COCO export: {coco}")

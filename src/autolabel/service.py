@@ -23,9 +23,9 @@ from autolabel.domain.models import (
     Input,
     InputKind,
     ModelSpec,
+    Reviewer,
     ReviewItem,
     ReviewState,
-    Reviewer,
     Task,
     TaskStatus,
     Thresholds,
@@ -202,7 +202,9 @@ class Autolabel:
             self.queues.delete_queue(queue_name(task.id, reviewer.name))
         return task
 
-    def run_task(self, name: str, progress: ProgressCallback | None = None, options: RunOptions | None = None) -> RunReport:
+    def run_task(
+        self, name: str, progress: ProgressCallback | None = None, options: RunOptions | None = None
+    ) -> RunReport:
         task = self.task(name)
         package, path = self.catalog.package(task.model_id)
         task = self._set_status(task, TaskStatus.IN_PROGRESS)
@@ -241,7 +243,11 @@ class Autolabel:
                 raise ValidationError(f"'{concept}' is not a concept of task '{task.name}'")
             overrides[concept] = value
         task = task.model_copy(
-            update={"thresholds": thresholds or task.thresholds, "concept_thresholds": overrides, "updated_at": utcnow()}
+            update={
+                "thresholds": thresholds or task.thresholds,
+                "concept_thresholds": overrides,
+                "updated_at": utcnow(),
+            }
         )
         by_input: dict[str, list] = {}  # type: ignore[type-arg]
         for prediction in self.records.predictions(task.id):
@@ -320,7 +326,13 @@ class Autolabel:
         flagged = [a for a in annotations if a.prediction_id in item.prediction_ids]
         approved = [a for a in annotations if a.prediction_id not in item.prediction_ids]
         remaining = len(self.records.review_items(task.id, reviewer=reviewer, state=ReviewState.PENDING))
-        return ReviewView(item=item, input=self.records.get_input(item.input_id), flagged=flagged, approved=approved, remaining=remaining)
+        return ReviewView(
+            item=item,
+            input=self.records.get_input(item.input_id),
+            flagged=flagged,
+            approved=approved,
+            remaining=remaining,
+        )
 
     def decide(self, item_id: str, decision: Decision) -> list[Annotation]:
         item = self.records.get_review_item(item_id)

@@ -18,9 +18,9 @@ from autolabel.domain.models import (
     Input,
     InputKind,
     InputState,
+    LabelType,
     ModelKind,
     ModelSpec,
-    LabelType,
     Prediction,
     Reviewer,
     ReviewState,
@@ -52,7 +52,9 @@ def make_dataset(records: RecordStore, name: str = "photos", count: int = 6) -> 
     return dataset, inputs
 
 
-def make_task(records: RecordStore, dataset: Dataset, name: str = "t1", reviewers: tuple[str, ...] = ("alice", "bob")) -> Task:
+def make_task(
+    records: RecordStore, dataset: Dataset, name: str = "t1", reviewers: tuple[str, ...] = ("alice", "bob")
+) -> Task:
     task = Task(
         id=ids.new_id("task"),
         name=name,
@@ -188,7 +190,10 @@ def test_commit_batch_routes_assigns_and_counts(records: RecordStore) -> None:
         (inputs[0].id, 0, partition.reviewer_for(0, task.reviewers)),
         (inputs[2].id, 1, partition.reviewer_for(1, task.reviewers)),
     ]
-    assert created[1].prediction_ids == [ids.prediction_id(task.id, inputs[2].id, 0), ids.prediction_id(task.id, inputs[2].id, 1)]
+    assert created[1].prediction_ids == [
+        ids.prediction_id(task.id, inputs[2].id, 0),
+        ids.prediction_id(task.id, inputs[2].id, 1),
+    ]
     counts = records.counts(task.id)
     assert (counts.inputs_total, counts.inputs_done, counts.inputs_failed) == (6, 3, 1)
     assert (counts.approved, counts.review, counts.discarded) == (1, 3, 1)
@@ -257,7 +262,9 @@ def test_decision_is_recorded_once(records: RecordStore) -> None:
     # Deciding again from a stale copy of the item must conflict, not overwrite.
     stale = item
     flagged = records.annotations(AnnotationQuery(task_id=task.id, input_ids=[item.input_id])).items
-    decided, annotations = apply_decision(task, stale, flagged, Decision(kind=DecisionKind.REJECT, reviewer=item.reviewer), NOW)
+    decided, annotations = apply_decision(
+        task, stale, flagged, Decision(kind=DecisionKind.REJECT, reviewer=item.reviewer), NOW
+    )
     with pytest.raises(Conflict):
         records.record_decision(decided, annotations)
     assert records.counts(task.id).rejected == 0
@@ -281,7 +288,10 @@ def test_racing_decisions_one_wins(records: RecordStore) -> None:
         except Conflict:
             outcomes.append("conflict")
 
-    threads = [threading.Thread(target=attempt, args=(DecisionKind.ACCEPT if n % 2 else DecisionKind.REJECT,)) for n in range(8)]
+    threads = [
+        threading.Thread(target=attempt, args=(DecisionKind.ACCEPT if n % 2 else DecisionKind.REJECT,))
+        for n in range(8)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

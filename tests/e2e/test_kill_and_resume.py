@@ -45,9 +45,27 @@ def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def setup_workspace(home: Path, images: Path) -> None:
     assert cli(home, "dataset", "add", "photos", str(images)).returncode == 0
-    created = cli(home, "task", "create", "--name", "t", "--dataset", "photos", "--model", "ssd-mobilenet-v2-coco",
-                  "--concepts", "person,cat,cup,motorcycle,bowl", "--upper", "0.7", "--lower", "0.3",
-                  "--reviewers", "alice,bob,carol", "--weights", "alice=2")
+    created = cli(
+        home,
+        "task",
+        "create",
+        "--name",
+        "t",
+        "--dataset",
+        "photos",
+        "--model",
+        "ssd-mobilenet-v2-coco",
+        "--concepts",
+        "person,cat,cup,motorcycle,bowl",
+        "--upper",
+        "0.7",
+        "--lower",
+        "0.3",
+        "--reviewers",
+        "alice,bob,carol",
+        "--weights",
+        "alice=2",
+    )
     assert created.returncode == 0, created.stderr
 
 
@@ -62,12 +80,19 @@ def done_count(home: Path) -> int:
 
 def interrupt_after(home: Path, minimum_done: int, sig: signal.Signals) -> int:
     env = {**os.environ, "AUTOLABEL_HOME": str(home)}
-    process = subprocess.Popen([*AUTOLABEL, "task", "run", "t", "--batch-size", "2"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*AUTOLABEL, "task", "run", "t", "--batch-size", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 240
     while done_count(home) < minimum_done and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert process.poll() is None, f"run finished before it could be interrupted: {process.stderr.read() if process.stderr else ''}"
+    assert process.poll() is None, (
+        f"run finished before it could be interrupted: {process.stderr.read() if process.stderr else ''}"
+    )
     process.send_signal(sig)
     process.wait(timeout=60)
     return process.returncode
@@ -96,8 +121,13 @@ def outcome(home: Path) -> dict[str, object]:
         messages = sorted(
             db.execute("SELECT queue, COUNT(*) FROM queue_messages WHERE dead = 0 GROUP BY queue").fetchall()
         )
-    return {"annotations": annotations, "items": items, "predictions": predictions, "states": states,
-            "queue_sizes": [n for _, n in messages]}
+    return {
+        "annotations": annotations,
+        "items": items,
+        "predictions": predictions,
+        "states": states,
+        "queue_sizes": [n for _, n in messages],
+    }
 
 
 @pytest.mark.slow

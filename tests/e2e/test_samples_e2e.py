@@ -104,7 +104,7 @@ def test_review_then_coco_export_loads_in_pycocotools(detector_task: Autolabel, 
     x, y, w, h = cat["bbox"]
     # Chelsea fills most of the frame: the box must be big and inside the image.
     assert w * h > 0.25 * chelsea["width"] * chelsea["height"]
-    assert 0 <= x and 0 <= y and x + w <= chelsea["width"] + 0.5 and y + h <= chelsea["height"] + 0.5
+    assert x >= 0 and y >= 0 and x + w <= chelsea["width"] + 0.5 and y + h <= chelsea["height"] + 0.5
     success = svc.annotations(AnnotationQuery(task_id=task.id, statuses=[AnnotationStatus.SUCCESS]))
     assert len(coco.getAnnIds()) == len([a for a in success if a.geometry.type == "box"])
     document = json.loads(out.read_text())
@@ -136,14 +136,22 @@ def test_a_corrupt_file_fails_alone(svc: Autolabel, tmp_path: Path) -> None:
     (folder / "empty.png").write_bytes(b"")
     (folder / "cat.jpg").write_bytes(sample("chelsea").read_bytes())
     svc.add_files("mixed", [folder])
-    svc.create_task(name="m", dataset="mixed", model=DETECTOR, concepts=["cat"],
-                    thresholds=Thresholds.of(upper=0.7, lower=0.3), reviewers=[Reviewer(name="alice")])
+    svc.create_task(
+        name="m",
+        dataset="mixed",
+        model=DETECTOR,
+        concepts=["cat"],
+        thresholds=Thresholds.of(upper=0.7, lower=0.3),
+        reviewers=[Reviewer(name="alice")],
+    )
     svc.run_task("m")
     summary = svc.summary("m")
     assert (summary.inputs_total, summary.inputs_done, summary.inputs_failed) == (3, 1, 2)
     assert summary.status == TaskStatus.COMPLETE
     task_id = svc.task("m").id
-    reasons = {Path(svc.records.get_input(f.input_id).source).name: f.reason for f in svc.records.failed_inputs(task_id)}
+    reasons = {
+        Path(svc.records.get_input(f.input_id).source).name: f.reason for f in svc.records.failed_inputs(task_id)
+    }
     assert reasons["empty.png"] == "empty file"
     assert reasons["broken.jpg"].startswith("corrupt or truncated image")
     assert best_by_source(svc, "m")["cat"].get("cat", 0) >= 0.5

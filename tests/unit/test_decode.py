@@ -369,9 +369,7 @@ def test_broken_exif_keeps_pixels_upright(fmt: str, exif: bytes) -> None:
         ("PNG", None, (640, 320)),
     ],
 )
-def test_image_size_reads_only_the_header(
-    fmt: str, orientation: int | None, size: tuple[int, int]
-) -> None:
+def test_image_size_reads_only_the_header(fmt: str, orientation: int | None, size: tuple[int, int]) -> None:
     # The pixel data is cut off, yet the (rotated) size is known: nothing was decoded.
     params = {} if orientation is None else {"exif": exif_with_orientation(orientation)}
     data = encode(noise_rgb(640, 320), fmt, **params)
@@ -496,9 +494,7 @@ def test_pixel_limit_is_inclusive() -> None:
 def test_header_size_is_checked_before_any_pixel_is_decoded() -> None:
     # 9000x9000 is under Pillow's own limit; the pixel data is a single byte.
     data = png_claiming_size(9000, 9000)
-    assert decode_reason(data, max_pixels=50_000_000) == (
-        "image too large: 81000000 pixels > limit 50000000"
-    )
+    assert decode_reason(data, max_pixels=50_000_000) == ("image too large: 81000000 pixels > limit 50000000")
     # Within the limit, the lie is found only when decoding.
     assert decode_reason(data).startswith("corrupt or truncated image: ")
 

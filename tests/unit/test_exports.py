@@ -218,9 +218,7 @@ def test_coco_clips_boxes_to_the_image_and_drops_boxes_outside_it() -> None:
     outside = ann("an_y", "in_a", "cat", Box(x=250, y=10, w=10, h=10))
     document = to_coco(TASK, [IMG_A], [overshoot, outside])
 
-    assert [(a["bbox"], a["area"]) for a in document["annotations"]] == [
-        ([190.0, 90.0, 10.0, 10.0], 100.0)
-    ]
+    assert [(a["bbox"], a["area"]) for a in document["annotations"]] == [([190.0, 90.0, 10.0, 10.0], 100.0)]
 
 
 def test_exports_refuse_an_image_listed_twice() -> None:
@@ -313,12 +311,8 @@ def test_write_export_writes_text_and_bytes_under_out(tmp_path: Path) -> None:
     assert (out / "blob.bin").read_bytes() == b"\x00\x01"
 
 
-@pytest.mark.parametrize(
-    "name", ["../escape.txt", "a/../../escape.txt", "/etc/passwd", "a\\b.txt", "", "a//b", "./a"]
-)
-def test_write_export_refuses_paths_escaping_out_and_writes_nothing(
-    tmp_path: Path, name: str
-) -> None:
+@pytest.mark.parametrize("name", ["../escape.txt", "a/../../escape.txt", "/etc/passwd", "a\\b.txt", "", "a//b", "./a"])
+def test_write_export_refuses_paths_escaping_out_and_writes_nothing(tmp_path: Path, name: str) -> None:
     out = tmp_path / "export"
     with pytest.raises(ValidationError):
         write_export({"ok.txt": "fine", name: "bad"}, out)
@@ -381,9 +375,9 @@ def test_preview_legend_on_larger_images() -> None:
     colours = {c for _, c in corner.getcolors(200 * 100) or []}
 
     assert {GREEN, AMBER, RED} <= colours
-    assert render_preview(Image.new("RGB", (400, 300), BACKGROUND), [], legend=False).getcolors(
-        1
-    ) == [(400 * 300, BACKGROUND)]
+    assert render_preview(Image.new("RGB", (400, 300), BACKGROUND), [], legend=False).getcolors(1) == [
+        (400 * 300, BACKGROUND)
+    ]
 
 
 def test_preview_refuses_unknown_bands() -> None:

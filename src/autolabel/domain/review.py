@@ -12,7 +12,7 @@ A decision covers the whole input (the unit of review):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from autolabel.domain.errors import Conflict, Forbidden, ValidationError
@@ -21,6 +21,7 @@ from autolabel.domain.models import (
     AnnotationStatus,
     Decision,
     DecisionKind,
+    Edit,
     Labeler,
     LabelerKind,
     ReviewItem,
@@ -67,9 +68,9 @@ def apply_decision(
     if missing:
         # The flagged annotations were removed (input deleted, task re-thresholded) under us.
         raise Conflict(f"review item {item.id} changed while you were deciding it; fetch it again")
-    for edit in edits.values():
-        if edit.concept is not None and edit.concept not in task.concepts:
-            raise ValidationError(f"'{edit.concept}' is not a concept of task '{task.name}'")
+    for change in edits.values():
+        if change.concept is not None and change.concept not in task.concepts:
+            raise ValidationError(f"'{change.concept}' is not a concept of task '{task.name}'")
 
     labeler = Labeler(kind=LabelerKind.REVIEWER, id=decision.reviewer)
     decided: list[Annotation] = []
@@ -86,9 +87,7 @@ def apply_decision(
                 changes["concept"] = edit.concept
             if edit.geometry is not None:
                 if edit.geometry.type != annotation.geometry.type:
-                    raise ValidationError(
-                        f"cannot change a {annotation.geometry.type} into a {edit.geometry.type}"
-                    )
+                    raise ValidationError(f"cannot change a {annotation.geometry.type} into a {edit.geometry.type}")
                 changes["geometry"] = edit.geometry
         decided.append(annotation.model_copy(update=changes))
     decided_item = item.model_copy(
@@ -102,7 +101,7 @@ def apply_decision(
     return decided_item, decided
 
 
-def _accepted(decision: Decision, prediction_id: str, named: set[str], edits: dict[str, object]) -> bool:
+def _accepted(decision: Decision, prediction_id: str, named: set[str], edits: Mapping[str, Edit]) -> bool:
     if decision.kind == DecisionKind.ACCEPT:
         return not named or prediction_id in named
     if decision.kind == DecisionKind.REJECT:

@@ -107,16 +107,22 @@ class SQLiteReviewQueues(ReviewQueues):
 
     def depth(self, queue: str) -> int:
         self._require(queue)
-        row = self.database.read().execute(
-            "SELECT COUNT(*) FROM queue_messages WHERE queue = ? AND dead = 0", (queue,)
-        ).fetchone()
+        row = (
+            self.database.read()
+            .execute("SELECT COUNT(*) FROM queue_messages WHERE queue = ? AND dead = 0", (queue,))
+            .fetchone()
+        )
         return int(row[0])
 
     def dead_letters(self, queue: str) -> list[QueueMessage]:
         self._require(queue)
-        rows = self.database.read().execute(
-            "SELECT message_id, body, receive_count FROM queue_messages"
-            " WHERE queue = ? AND dead = 1 ORDER BY sent_seq",
-            (queue,),
-        ).fetchall()
+        rows = (
+            self.database.read()
+            .execute(
+                "SELECT message_id, body, receive_count FROM queue_messages"
+                " WHERE queue = ? AND dead = 1 ORDER BY sent_seq",
+                (queue,),
+            )
+            .fetchall()
+        )
         return [QueueMessage(r["message_id"], r["body"], "", r["receive_count"]) for r in rows]

@@ -125,10 +125,14 @@ class SQLiteRecordStore(RecordStore):
 
     def list_inputs(self, dataset_id: str, cursor: str | None = None, limit: int = 1000) -> Page[Input]:
         after = int(cursor) if cursor else 0
-        rows = self.database.read().execute(
-            "SELECT seq, body FROM inputs WHERE dataset_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (dataset_id, after, limit + 1),
-        ).fetchall()
+        rows = (
+            self.database.read()
+            .execute(
+                "SELECT seq, body FROM inputs WHERE dataset_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (dataset_id, after, limit + 1),
+            )
+            .fetchall()
+        )
         items = [Input.model_validate_json(r["body"]) for r in rows[:limit]]
         next_cursor = str(rows[limit - 1]["seq"]) if len(rows) > limit else None
         return Page(items, next_cursor)
@@ -155,9 +159,7 @@ class SQLiteRecordStore(RecordStore):
     def create_task(self, task: Task) -> None:
         with self.database.write() as db:
             try:
-                db.execute(
-                    "INSERT INTO tasks(id, name, body) VALUES (?, ?, ?)", (task.id, task.name, _dump(task))
-                )
+                db.execute("INSERT INTO tasks(id, name, body) VALUES (?, ?, ?)", (task.id, task.name, _dump(task)))
             except sqlite3.IntegrityError:
                 raise Conflict(f"a task named '{task.name}' already exists") from None
 
@@ -316,8 +318,7 @@ class SQLiteRecordStore(RecordStore):
     def mark_enqueued(self, item_ids: Sequence[str]) -> None:
         with self.database.write() as db:
             db.executemany(
-                "UPDATE review_items SET enqueued = 1, body = json_set(body, '$.enqueued', json('true'))"
-                " WHERE id = ?",
+                "UPDATE review_items SET enqueued = 1, body = json_set(body, '$.enqueued', json('true')) WHERE id = ?",
                 [(item_id,) for item_id in item_ids],
             )
 
@@ -329,9 +330,7 @@ class SQLiteRecordStore(RecordStore):
             ).fetchall()
         )
         bands = dict(
-            db.execute(
-                "SELECT band, COUNT(*) FROM predictions WHERE task_id = ? GROUP BY band", (task_id,)
-            ).fetchall()
+            db.execute("SELECT band, COUNT(*) FROM predictions WHERE task_id = ? GROUP BY band", (task_id,)).fetchall()
         )
         statuses = dict(
             db.execute(
@@ -411,10 +410,14 @@ class SQLiteRecordStore(RecordStore):
         return Page(items, cursor)
 
     def failed_inputs(self, task_id: str) -> list[FailedInput]:
-        rows = self.database.read().execute(
-            "SELECT input_id, failure FROM task_inputs WHERE task_id = ? AND state = ? ORDER BY ordinal",
-            (task_id, InputState.FAILED.value),
-        ).fetchall()
+        rows = (
+            self.database.read()
+            .execute(
+                "SELECT input_id, failure FROM task_inputs WHERE task_id = ? AND state = ? ORDER BY ordinal",
+                (task_id, InputState.FAILED.value),
+            )
+            .fetchall()
+        )
         return [FailedInput(task_id=task_id, input_id=r[0], reason=r[1] or "") for r in rows]
 
     def get_review_item(self, item_id: str) -> ReviewItem:
@@ -433,10 +436,14 @@ class SQLiteRecordStore(RecordStore):
         if state is not None:
             clauses.append("state = ?")
             args.append(state.value)
-        rows = self.database.read().execute(
-            f"SELECT body FROM review_items WHERE {' AND '.join(clauses)} ORDER BY sequence",  # noqa: S608
-            args,
-        ).fetchall()
+        rows = (
+            self.database.read()
+            .execute(
+                f"SELECT body FROM review_items WHERE {' AND '.join(clauses)} ORDER BY sequence",  # noqa: S608
+                args,
+            )
+            .fetchall()
+        )
         return [ReviewItem.model_validate_json(r[0]) for r in rows]
 
     def set_lease(self, item_id: str, receipt: str | None) -> None:
@@ -494,5 +501,3 @@ class SQLiteRecordStore(RecordStore):
                     next_seq += 1
             db.execute("UPDATE tasks SET review_seq = ?, body = ? WHERE id = ?", (next_seq, _dump(task), task.id))
         return created
-
-

@@ -39,9 +39,7 @@ from autolabel.domain.models import (
 __all__ = ["ExportImage", "to_coco", "to_yolo"]
 
 _APPROVED = frozenset({AnnotationStatus.SUCCESS})
-_AWAITING_REVIEW = frozenset(
-    {AnnotationStatus.AWAITING_REVIEW, AnnotationStatus.AWAITING_CONSENSUS_REVIEW}
-)
+_AWAITING_REVIEW = frozenset({AnnotationStatus.AWAITING_REVIEW, AnnotationStatus.AWAITING_CONSENSUS_REVIEW})
 # YOLO pairs labels/<stem>.txt with images/<stem>.<ext>, so the stem must be a plain file name.
 _SAFE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -145,10 +143,7 @@ def to_coco(
 
     return {
         "info": {
-            "description": (
-                f"autolabel export of task {task.name!r} "
-                f"(model {task.model_id}@{task.model_version})"
-            ),
+            "description": (f"autolabel export of task {task.name!r} (model {task.model_id}@{task.model_version})"),
             "version": "1.0",
             "year": created.year,
             "contributor": "autolabel",
@@ -176,9 +171,7 @@ def to_coco(
     }
 
 
-def _coco_shape(
-    geometry: Box | Polygon, image: ExportImage
-) -> tuple[list[float], float, list[list[float]]] | None:
+def _coco_shape(geometry: Box | Polygon, image: ExportImage) -> tuple[list[float], float, list[list[float]]] | None:
     """(bbox, area, segmentation) of a box or polygon inside the image; None if nothing is left."""
     if isinstance(geometry, Box):
         box = _clip_box(geometry, image)
@@ -235,9 +228,7 @@ def to_yolo(
         (review_lines.setdefault(stem, []) if row.in_review else lines[stem]).append(line)
 
     files = {f"labels/{stem}.txt": _text(found) for stem, found in lines.items()}
-    files.update(
-        {f"labels_review/{stem}.txt": _text(found) for stem, found in review_lines.items()}
-    )
+    files.update({f"labels_review/{stem}.txt": _text(found) for stem, found in review_lines.items()})
     files["data.yaml"] = _data_yaml(task, include_review)
     files["manifest.csv"] = _manifest(images)
     return files
@@ -267,9 +258,7 @@ def _data_yaml(task: Task, include_review: bool) -> str:
         " (manifest.csv maps input ids to original file names).",
     ]
     if include_review:
-        header.append(
-            "# labels_review/ holds boxes still awaiting human review (not ground truth)."
-        )
+        header.append("# labels_review/ holds boxes still awaiting human review (not ground truth).")
     body = ["path: .", "train: images", "val: images", f"nc: {len(task.concepts)}"]
     if task.concepts:
         body += ["names:", *(f"  - {_yaml_quote(name)}" for name in task.concepts)]
@@ -322,9 +311,7 @@ def _rows(
     image_index: dict[str, int] = {}
     for index, image in enumerate(images):
         if image.input_id in image_index:
-            raise ValidationError(
-                f"image {image.input_id!r} is listed twice", {"input_id": image.input_id}
-            )
+            raise ValidationError(f"image {image.input_id!r} is listed twice", {"input_id": image.input_id})
         image_index[image.input_id] = index
     class_index: dict[str, int] = {}
     for index, concept in enumerate(task.concepts):
@@ -367,8 +354,5 @@ def _points_bbox(points: list[tuple[float, float]]) -> tuple[float, float, float
 
 
 def _shoelace_area(points: list[tuple[float, float]]) -> float:
-    twice = sum(
-        x0 * y1 - x1 * y0
-        for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True)
-    )
+    twice = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True))
     return abs(twice) / 2.0

@@ -21,9 +21,7 @@ Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 Drawable = tuple[Box | Polygon | Classification | TextSpan, str, float | None, str]
 
 
-def render_preview(
-    image: Image.Image, boxes: Sequence[Drawable], *, legend: bool = True
-) -> Image.Image:
+def render_preview(image: Image.Image, boxes: Sequence[Drawable], *, legend: bool = True) -> Image.Image:
     """A copy of ``image`` (as RGB, same size) with each ``(geometry, concept, score, band)`` drawn.
 
     ``band`` is ``"approved"``, ``"review"`` or ``"discarded"`` (a ``Band`` works too). Boxes and
@@ -45,11 +43,7 @@ def render_preview(
     draw = ImageDraw.Draw(canvas)
 
     shapes: list[tuple[Box | Polygon, str, float | None, str]] = sorted(
-        (
-            (g, concept, score, str(band))
-            for g, concept, score, band in boxes
-            if isinstance(g, Box | Polygon)
-        ),
+        ((g, concept, score, str(band)) for g, concept, score, band in boxes if isinstance(g, Box | Polygon)),
         key=lambda item: _DRAW_ORDER[item[3]],  # sorted() is stable: input order in a band
     )
     # All outlines first, then all tags, so no outline crosses a tag.

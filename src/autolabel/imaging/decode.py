@@ -219,9 +219,7 @@ def _high_depth_to_gray(img: Image.Image) -> Image.Image:
     Pillow's own convert("L") clips such data at 255, turning most of a 16-bit image white.
     """
     arr = np.asarray(img)
-    is_16bit = img.mode.startswith("I;16") or (
-        img.mode == "I" and arr.size and arr.min() >= 0 and arr.max() <= 65535
-    )
+    is_16bit = img.mode.startswith("I;16") or (img.mode == "I" and arr.size and arr.min() >= 0 and arr.max() <= 65535)
     if is_16bit:
         # 16-bit data (also what Pillow loads 16-bit PPM and some TIFFs as, in mode "I"):
         # round(v / 257) maps 0..65535 onto 0..255 exactly.

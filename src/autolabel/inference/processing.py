@@ -51,11 +51,10 @@ def prepare(image: Image.Image, spec: ImageInput) -> Prepared:
         image = image.crop((left, top, left + resize.crop, top + resize.crop))
     array: NDArray[np.generic] = np.asarray(image, dtype=np.uint8)
     if spec.dtype == "float32":
-        floats = array.astype(np.float32)
+        floats: NDArray[np.float32] = array.astype(np.float32)
         if spec.normalize is not None:
-            floats = (floats - np.asarray(spec.normalize.mean, np.float32)) / np.asarray(
-                spec.normalize.std, np.float32
-            )
+            floats -= np.asarray(spec.normalize.mean, np.float32)
+            floats /= np.asarray(spec.normalize.std, np.float32)
         array = floats
     if spec.layout == "NCHW":
         array = np.ascontiguousarray(array.transpose(2, 0, 1))
