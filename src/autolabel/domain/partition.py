@@ -6,8 +6,8 @@ the same transaction on SQLite, an atomic ADD on DynamoDB) and never change an i
 so an assignment never moves, never duplicates, and every prefix of the sequence is balanced:
 
 * equal weights: plain round robin, per-reviewer counts differ by at most 1;
-* weights: smooth weighted round robin (the scheme nginx uses). After n items reviewer i holds
-  c_i with |c_i - n * w_i / W| <= 1 for every n (W = sum of weights).
+* weights: the Balinski-Young quota method. After n items reviewer i holds c_i with
+  |c_i - n * w_i / W| < 1 for every n (W = sum of weights).
 
 The pattern repeats every W items, so it is computed once per reviewer list and indexed.
 """
@@ -15,6 +15,7 @@ The pattern repeats every W items, so it is computed once per reviewer list and 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 from functools import lru_cache
 
 from autolabel.domain.errors import ValidationError
@@ -23,15 +24,27 @@ from autolabel.domain.models import Reviewer
 
 @lru_cache(maxsize=256)
 def _pattern(reviewers: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+    """One period (W items) of the Balinski-Young quota method.
+
+    Item m goes to the reviewer with the highest Jefferson priority w / (c + 1) among those
+    whose count would stay within their upper quota ceil(m * w / W). Balinski and Young proved
+    this keeps every count within its quota at every m; after W items each reviewer holds
+    exactly w, so the pattern repeats. (Smooth weighted round robin, the obvious choice, can
+    drift past one input for some weight sets.)
+    """
     total = sum(weight for _, weight in reviewers)
-    current = [0] * len(reviewers)
+    counts = [0] * len(reviewers)
     pattern: list[str] = []
-    for _ in range(total):
-        for index, (_, weight) in enumerate(reviewers):
-            current[index] += weight
+    for house in range(1, total + 1):
+        eligible = [
+            index
+            for index, (_, weight) in enumerate(reviewers)
+            # counts + 1 <= ceil(house * w / W), in integers.
+            if (counts[index] + 1) * total < house * weight + total
+        ]
         # max() keeps the first of equals, so ties go to the reviewer listed first.
-        chosen = max(range(len(reviewers)), key=lambda i: current[i])
-        current[chosen] -= total
+        chosen = max(eligible, key=lambda i: Fraction(reviewers[i][1], counts[i] + 1))
+        counts[chosen] += 1
         pattern.append(reviewers[chosen][0])
     return tuple(pattern)
 
