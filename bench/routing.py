@@ -8,6 +8,7 @@ import json
 import random
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from autolabel.domain import ids
@@ -77,16 +78,23 @@ def main() -> None:
             for item, preds in zip(inputs, raw, strict=True)
         ]
         total = sum(len(p) for p in predictions_of)
-        started = time.perf_counter()
-        for start in range(0, len(inputs), args.batch):
-            results = [
-                InputResult(item.id, predictions, route_input(task, item.id, predictions))
-                for item, predictions in zip(
-                    inputs[start : start + args.batch], predictions_of[start : start + args.batch], strict=True
-                )
+        batches = [
+            (inputs[i : i + args.batch], predictions_of[i : i + args.batch]) for i in range(0, len(inputs), args.batch)
+        ]
+
+        def route(batch: tuple[list[Input], list[tuple[Prediction, ...]]]) -> list[InputResult]:
+            return [
+                InputResult(item.id, preds, route_input(task, item.id, preds))
+                for item, preds in zip(*batch, strict=True)
             ]
-            created = records.commit_batch(task, results)
-            enqueue_review_items(task, created, records, backends.queues)
+
+        # The product's structure: workers route (Python) while the main thread records (SQLite,
+        # which releases the GIL), in batch order.
+        started = time.perf_counter()
+        with ThreadPoolExecutor(1) as pool:
+            for results in pool.map(route, batches):
+                created = records.commit_batch(task, results)
+                enqueue_review_items(task, created, records, backends.queues)
         elapsed = time.perf_counter() - started
         counts = records.counts(task.id)
     rate = total / elapsed

@@ -33,6 +33,17 @@ The resulting model
 
 Batching: N > 1 works when all images in the batch have the same H and W (a tensor must be
 rectangular); each image then gets the same detections as when run alone.
+
+Built into the graph (the zoo's pipeline config): per-class NMS at IoU 0.6, at most 100
+detections, and a score threshold of 0.3 — which this script lowers to ``SCORE_FLOOR`` (0.05)
+after conversion (see ``lower_score_floor``): autolabel stores every prediction with its score
+so that thresholds can be moved later and a "discarded" band exists at all, and a floor of 0.3
+would make any lower threshold meaningless. Rows past ``num_detections`` are padding (score 0,
+class 1).
+
+Re-running gives bit-identical outputs but not identical bytes: tf2onnx numbers the node names it
+generates differently on each run. So only convert again when you mean to replace the committed
+file.
 """
 
 from __future__ import annotations
@@ -62,6 +73,14 @@ OUTPUTS = [
 # Opset 13 is old enough for any onnxruntime the service might pin and has every op the
 # graph needs (Loop, NonMaxSuppression, Resize).
 OPSET = 13
+
+# The graph's per-class score filter: one scalar initializer shared by all 90 class branches
+# of the post-processing loop.
+SCORE_THRESHOLD_INITIALIZER = (
+    "Postprocessor/BatchMultiClassNonMaxSuppression/map/while/MultiClassNonMaxSuppression/"
+    "FilterGreaterThan_22/Greater/y:0"
+)
+SCORE_FLOOR = 0.05
 
 
 # The 80 COCO categories the model predicts, by COCO category id (ids 1..90 with 10 gaps),
@@ -205,17 +224,44 @@ def convert(pb_path: Path, output: Path) -> None:
     output.write_bytes(model_proto.SerializeToString())
 
 
+def lower_score_floor(path: Path, floor: float = SCORE_FLOOR) -> None:
+    """Replace the graph's 0.3 score filter with ``floor`` (in place).
+
+    Costs a little post-processing time (more boxes reach the per-class NMS) and buys the
+    low-score predictions that make thresholds below 0.3 and the discarded band meaningful.
+    """
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    found = [i for i in model.graph.initializer if i.name == SCORE_THRESHOLD_INITIALIZER]
+    current = float(numpy_helper.to_array(found[0])) if len(found) == 1 else -1.0
+    if not any(abs(current - expected) < 1e-6 for expected in (0.3, floor)):
+        sys.exit(f"{path}: score threshold initializer not found where expected")
+    found[0].CopyFrom(numpy_helper.from_array(np.array(floor, dtype=np.float32), found[0].name))
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
 def main() -> None:
     """Parse the command line, write labels.json, then convert unless --labels-only."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pb", type=Path, help="frozen_inference_graph.pb to convert")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--labels-only", action="store_true", help="only write labels.json")
+    parser.add_argument(
+        "--floor-only", action="store_true", help="only lower the score floor of --output"
+    )
     args = parser.parse_args()
 
     write_labels(LABELS_OUT)
     print(f"wrote {LABELS_OUT} ({len(COCO_LABELS)} classes)")
     if args.labels_only:
+        return
+    if args.floor_only:
+        lower_score_floor(args.output)
+        print(f"set the score floor of {args.output} to {SCORE_FLOOR}")
         return
 
     pb_path = args.pb or packaged_pb()
@@ -224,6 +270,7 @@ def main() -> None:
         sys.exit(f"{pb_path}: sha256 {actual} is not the official zoo graph {PB_SHA256}")
 
     convert(pb_path, args.output)
+    lower_score_floor(args.output)
     size_mb = args.output.stat().st_size / 1e6
     print(f"wrote {args.output} ({size_mb:.1f} MB, sha256 {sha256(args.output)})")
 
