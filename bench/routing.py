@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--inputs", type=int, default=5000)
     parser.add_argument("--per-input", type=int, default=10)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,8 +92,9 @@ def main() -> None:
         # The product's structure: workers route (Python) while the main thread records (SQLite,
         # which releases the GIL), in batch order.
         started = time.perf_counter()
-        with ThreadPoolExecutor(1) as pool:
-            for results in pool.map(route, batches):
+        with ThreadPoolExecutor(max(1, args.threads)) as pool:
+            routed = pool.map(route, batches) if args.threads else map(route, batches)
+            for results in routed:
                 created = records.commit_batch(task, results)
                 enqueue_review_items(task, created, records, backends.queues)
         elapsed = time.perf_counter() - started

@@ -17,6 +17,7 @@ from autolabel.service import Autolabel
 DEMO_TASK = "demo-coco"
 DEMO_DATASET = "samples"
 DEMO_MODEL = "ssd-mobilenet-v2-coco"
+PREVIEW_DISCARDED_FLOOR = 0.1
 DEMO_CONCEPTS = ["person", "cat", "cup", "motorcycle", "bowl", "spoon", "tie", "dining table", "car"]
 
 
@@ -59,6 +60,8 @@ def run_demo(svc: Autolabel, samples: Path, out: Path, console: Console) -> None
             if prediction.input_id != item.id or prediction.geometry.type not in ("box", "polygon"):
                 continue
             status = status_of.get(prediction.id)
+            if status is None and prediction.score < PREVIEW_DISCARDED_FLOOR:
+                continue  # dozens of near-zero boxes would hide the picture
             band = (
                 Band.APPROVED
                 if status == AnnotationStatus.SUCCESS
@@ -69,5 +72,5 @@ def run_demo(svc: Autolabel, samples: Path, out: Path, console: Console) -> None
             drawn.append((prediction.geometry, prediction.concept, prediction.score, band.value))
         render_preview(image, drawn).save(previews / f"{Path(item.source).stem}.png")
     console.print(f"COCO export: {coco}")
-    console.print(f"previews (green approved, amber review, red discarded): {previews}/")
+    console.print(f"previews (green approved, amber review, red discarded >= {PREVIEW_DISCARDED_FLOOR}): {previews}/")
     console.print("next: [bold]autolabel review next --task demo-coco --reviewer alice[/]")

@@ -105,8 +105,8 @@ def outcome(home: Path) -> dict[str, object]:
         annotations = sorted(
             (Path(source[input_id]).name, concept, status, labeler, round(score, 5), geometry)
             for input_id, concept, status, labeler, score, geometry in db.execute(
-                "SELECT input_id, concept, status, labeler, json_extract(body, '$.score'),"
-                " json_extract(body, '$.geometry') FROM annotations"
+                "SELECT input_id, concept, status, labeler, json_extract(annotation, '$.score'),"
+                " json_extract(annotation, '$.geometry') FROM labels WHERE status IS NOT NULL"
             )
         )
         items = sorted(
@@ -116,7 +116,13 @@ def outcome(home: Path) -> dict[str, object]:
                 " json_array_length(json_extract(body, '$.prediction_ids')) FROM review_items"
             )
         )
-        predictions = db.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
+        predictions = sorted(
+            (Path(source[row[0]]).name, *row[1:])
+            for row in db.execute(
+                "SELECT input_id, band, json_extract(prediction, '$.concept'), json_extract(prediction, '$.score'),"
+                " json_extract(prediction, '$.geometry') FROM labels"
+            )
+        )
         states = sorted(db.execute("SELECT state, COUNT(*) FROM task_inputs GROUP BY state").fetchall())
         messages = sorted(
             db.execute("SELECT queue, COUNT(*) FROM queue_messages WHERE dead = 0 GROUP BY queue").fetchall()

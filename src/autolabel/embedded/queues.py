@@ -13,7 +13,8 @@ from autolabel.ports import QueueMessage, ReviewQueues
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS queues (
     name TEXT PRIMARY KEY,
-    max_receives INTEGER NOT NULL
+    max_receives INTEGER NOT NULL,
+    sent INTEGER NOT NULL DEFAULT 0  -- messages ever sent: the next message's order
 );
 CREATE TABLE IF NOT EXISTS queue_messages (
     queue TEXT NOT NULL REFERENCES queues(name) ON DELETE CASCADE,
@@ -26,7 +27,7 @@ CREATE TABLE IF NOT EXISTS queue_messages (
     dead INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (queue, message_id)
 );
-CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages(queue, dead, visible_at, sent_seq);
+CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages(queue, dead, sent_seq);
 CREATE INDEX IF NOT EXISTS queue_messages_receipt ON queue_messages(receipt);
 """
 
@@ -58,10 +59,10 @@ class SQLiteReviewQueues(ReviewQueues):
 
     def send(self, queue: str, messages: Sequence[tuple[str, str]]) -> None:
         with self.database.write() as db:
-            self._require(queue)
-            base = db.execute(
-                "SELECT COALESCE(MAX(sent_seq), 0) FROM queue_messages WHERE queue = ?", (queue,)
-            ).fetchone()[0]
+            row = db.execute("SELECT sent FROM queues WHERE name = ?", (queue,)).fetchone()
+            if row is None:
+                raise NotFound(f"no queue {queue!r}")
+            base = int(row[0])
             now = self.clock()
             # A message id already in the queue is kept as it is: re-sending after a crash
             # does not reset a reviewer's lease or receive count.
@@ -70,6 +71,7 @@ class SQLiteReviewQueues(ReviewQueues):
                 " VALUES (?, ?, ?, ?, ?)",
                 [(queue, mid, body, base + i + 1, now) for i, (mid, body) in enumerate(messages)],
             )
+            db.execute("UPDATE queues SET sent = ? WHERE name = ?", (base + len(messages), queue))
 
     def receive(self, queue: str, visibility_s: int = 300, max_messages: int = 1) -> list[QueueMessage]:
         received: list[QueueMessage] = []

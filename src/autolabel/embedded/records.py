@@ -50,20 +50,18 @@ CREATE TABLE IF NOT EXISTS task_inputs (
     PRIMARY KEY (task_id, input_id)
 );
 CREATE INDEX IF NOT EXISTS task_inputs_by_state ON task_inputs(task_id, state, ordinal);
-CREATE TABLE IF NOT EXISTS predictions (
-    id TEXT PRIMARY KEY, task_id TEXT NOT NULL, input_id TEXT NOT NULL,
-    band TEXT NOT NULL, body TEXT NOT NULL
+-- One row per prediction, carrying the annotation made from it (if any): a run records a
+-- prediction and its annotation together, so one row and two index entries per prediction
+-- instead of two rows and four (recording was SQLite-bound). Annotations a person adds
+-- without a prediction are rows with NULL prediction columns, keyed by the annotation id.
+CREATE TABLE IF NOT EXISTS labels (
+    id TEXT PRIMARY KEY,
+    task_id TEXT NOT NULL, input_id TEXT NOT NULL,
+    band TEXT, prediction TEXT,
+    annotation_id TEXT, status TEXT, labeler TEXT, labeler_kind TEXT, concept TEXT, annotation TEXT
 );
-CREATE INDEX IF NOT EXISTS predictions_by_input ON predictions(task_id, input_id);
-CREATE TABLE IF NOT EXISTS annotations (
-    id TEXT PRIMARY KEY, task_id TEXT NOT NULL, input_id TEXT NOT NULL,
-    labeler TEXT NOT NULL, labeler_kind TEXT NOT NULL, status TEXT NOT NULL,
-    concept TEXT NOT NULL, body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS annotations_by_input ON annotations(task_id, input_id);
--- One index serves the status counts, "labeled by" and the input manager's filters; every
--- extra index on this table is paid on each prediction a run records.
-CREATE INDEX IF NOT EXISTS annotations_by_status ON annotations(task_id, status, labeler);
+CREATE INDEX IF NOT EXISTS labels_by_input ON labels(task_id, input_id);
+CREATE INDEX IF NOT EXISTS labels_by_status ON labels(task_id, status, labeler) WHERE status IS NOT NULL;
 CREATE TABLE IF NOT EXISTS review_items (
     id TEXT PRIMARY KEY, task_id TEXT NOT NULL, input_id TEXT NOT NULL,
     reviewer TEXT NOT NULL, sequence INTEGER NOT NULL, state TEXT NOT NULL,
@@ -76,6 +74,24 @@ CREATE INDEX IF NOT EXISTS review_items_by_reviewer ON review_items(task_id, rev
 
 def _dump(model: Any) -> str:
     return str(model.model_dump_json())
+
+
+_NO_ANNOTATION: tuple[None, ...] = (None,) * 6
+
+
+def _annotation_columns(annotation: Annotation | None) -> tuple[Any, ...]:
+    """(annotation_id, status, labeler, labeler_kind, concept, annotation JSON)."""
+    if annotation is None:
+        return _NO_ANNOTATION
+    labeler = annotation.labeled_by
+    return (
+        annotation.id,
+        annotation.status.value,
+        labeler.display,
+        labeler.kind.value,
+        annotation.concept,
+        _dump(annotation),
+    )
 
 
 class SQLiteRecordStore(RecordStore):
@@ -142,7 +158,7 @@ class SQLiteRecordStore(RecordStore):
         with self.database.write() as db:
             if db.execute("DELETE FROM inputs WHERE id = ?", (input_id,)).rowcount == 0:
                 raise NotFound(f"no input {input_id}")
-            for table in ("task_inputs", "predictions", "annotations", "review_items"):
+            for table in ("task_inputs", "labels", "review_items"):
                 db.execute(f"DELETE FROM {table} WHERE input_id = ?", (input_id,))  # noqa: S608
 
     # ------------------------------------------------------------------ models
@@ -193,7 +209,7 @@ class SQLiteRecordStore(RecordStore):
         with self.database.write() as db:
             if db.execute("DELETE FROM tasks WHERE id = ?", (task_id,)).rowcount == 0:
                 raise NotFound(f"no task {task_id}")
-            for table in ("task_inputs", "predictions", "annotations", "review_items"):
+            for table in ("task_inputs", "labels", "review_items"):
                 db.execute(f"DELETE FROM {table} WHERE task_id = ?", (task_id,))  # noqa: S608
 
     # ------------------------------------------------------------------ runs
@@ -227,13 +243,16 @@ class SQLiteRecordStore(RecordStore):
         with self.database.write() as db:
             next_seq = self._require_task(db, task.id)
             wanted = [r.input_id for r in results]
+            # Look up by primary key (task_id, input_id): filtering on state first would walk
+            # every pending input of the task for each batch.
             pending = {
                 row[0]
                 for row in db.execute(
-                    f"SELECT input_id FROM task_inputs WHERE task_id = ? AND state = ?"  # noqa: S608
+                    f"SELECT input_id, state FROM task_inputs WHERE task_id = ?"  # noqa: S608
                     f" AND input_id IN ({','.join('?' * len(wanted))})",
-                    (task.id, InputState.PENDING.value, *wanted),
+                    (task.id, *wanted),
                 )
+                if row[1] == InputState.PENDING.value
             }
             predictions: list[tuple[Prediction, Band]] = []
             annotations: list[Annotation] = []
@@ -254,11 +273,19 @@ class SQLiteRecordStore(RecordStore):
                     next_seq += 1
                 states.append((InputState.DONE.value, None, result.input_id))
             # One statement per table per batch: row-by-row inserts cost more than routing.
+            annotation_of = {a.prediction_id: a for a in annotations}
+            rows = []
+            for prediction, band in predictions:
+                annotation = annotation_of.get(prediction.id)
+                rows.append(
+                    (prediction.id, prediction.task_id, prediction.input_id, band.value, _dump(prediction))
+                    + _annotation_columns(annotation)
+                )
             db.executemany(
-                "INSERT OR REPLACE INTO predictions(id, task_id, input_id, band, body) VALUES (?, ?, ?, ?, ?)",
-                [(p.id, p.task_id, p.input_id, band.value, _dump(p)) for p, band in predictions],
+                "INSERT OR REPLACE INTO labels(id, task_id, input_id, band, prediction, annotation_id, status,"
+                " labeler, labeler_kind, concept, annotation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
             )
-            self._insert_annotations(db, annotations)
             self._insert_review_items(db, items)
             db.executemany(
                 "UPDATE task_inputs SET state = ?, failure = ? WHERE task_id = ? AND input_id = ?",
@@ -286,24 +313,23 @@ class SQLiteRecordStore(RecordStore):
         )
 
     @staticmethod
-    def _insert_annotations(db: sqlite3.Connection, annotations: Iterable[Annotation]) -> None:
-        db.executemany(
-            "INSERT OR REPLACE INTO annotations(id, task_id, input_id, labeler, labeler_kind, status, concept, body)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    a.id,
-                    a.task_id,
-                    a.input_id,
-                    a.labeled_by.display,
-                    a.labeled_by.kind.value,
-                    a.status.value,
-                    a.concept,
-                    _dump(a),
-                )
-                for a in annotations
-            ],
-        )
+    def _write_annotations(db: sqlite3.Connection, annotations: Iterable[Annotation]) -> None:
+        """Set the annotation of existing prediction rows, or add rows for manual annotations."""
+        for annotation in annotations:
+            columns = _annotation_columns(annotation)
+            if annotation.prediction_id is not None:
+                changed = db.execute(
+                    "UPDATE labels SET annotation_id = ?, status = ?, labeler = ?, labeler_kind = ?, concept = ?,"
+                    " annotation = ? WHERE id = ?",
+                    (*columns, annotation.prediction_id),
+                ).rowcount
+                if changed:
+                    continue
+            db.execute(
+                "INSERT OR REPLACE INTO labels(id, task_id, input_id, annotation_id, status, labeler, labeler_kind,"
+                " concept, annotation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (annotation.id, annotation.task_id, annotation.input_id, *columns),
+            )
 
     @staticmethod
     def _insert_review_items(db: sqlite3.Connection, items: Iterable[ReviewItem]) -> None:
@@ -331,16 +357,19 @@ class SQLiteRecordStore(RecordStore):
             ).fetchall()
         )
         bands = dict(
-            db.execute("SELECT band, COUNT(*) FROM predictions WHERE task_id = ? GROUP BY band", (task_id,)).fetchall()
+            db.execute(
+                "SELECT band, COUNT(*) FROM labels WHERE task_id = ? AND band IS NOT NULL GROUP BY band", (task_id,)
+            ).fetchall()
         )
         statuses = dict(
             db.execute(
-                "SELECT status, COUNT(*) FROM annotations WHERE task_id = ? GROUP BY status", (task_id,)
+                "SELECT status, COUNT(*) FROM labels WHERE task_id = ? AND status IS NOT NULL GROUP BY status",
+                (task_id,),
             ).fetchall()
         )
         labelers = dict(
             db.execute(
-                "SELECT labeler, COUNT(*) FROM annotations WHERE task_id = ? AND status = ? GROUP BY labeler",
+                "SELECT labeler, COUNT(*) FROM labels WHERE task_id = ? AND status = ? GROUP BY labeler",
                 (task_id, AnnotationStatus.SUCCESS.value),
             ).fetchall()
         )
@@ -368,11 +397,13 @@ class SQLiteRecordStore(RecordStore):
     def predictions(self, task_id: str, input_id: str | None = None) -> list[Prediction]:
         if input_id is None:
             rows = self.database.read().execute(
-                "SELECT body FROM predictions WHERE task_id = ? ORDER BY input_id, id", (task_id,)
+                "SELECT prediction FROM labels WHERE task_id = ? AND prediction IS NOT NULL ORDER BY input_id, id",
+                (task_id,),
             )
         else:
             rows = self.database.read().execute(
-                "SELECT body FROM predictions WHERE task_id = ? AND input_id = ? ORDER BY id", (task_id, input_id)
+                "SELECT prediction FROM labels WHERE task_id = ? AND input_id = ? AND prediction IS NOT NULL ORDER BY id",
+                (task_id, input_id),
             )
         return [Prediction.model_validate_json(r[0]) for r in rows.fetchall()]
 
@@ -402,12 +433,15 @@ class SQLiteRecordStore(RecordStore):
             clauses.append("(" + joiner.join(filters) + ")")
             args.extend(filter_args)
         after = query.cursor or ""
-        clauses.append("id > ?")
+        clauses.append("status IS NOT NULL AND annotation_id > ?")
         args.append(after)
-        sql = f"SELECT id, body FROM annotations WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?"  # noqa: S608
+        sql = (
+            f"SELECT annotation_id, annotation FROM labels WHERE {' AND '.join(clauses)}"  # noqa: S608
+            " ORDER BY annotation_id LIMIT ?"
+        )
         rows = self.database.read().execute(sql, (*args, query.limit + 1)).fetchall()
-        items = [Annotation.model_validate_json(r["body"]) for r in rows[: query.limit]]
-        cursor = rows[query.limit - 1]["id"] if len(rows) > query.limit else None
+        items = [Annotation.model_validate_json(r["annotation"]) for r in rows[: query.limit]]
+        cursor = rows[query.limit - 1]["annotation_id"] if len(rows) > query.limit else None
         return Page(items, cursor)
 
     def failed_inputs(self, task_id: str) -> list[FailedInput]:
@@ -470,7 +504,7 @@ class SQLiteRecordStore(RecordStore):
                     f"review item {item.id} was already decided ({decided.decision}) by {decided.decided_by}",
                     {"decision": decided.decision, "decided_by": decided.decided_by},
                 )
-            self._insert_annotations(db, annotations)
+            self._write_annotations(db, annotations)
 
     def replace_routing(self, task: Task, routed: Sequence[RoutedInput]) -> list[ReviewItem]:
         created: list[ReviewItem] = []
@@ -484,12 +518,13 @@ class SQLiteRecordStore(RecordStore):
                 if existing is not None and existing.state == ReviewState.DECIDED:
                     continue  # a person decided this input; their labels stand
                 for prediction_id, band in entry.bands.items():
-                    db.execute("UPDATE predictions SET band = ? WHERE id = ?", (band.value, prediction_id))
+                    db.execute("UPDATE labels SET band = ? WHERE id = ?", (band.value, prediction_id))
                 db.execute(
-                    "DELETE FROM annotations WHERE task_id = ? AND input_id = ? AND labeler_kind = ?",
+                    "UPDATE labels SET annotation_id = NULL, status = NULL, labeler = NULL, labeler_kind = NULL,"
+                    " concept = NULL, annotation = NULL WHERE task_id = ? AND input_id = ? AND labeler_kind = ?",
                     (task.id, entry.input_id, LabelerKind.MODEL.value),
                 )
-                self._insert_annotations(db, entry.annotations)
+                self._write_annotations(db, entry.annotations)
                 if existing is not None and not entry.needs_review:
                     db.execute("DELETE FROM review_items WHERE id = ?", (existing.id,))
                 elif existing is not None:
