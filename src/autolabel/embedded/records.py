@@ -277,10 +277,8 @@ class SQLiteRecordStore(RecordStore):
             rows = []
             for prediction, band in predictions:
                 annotation = annotation_of.get(prediction.id)
-                rows.append(
-                    (prediction.id, prediction.task_id, prediction.input_id, band.value, _dump(prediction))
-                    + _annotation_columns(annotation)
-                )
+                prediction_columns = (prediction.id, prediction.task_id, prediction.input_id, band.value)
+                rows.append((*prediction_columns, _dump(prediction), *_annotation_columns(annotation)))
             db.executemany(
                 "INSERT OR REPLACE INTO labels(id, task_id, input_id, band, prediction, annotation_id, status,"
                 " labeler, labeler_kind, concept, annotation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -402,7 +400,8 @@ class SQLiteRecordStore(RecordStore):
             )
         else:
             rows = self.database.read().execute(
-                "SELECT prediction FROM labels WHERE task_id = ? AND input_id = ? AND prediction IS NOT NULL ORDER BY id",
+                "SELECT prediction FROM labels"
+                " WHERE task_id = ? AND input_id = ? AND prediction IS NOT NULL ORDER BY id",
                 (task_id, input_id),
             )
         return [Prediction.model_validate_json(r[0]) for r in rows.fetchall()]
