@@ -62,7 +62,7 @@ def fail(code: str, message: str, details: dict[str, Any], as_json: bool) -> Non
     if as_json:
         emit_json({"error": code, "message": message, "details": details})
     else:
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 

@@ -207,6 +207,9 @@ class Autolabel:
     ) -> RunReport:
         task = self.task(name)
         package, path = self.catalog.package(task.model_id)
+        if not self.records.list_inputs(task.dataset_id, limit=1).items:
+            dataset = self.records.get_dataset(task.dataset_id).name
+            raise ValidationError(f"dataset '{dataset}' has no inputs; add some with `autolabel dataset add`")
         task = self._set_status(task, TaskStatus.IN_PROGRESS)
         try:
             runner = ModelRunner(package, path, (options or RunOptions()).intra_op_threads)
