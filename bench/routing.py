@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--inputs", type=int, default=5000)
     parser.add_argument("--per-input", type=int, default=10)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=0, help="route in N threads (0: inline)")
     args = parser.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
