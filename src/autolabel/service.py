@@ -23,6 +23,7 @@ from autolabel.domain.models import (
     Input,
     InputKind,
     ModelSpec,
+    Prediction,
     Reviewer,
     ReviewItem,
     ReviewState,
@@ -252,7 +253,7 @@ class Autolabel:
                 "updated_at": utcnow(),
             }
         )
-        by_input: dict[str, list] = {}  # type: ignore[type-arg]
+        by_input: dict[str, list[Prediction]] = {}
         for prediction in self.records.predictions(task.id):
             by_input.setdefault(prediction.input_id, []).append(prediction)
         routed = [route_input(task, input_id, preds) for input_id, preds in by_input.items()]
