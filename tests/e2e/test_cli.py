@@ -35,28 +35,12 @@ def as_json(output: str) -> object:
     return json.loads(output)
 
 
-def create_task(cli, name: str = "t", reviewers: str = "alice,bob") -> None:  # type: ignore[no-untyped-def]
+def create_task(cli, name: str = "t", reviewers: str = "alice,bob", *extra: str) -> None:  # type: ignore[no-untyped-def]
     cli("dataset", "add", "photos", str(SAMPLES))
-    cli(
-        "task",
-        "create",
-        "--name",
-        name,
-        "--dataset",
-        "photos",
-        "--model",
-        DETECTOR,
-        "--concepts",
-        "cat,cup,motorcycle,person,bowl,tie",
-        "--upper",
-        "0.7",
-        "--lower",
-        "0.3",
-        "--threshold",
-        "person=0.8:0.4",
-        "--reviewers",
-        reviewers,
-    )
+    concepts = "cat,cup,motorcycle,person,bowl,tie"
+    thresholds = ("--upper", "0.7", "--lower", "0.3", "--threshold", "person=0.8:0.4")
+    cli("task", "create", "--name", name, "--dataset", "photos", "--model", DETECTOR, "--concepts", concepts,
+        *thresholds, "--reviewers", reviewers, *extra)  # fmt: skip
 
 
 def test_walk_through_with_json(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -67,28 +51,7 @@ def test_walk_through_with_json(cli, tmp_path: Path) -> None:  # type: ignore[no
     _, out, _ = cli("models", "--json")
     models = {m["id"]: m for m in as_json(out)}  # type: ignore[union-attr]
     assert "cat" in models[DETECTOR]["labels"] and len(models["efficientnet-lite0-imagenet"]["labels"]) == 1000
-    cli(
-        "task",
-        "create",
-        "--name",
-        "t",
-        "--dataset",
-        "photos",
-        "--model",
-        DETECTOR,
-        "--concepts",
-        "cat,cup,motorcycle,person,bowl,tie",
-        "--upper",
-        "0.7",
-        "--lower",
-        "0.3",
-        "--threshold",
-        "person=0.8:0.4",
-        "--reviewers",
-        "alice,bob",
-        "--weights",
-        "alice=1,bob=1",
-    )
+    create_task(cli, "t", "alice,bob", "--weights", "alice=1,bob=1")
     _, out, _ = cli("task", "run", "t", "--json")
     status = as_json(out)["status"]  # type: ignore[index]
     assert status["status"] == "Complete" and status["inputs_done"] == 6
