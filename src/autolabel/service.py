@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from autolabel.domain import ids
 from autolabel.domain.concepts import not_found, validate_concepts
-from autolabel.domain.errors import Conflict, NotFound, ValidationError
+from autolabel.domain.errors import Conflict, NotFound, RunFailed, ValidationError
 from autolabel.domain.models import (
     Annotation,
     Dataset,
@@ -220,9 +220,14 @@ class Autolabel:
         except ValidationError as exc:
             self._set_status(task, TaskStatus.FAILED, exc.message)
             raise
+        except NotFound:
+            raise  # the task was deleted while it ran: nothing left to mark
         except Exception as exc:
-            self._set_status(task, TaskStatus.FAILED, f"{type(exc).__name__}: {exc}")
-            raise
+            # Anything else (a model onnxruntime cannot load, a full disk) fails the task with
+            # its reason; recorded batches stay, and `task run` resumes once it is fixed.
+            reason = f"{type(exc).__name__}: {exc}"
+            self._set_status(task, TaskStatus.FAILED, reason)
+            raise RunFailed(f"task '{task.name}' failed: {reason}") from exc
         counts = self.records.counts(task.id)
         status = run_status(counts)
         reason = "every input failed" if status == TaskStatus.FAILED else None

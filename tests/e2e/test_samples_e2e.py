@@ -155,3 +155,31 @@ def test_a_corrupt_file_fails_alone(svc: Autolabel, tmp_path: Path) -> None:
     assert reasons["empty.png"] == "empty file"
     assert reasons["broken.jpg"].startswith("corrupt or truncated image")
     assert best_by_source(svc, "m")["cat"].get("cat", 0) >= 0.5
+
+
+def test_a_model_that_cannot_load_fails_the_task_with_its_reason(svc: Autolabel, tmp_path: Path) -> None:
+    import shutil
+
+    from autolabel.domain.errors import RunFailed
+    from autolabel.inference.catalog import ModelCatalog
+
+    broken = tmp_path / "models" / "broken"
+    shutil.copytree(SAMPLES.parents[1] / "models" / "efficientnet_lite0_imagenet", broken)
+    (broken / "model.onnx").write_bytes(b"not an onnx file")
+    spec = json.loads((broken / "spec.json").read_text())
+    (broken / "spec.json").write_text(json.dumps({**spec, "id": "broken-model"}))
+    svc.catalog = ModelCatalog(svc.records, svc.blobs, tmp_path / "models")
+    svc.add_files("pets", [sample("chelsea")])
+    svc.create_task(
+        name="b",
+        dataset="pets",
+        model="broken-model",
+        concepts=["tabby"],
+        thresholds=Thresholds.of(upper=0.5, lower=0.1),
+        reviewers=[Reviewer(name="alice")],
+    )
+    with pytest.raises(RunFailed, match="failed"):
+        svc.run_task("b")
+    summary = svc.summary("b")
+    assert summary.status == TaskStatus.FAILED
+    assert summary.failure_reason is not None and "INVALID_PROTOBUF" in summary.failure_reason

@@ -40,3 +40,10 @@ class Forbidden(AutolabelError):
 
 class InvalidKey(ValidationError):
     code = "invalid_key"
+
+
+class RunFailed(AutolabelError):
+    """A task run stopped on something other than bad input (the reason says what)."""
+
+    code = "run_failed"
+    http_status = 500
