@@ -230,8 +230,7 @@ class Autolabel:
             raise RunFailed(f"task '{task.name}' failed: {reason}") from exc
         counts = self.records.counts(task.id)
         status = run_status(counts)
-        reason = "every input failed" if status == TaskStatus.FAILED else None
-        self._set_status(task, status, reason)
+        self._set_status(task, status, "every input failed" if status == TaskStatus.FAILED else None)
         return report
 
     def _set_status(self, task: Task, status: TaskStatus, reason: str | None = None) -> Task:
