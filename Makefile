@@ -4,27 +4,34 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11+)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,aws,cdk]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	AUTOLABEL_HOME=$${AUTOLABEL_HOME:-.autolabel} $(BIN)/autolabel demo --samples samples/images --out demo-output
 
-test: $(STAMP)
-	$(BIN)/ruff check src tests bench
+LINTED  := src tests bench functions infra layers
+
+# Every handler is a module named `handler`, so mypy checks each on its own.
+typecheck: $(STAMP)
 	$(BIN)/mypy
+	for f in functions/*/handler.py; do $(BIN)/mypy --config-file pyproject.toml $$f || exit 1; done
+
+test: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(MAKE) --no-print-directory typecheck
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/mypy
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(MAKE) --no-print-directory typecheck
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.throughput

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from autolabel.embedded.blobs import FileBlobStore
 from autolabel.embedded.queues import SQLiteReviewQueues
@@ -14,6 +15,7 @@ from autolabel.embedded.records import SQLiteRecordStore
 from autolabel.embedded.sqlite import SQLiteDatabase
 
 Factory = Callable[[Path], Any]
+REGION = "us-east-1"
 
 
 @contextmanager
@@ -31,6 +33,88 @@ def sqlite_records(tmp: Path) -> Iterator[SQLiteRecordStore]:
     yield SQLiteRecordStore(SQLiteDatabase(tmp / "records.sqlite3"))
 
 
-BLOB_STORES: dict[str, Callable[[Path], Any]] = {"filesystem": filesystem_blobs}
-QUEUES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_queues}
-RECORD_STORES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_records}
+@contextmanager
+def moto_aws() -> Iterator[None]:
+    """moto in-process, with one fidelity fix: SQS's DeleteMessage documentation says a receipt
+    from an earlier receive "succeeds, but the message will not be deleted"; moto deletes with
+    any receipt the message ever had. The contract asserts SQS's behaviour, so moto is made to
+    follow it here rather than the contract being loosened."""
+    from moto import mock_aws
+    from moto.sqs.models import Queue
+
+    original = Queue.delete_message
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        for message in self._messages:
+            if message.receipt_handle != receipt_handle and message.had_receipt_handle(receipt_handle):
+                return
+        original(self, receipt_handle)
+
+    with mock_aws(), mock.patch.object(Queue, "delete_message", delete_message), serialised_dynamodb():
+        yield
+
+
+@contextmanager
+def serialised_dynamodb() -> Iterator[None]:
+    """DynamoDB runs each write, and each TransactWriteItems, as one isolated step (that is how
+    of two racing conditional decisions exactly one wins); moto checks and writes without a
+    lock, so threads interleave. One lock around moto's writes restores the isolation."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    patches = []
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+        original = getattr(DynamoDBBackend, name, None)
+        if original is None:
+            continue
+
+        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        patches.append(mock.patch.object(DynamoDBBackend, name, locked))
+    for patch in patches:
+        patch.start()
+    try:
+        yield
+    finally:
+        for patch in reversed(patches):
+            patch.stop()
+
+
+@contextmanager
+def s3_blobs(tmp: Path) -> Iterator[Any]:
+    from autolabel.aws import clients
+    from autolabel.aws.blobs import S3BlobStore
+
+    with moto_aws():
+        client = clients.s3(REGION)
+        client.create_bucket(Bucket="autolabel-test")
+        yield S3BlobStore(client, "autolabel-test", prefix="ws", cache_dir=tmp / "cache")
+
+
+@contextmanager
+def sqs_queues(tmp: Path) -> Iterator[Any]:
+    from autolabel.aws import clients
+    from autolabel.aws.queues import SQSReviewQueues
+
+    with moto_aws():
+        yield SQSReviewQueues(clients.sqs(REGION), prefix="t-")
+
+
+@contextmanager
+def dynamodb_records(tmp: Path) -> Iterator[Any]:
+    from autolabel.aws import clients
+    from autolabel.aws.records import DynamoRecordStore, create_table
+
+    with moto_aws():
+        client = clients.dynamodb(REGION)
+        create_table(client, "autolabel-test")
+        yield DynamoRecordStore(client, "autolabel-test")
+
+
+BLOB_STORES: dict[str, Callable[[Path], Any]] = {"filesystem": filesystem_blobs, "s3": s3_blobs}
+QUEUES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_queues, "sqs": sqs_queues}
+RECORD_STORES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_records, "dynamodb": dynamodb_records}

@@ -1,0 +1,41 @@
+"""boto3 clients with the retry policy every adapter relies on.
+
+``standard`` retry mode retries throttling (ProvisionedThroughputExceeded, SlowDown,
+RequestLimitExceeded) and 5xx with exponential backoff and jitter, so adapters only handle
+what botocore cannot: UnprocessedItems/UnprocessedKeys of batch calls.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+
+RETRIES = Config(retries={"max_attempts": 8, "mode": "standard"}, connect_timeout=5, read_timeout=30)
+
+
+def _session(region: str | None) -> Any:
+    return boto3.session.Session(region_name=region)
+
+
+def s3(region: str | None = None) -> S3Client:
+    # SigV4 so presigned URLs work in every region and with KMS-encrypted objects.
+    config = RETRIES.merge(Config(signature_version="s3v4"))
+    client: S3Client = _session(region).client("s3", config=config)
+    return client
+
+
+def dynamodb(region: str | None = None) -> DynamoDBClient:
+    client: DynamoDBClient = _session(region).client("dynamodb", config=RETRIES)
+    return client
+
+
+def sqs(region: str | None = None) -> SQSClient:
+    client: SQSClient = _session(region).client("sqs", config=RETRIES)
+    return client

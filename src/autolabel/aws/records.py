@@ -1,0 +1,1050 @@
+"""RecordStore on one DynamoDB table (single-table design; keys in docs/ARCHITECTURE.md).
+
+Every fact an entry point writes has a deterministic key, and writes that must not repeat are
+conditional, so a retried Lambda writes nothing twice. A batch's facts and the task's counters
+move in one TransactWriteItems, so ``counts`` is one GetItem and never a scan. Bulk writes
+without counters (inputs, deletions) use BatchWriteItem in chunks of 25, retrying
+UnprocessedItems with backoff; throttling errors are retried by botocore (``clients``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from autolabel.aws.errors import code_of
+from autolabel.domain import partition
+from autolabel.domain.errors import Conflict, NotFound, ValidationError
+from autolabel.domain.ids import review_item_id
+from autolabel.domain.models import (
+    Annotation,
+    AnnotationStatus,
+    Band,
+    Dataset,
+    FailedInput,
+    Input,
+    InputState,
+    LabelerKind,
+    ModelSpec,
+    Prediction,
+    ReviewItem,
+    ReviewState,
+    Task,
+)
+from autolabel.domain.progress import TaskCounts
+from autolabel.domain.routing import RoutedInput
+from autolabel.ports import AnnotationQuery, InputResult, Page, RecordStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Item = dict[str, Any]
+
+WRITE_CHUNK = 25  # BatchWriteItem's limit
+GET_CHUNK = 100  # BatchGetItem's limit
+TRANSACT_LIMIT = 100  # TransactWriteItems' limit
+META, COUNTS, SEQ = "META", "COUNTS", "SEQ"
+LABELED_BY = "by#"  # counters item: one attribute per labeler, so ADD works on it directly
+COUNTERS = (
+    "inputs_total",
+    "inputs_done",
+    "inputs_failed",
+    "approved",
+    "review",
+    "discarded",
+    "awaiting_review",
+    "rejected",
+    "review_items",
+    "review_items_decided",
+)
+
+
+def create_table(client: DynamoDBClient, name: str) -> None:
+    """The table as infra/ defines it (tests and local tools create it with this)."""
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": a, "AttributeType": "S"} for a in ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK")
+        ],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": f"{index}PK", "KeyType": "HASH"},
+                    {"AttributeName": f"{index}SK", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in ("GSI1", "GSI2")
+        ],
+    )
+
+
+# --------------------------------------------------------------------------- marshalling
+
+
+def S(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def N(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def key(pk: str, sk: str) -> Item:
+    return {"PK": S(pk), "SK": S(sk)}
+
+
+def text(item: Item, name: str, default: str = "") -> str:
+    value = item.get(name)
+    return str(value["S"]) if value and "S" in value else default
+
+
+def number(item: Item, name: str) -> int:
+    value = item.get(name)
+    return int(value["N"]) if value and "N" in value else 0
+
+
+def _dump(model: Any) -> str:
+    return str(model.model_dump_json())
+
+
+def _pad(n: int) -> str:
+    return f"{n:012d}"
+
+
+def task_pk(task_id: str) -> str:
+    return f"TASK#{task_id}"
+
+
+def ti_sk(input_id: str) -> str:
+    return f"IN#{input_id}"
+
+
+def ann_sk(input_id: str, annotation_id: str) -> str:
+    return f"AN#{input_id}#{annotation_id}"
+
+
+def _annotation_item(a: Annotation) -> Item:
+    labeler = a.labeled_by.display
+    return {
+        **key(task_pk(a.task_id), ann_sk(a.input_id, a.id)),
+        "GSI1PK": S(f"TASK#{a.task_id}#BY#{labeler}"),
+        "GSI1SK": S(f"{a.status.value}#{a.input_id}#{a.id}"),
+        "labeler": S(labeler),
+        "labeler_kind": S(a.labeled_by.kind.value),
+        "status": S(a.status.value),
+        "concept": S(a.concept),
+        "body": S(_dump(a)),
+    }
+
+
+def _review_item(item: ReviewItem) -> Item:
+    return {
+        **key(f"RI#{item.id}", META),
+        "GSI1PK": S(f"TASK#{item.task_id}#REVIEWER#{item.reviewer}"),
+        "GSI1SK": S(f"{item.state.value}#{_pad(item.sequence)}"),
+        "GSI2PK": S(f"TASK#{item.task_id}#RI"),
+        "GSI2SK": S(_pad(item.sequence)),
+        "task_id": S(item.task_id),
+        "input_id": S(item.input_id),
+        "state": S(item.state.value),
+        "body": S(_dump(item)),
+    }
+
+
+def _read_review_item(item: Item) -> ReviewItem:
+    # enqueued and the lease change without rewriting the body, so they live beside it.
+    lease = text(item, "lease") or None
+    return ReviewItem.model_validate_json(text(item, "body")).model_copy(
+        update={"enqueued": item.get("enqueued", {}).get("BOOL", False), "lease_receipt": lease}
+    )
+
+
+def _annotation_delta(old: Annotation | None, new: Annotation | None) -> dict[str, int]:
+    """Counter changes when ``old`` (or nothing) becomes ``new`` (or nothing)."""
+    delta: dict[str, int] = {}
+    for annotation, sign in ((old, -1), (new, 1)):
+        if annotation is None:
+            continue
+        if annotation.status == AnnotationStatus.AWAITING_REVIEW:
+            delta["awaiting_review"] = delta.get("awaiting_review", 0) + sign
+        elif annotation.status == AnnotationStatus.REJECTED:
+            delta["rejected"] = delta.get("rejected", 0) + sign
+        elif annotation.status == AnnotationStatus.SUCCESS:
+            name = LABELED_BY + annotation.labeled_by.display
+            delta[name] = delta.get(name, 0) + sign
+    return {k: v for k, v in delta.items() if v}
+
+
+def _merge(total: dict[str, int], more: dict[str, int]) -> None:
+    for name, value in more.items():
+        total[name] = total.get(name, 0) + value
+
+
+class _Cancelled(Exception):
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(reasons)
+        self.reasons = reasons
+
+
+class DynamoRecordStore(RecordStore):
+    def __init__(self, client: DynamoDBClient, table: str, sleep: Any = time.sleep) -> None:
+        self.client = client
+        self.table = table
+        self._sleep = sleep
+
+    # ------------------------------------------------------------------ low-level helpers
+
+    def _get(self, pk: str, sk: str) -> Item | None:
+        response = self.client.get_item(TableName=self.table, Key=key(pk, sk), ConsistentRead=True)
+        item: Item | None = response.get("Item")
+        return item
+
+    def _query(
+        self, index: str | None, condition: str, values: Item, names: dict[str, str] | None = None, forward: bool = True
+    ) -> Iterator[Item]:
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": forward,
+        }
+        if names:
+            params["ExpressionAttributeNames"] = names
+        if index:
+            params["IndexName"] = index
+        else:
+            params["ConsistentRead"] = True
+        while True:
+            response = self.client.query(**params)
+            yield from response.get("Items", [])
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return
+            params["ExclusiveStartKey"] = last
+
+    def _partition(self, pk: str, prefix: str, after: str | None = None) -> Iterator[Item]:
+        """Items of one partition whose sort key starts with ``prefix`` (after ``after``)."""
+        # "$" is the character after "#", so [prefix, prefix-with-# -> $) spans the prefix.
+        if not prefix and after is None:
+            yield from self._query(None, "PK = :pk", {":pk": S(pk)})
+            return
+        upper = prefix[:-1] + "$" if prefix.endswith("#") else prefix + "\uffff"
+        values = {":pk": S(pk), ":lo": S(after or prefix), ":hi": S(upper)}
+        for item in self._query(None, "PK = :pk AND SK BETWEEN :lo AND :hi", values):
+            if after is None or text(item, "SK") != after:
+                yield item
+
+    def _index(self, index: str, pk: str, after: str | None = None, prefix: str = "") -> Iterator[Item]:
+        values = {":pk": S(pk), ":lo": S(after or prefix or " "), ":hi": S(prefix + "\uffff")}
+        condition = f"{index}PK = :pk AND {index}SK BETWEEN :lo AND :hi"
+        for item in self._query(index, condition, values):
+            if after is None or text(item, f"{index}SK") != after:
+                yield item
+
+    def _batch_get(self, keys: Sequence[Item]) -> list[Item]:
+        found: list[Item] = []
+        for start in range(0, len(keys), GET_CHUNK):
+            request: Any = {self.table: {"Keys": list(keys[start : start + GET_CHUNK]), "ConsistentRead": True}}
+            for attempt in range(10):
+                response = self.client.batch_get_item(RequestItems=request)
+                found.extend(response.get("Responses", {}).get(self.table, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                self._backoff(attempt)
+            else:
+                raise RuntimeError("DynamoDB left keys unprocessed after 10 attempts")
+        return found
+
+    def _batch_write(self, requests: Sequence[Item]) -> None:
+        for start in range(0, len(requests), WRITE_CHUNK):
+            pending: Any = {self.table: list(requests[start : start + WRITE_CHUNK])}
+            for attempt in range(10):
+                response = self.client.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                self._backoff(attempt)
+            else:
+                raise RuntimeError("DynamoDB left writes unprocessed after 10 attempts")
+
+    def _backoff(self, attempt: int) -> None:
+        # Full jitter: concurrent Lambdas throttled together do not retry together.
+        self._sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))  # noqa: S311
+
+    def _transact(self, items: Sequence[Item]) -> None:
+        """TransactWriteItems; raises _Cancelled with one reason code per item."""
+        for attempt in range(8):
+            try:
+                self.client.transact_write_items(TransactItems=list(items))  # type: ignore[arg-type]
+                return
+            except ClientError as exc:
+                if code_of(exc) != "TransactionCanceledException":
+                    raise
+                reasons = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]
+                if not reasons:
+                    raise
+                if "ConditionalCheckFailed" in reasons:
+                    raise _Cancelled(reasons) from None
+                # TransactionConflict / throttling on one item: the whole transaction may retry.
+                self._backoff(attempt)
+        raise RuntimeError("DynamoDB transaction kept conflicting")
+
+    def _counter_update(
+        self,
+        task_id: str,
+        deltas: dict[str, int],
+        condition: str | None = None,
+        extra_set: dict[str, int] | None = None,
+        extra_values: Item | None = None,
+    ) -> Item:
+        names: dict[str, str] = {}
+        values: Item = dict(extra_values or {})
+        adds: list[str] = []
+        for n, (name, value) in enumerate(sorted(deltas.items())):
+            names[f"#a{n}"] = name
+            values[f":a{n}"] = N(value)
+            adds.append(f"#a{n} :a{n}")
+        sets: list[str] = []
+        for n, (name, value) in enumerate(sorted((extra_set or {}).items())):
+            names[f"#s{n}"] = name
+            values[f":s{n}"] = N(value)
+            sets.append(f"#s{n} = :s{n}")
+        expression = " ".join(
+            part
+            for part in (("ADD " + ", ".join(adds)) if adds else "", ("SET " + ", ".join(sets)) if sets else "")
+            if part
+        )
+        update: Item = {
+            "TableName": self.table,
+            "Key": key(task_pk(task_id), COUNTS),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition or "attribute_exists(PK)",
+        }
+        if names:
+            update["ExpressionAttributeNames"] = names
+        if values:
+            update["ExpressionAttributeValues"] = values
+        return {"Update": update}
+
+    def _counts_item(self, task_id: str) -> Item:
+        item = self._get(task_pk(task_id), COUNTS)
+        if item is None:
+            raise NotFound(f"no task {task_id} (was it deleted?)")
+        return item
+
+    # ------------------------------------------------------------------ datasets and inputs
+
+    def put_dataset(self, dataset: Dataset) -> Dataset:
+        for existing in self._index("GSI1", "DATASETS", prefix=dataset.name):
+            if text(existing, "GSI1SK") == dataset.name and text(existing, "id") != dataset.id:
+                raise Conflict(f"a dataset named '{dataset.name}' already exists")
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    **key(f"DS#{dataset.id}", META),
+                    "GSI1PK": S("DATASETS"),
+                    "GSI1SK": S(dataset.name),
+                    "id": S(dataset.id),
+                    "body": S(_dump(dataset)),
+                },
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+        except ClientError as exc:
+            if code_of(exc) != "ConditionalCheckFailedException":
+                raise
+            return self.get_dataset(dataset.id)
+        return dataset
+
+    def get_dataset(self, dataset_id: str) -> Dataset:
+        item = self._get(f"DS#{dataset_id}", META)
+        if item is None:
+            raise NotFound(f"no dataset {dataset_id}")
+        return Dataset.model_validate_json(text(item, "body"))
+
+    def list_datasets(self) -> list[Dataset]:
+        return [Dataset.model_validate_json(text(i, "body")) for i in self._index("GSI1", "DATASETS")]
+
+    def put_inputs(self, inputs: Sequence[Input]) -> int:
+        unique = list({i.id: i for i in inputs}.values())
+        existing = {text(i, "PK") for i in self._batch_get([key(f"IN#{i.id}", META) for i in unique])}
+        new = [i for i in unique if f"IN#{i.id}" not in existing]
+        by_dataset: dict[str, list[Input]] = {}
+        for item in new:
+            by_dataset.setdefault(item.dataset_id, []).append(item)
+        requests: list[Item] = []
+        for dataset_id, items in by_dataset.items():
+            # Reserve a range of insertion numbers with one atomic ADD; listing pages by them.
+            end = int(
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=key(f"DS#{dataset_id}", SEQ),
+                    UpdateExpression="ADD input_seq :n",
+                    ExpressionAttributeValues={":n": N(len(items))},
+                    ReturnValues="UPDATED_NEW",
+                )["Attributes"]["input_seq"]["N"]
+            )
+            for offset, item in enumerate(items):
+                requests.append(
+                    {
+                        "PutRequest": {
+                            "Item": {
+                                **key(f"IN#{item.id}", META),
+                                "GSI1PK": S(f"DS#{dataset_id}#INPUTS"),
+                                "GSI1SK": S(_pad(end - len(items) + offset)),
+                                "dataset_id": S(dataset_id),
+                                "body": S(_dump(item)),
+                            }
+                        }
+                    }
+                )
+        # Unconditional puts: a concurrent add of the same content-addressed input writes the
+        # same document, so the race can only renumber its listing position.
+        self._batch_write(requests)
+        return len(new)
+
+    def get_input(self, input_id: str) -> Input:
+        item = self._get(f"IN#{input_id}", META)
+        if item is None:
+            raise NotFound(f"no input {input_id}")
+        return Input.model_validate_json(text(item, "body"))
+
+    def get_inputs(self, input_ids: Sequence[str]) -> list[Input]:
+        """Many inputs in BatchGetItem calls (the inference Lambda's read), in the given order."""
+        found = {
+            text(i, "PK")[3:]: Input.model_validate_json(text(i, "body"))
+            for i in self._batch_get([key(f"IN#{i}", META) for i in dict.fromkeys(input_ids)])
+        }
+        missing = [i for i in input_ids if i not in found]
+        if missing:
+            raise NotFound(f"no input {missing[0]}")
+        return [found[i] for i in input_ids]
+
+    def list_inputs(self, dataset_id: str, cursor: str | None = None, limit: int = 1000) -> Page[Input]:
+        items: list[Item] = []
+        for item in self._index("GSI1", f"DS#{dataset_id}#INPUTS", after=cursor):
+            items.append(item)
+            if len(items) > limit:
+                break
+        page = [Input.model_validate_json(text(i, "body")) for i in items[:limit]]
+        return Page(page, text(items[limit - 1], "GSI1SK") if len(items) > limit else None)
+
+    def delete_input(self, input_id: str) -> None:
+        found = self.get_input(input_id)
+        self.client.delete_item(TableName=self.table, Key=key(f"IN#{input_id}", META))
+        for task in self.list_tasks():
+            if task.dataset_id != found.dataset_id:
+                continue
+            doomed = [key(task_pk(task.id), ti_sk(input_id))]
+            doomed += [key(text(a, "PK"), text(a, "SK")) for a in self._partition(task_pk(task.id), f"AN#{input_id}#")]
+            doomed.append(key(f"RI#{review_item_id(task.id, input_id)}", META))
+            self._batch_write([{"DeleteRequest": {"Key": k}} for k in doomed])
+            self._recount(task.id)
+
+    # ------------------------------------------------------------------ models
+
+    def put_model(self, spec: ModelSpec) -> None:
+        self.client.put_item(
+            TableName=self.table,
+            Item={**key(f"MODEL#{spec.id}", META), "GSI1PK": S("MODELS"), "GSI1SK": S(spec.id), "body": S(_dump(spec))},
+        )
+
+    def list_models(self) -> list[ModelSpec]:
+        return [ModelSpec.model_validate_json(text(i, "body")) for i in self._index("GSI1", "MODELS")]
+
+    # ------------------------------------------------------------------ tasks
+
+    def _task_item(self, task: Task) -> Item:
+        return {
+            **key(task_pk(task.id), META),
+            "GSI1PK": S("TASKS"),
+            "GSI1SK": S(task.name),
+            "name": S(task.name),
+            "body": S(_dump(task)),
+        }
+
+    def create_task(self, task: Task) -> None:
+        counters: Item = {**key(task_pk(task.id), COUNTS), "review_seq": N(0), "ti_seq": N(0)}
+        counters.update({name: N(0) for name in COUNTERS})
+        try:
+            self._transact(
+                [
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": {**key(f"TASKNAME#{task.name}", META), "task_id": S(task.id)},
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": self._task_item(task),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {"Put": {"TableName": self.table, "Item": counters}},
+                ]
+            )
+        except _Cancelled:
+            raise Conflict(f"a task named '{task.name}' already exists") from None
+
+    def get_task(self, task_id: str) -> Task:
+        item = self._get(task_pk(task_id), META)
+        if item is None:
+            raise NotFound(f"no task {task_id}")
+        return Task.model_validate_json(text(item, "body"))
+
+    def find_task(self, name: str) -> Task | None:
+        claim = self._get(f"TASKNAME#{name}", META)
+        if claim is None:
+            return None
+        try:
+            return self.get_task(text(claim, "task_id"))
+        except NotFound:
+            return None
+
+    def list_tasks(self) -> list[Task]:
+        return [Task.model_validate_json(text(i, "body")) for i in self._index("GSI1", "TASKS")]
+
+    def update_task(self, task: Task) -> None:
+        current = self.get_task(task.id)
+        put: Item = {
+            "Put": {
+                "TableName": self.table,
+                "Item": self._task_item(task),
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+        }
+        if current.name == task.name:
+            items = [put]
+        else:
+            # The name claim moves with the task in one transaction: names stay unique.
+            items = [
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": key(f"TASKNAME#{current.name}", META),
+                        "ConditionExpression": "task_id = :id",
+                        "ExpressionAttributeValues": {":id": S(task.id)},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {**key(f"TASKNAME#{task.name}", META), "task_id": S(task.id)},
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+                put,
+            ]
+        try:
+            self._transact(items)
+        except _Cancelled as cancelled:
+            if cancelled.reasons and cancelled.reasons[-1] == "ConditionalCheckFailed":
+                raise NotFound(f"no task {task.id}") from None
+            raise Conflict(f"a task named '{task.name}' already exists") from None
+
+    def delete_task(self, task_id: str) -> None:
+        task = self.get_task(task_id)
+        # The task and its counters go first, in one step: an in-flight batch's transaction is
+        # conditional on the counters, so it fails with NotFound instead of leaving orphans.
+        try:
+            self._transact(
+                [
+                    {
+                        "Delete": {
+                            "TableName": self.table,
+                            "Key": key(task_pk(task_id), META),
+                            "ConditionExpression": "attribute_exists(PK)",
+                        }
+                    },
+                    {"Delete": {"TableName": self.table, "Key": key(task_pk(task_id), COUNTS)}},
+                    {
+                        "Delete": {
+                            "TableName": self.table,
+                            "Key": key(f"TASKNAME#{task.name}", META),
+                            "ConditionExpression": "attribute_not_exists(PK) OR task_id = :id",
+                            "ExpressionAttributeValues": {":id": S(task_id)},
+                        }
+                    },
+                ]
+            )
+        except _Cancelled:
+            raise NotFound(f"no task {task_id}") from None
+        doomed = [key(task_pk(task_id), text(i, "SK")) for i in self._partition(task_pk(task_id), "")]
+        doomed += [key(text(i, "PK"), META) for i in self._index("GSI2", f"TASK#{task_id}#RI")]
+        self._batch_write([{"DeleteRequest": {"Key": k}} for k in doomed])
+
+    # ------------------------------------------------------------------ runs
+
+    def add_task_inputs(self, task_id: str, input_ids: Sequence[str]) -> int:
+        wanted = list(dict.fromkeys(input_ids))
+        counts = self._counts_item(task_id)
+        existing = {text(i, "SK")[3:] for i in self._batch_get([key(task_pk(task_id), ti_sk(i)) for i in wanted])}
+        new = [i for i in wanted if i not in existing]
+        added = 0
+        chunk_size = TRANSACT_LIMIT - 1
+        for start in range(0, len(new), chunk_size):
+            chunk = new[start : start + chunk_size]
+            while chunk:
+                base = number(counts, "ti_seq")
+                puts: list[Item] = [
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": {
+                                **key(task_pk(task_id), ti_sk(input_id)),
+                                "GSI2PK": S(f"TASK#{task_id}#STATE#{InputState.PENDING.value}"),
+                                "GSI2SK": S(_pad(base + n)),
+                                "ordinal": N(base + n),
+                                "state": S(InputState.PENDING.value),
+                            },
+                            "ConditionExpression": "attribute_not_exists(SK)",
+                        }
+                    }
+                    for n, input_id in enumerate(chunk)
+                ]
+                # Ordinals come from the counter; the condition on its old value serialises
+                # concurrent registrations (the execution name makes them rare anyway).
+                update = self._counter_update(
+                    task_id,
+                    {"inputs_total": len(chunk)},
+                    condition="ti_seq = :old",
+                    extra_set={"ti_seq": base + len(chunk)},
+                    extra_values={":old": N(base)},
+                )
+                try:
+                    self._transact([*puts, update])
+                except _Cancelled as cancelled:
+                    reasons = cancelled.reasons
+                    chunk = [i for i, r in zip(chunk, reasons, strict=False) if r != "ConditionalCheckFailed"]
+                    counts = self._counts_item(task_id)
+                    continue
+                added += len(chunk)
+                counts = {**counts, "ti_seq": N(base + len(chunk))}
+                break
+        return added
+
+    def task_inputs(self, task_id: str, state: InputState | None = None) -> list[str]:
+        if state is not None:
+            return [text(i, "SK")[3:] for i in self._index("GSI2", f"TASK#{task_id}#STATE#{state.value}")]
+        items = sorted(self._partition(task_pk(task_id), "IN#"), key=lambda i: number(i, "ordinal"))
+        return [text(i, "SK")[3:] for i in items]
+
+    def commit_batch(self, task: Task, results: Sequence[InputResult]) -> list[ReviewItem]:
+        counts = self._counts_item(task.id)
+        unique = list({r.input_id: r for r in reversed(results)}.values())[::-1]  # first wins, order kept
+        states = {
+            text(i, "SK")[3:]: text(i, "state")
+            for i in self._batch_get([key(task_pk(task.id), ti_sk(r.input_id)) for r in unique])
+        }
+        # Inputs already DONE/FAILED were recorded by an earlier attempt; others are not in the run.
+        pending = [r for r in unique if states.get(r.input_id) == InputState.PENDING.value]
+        created: list[ReviewItem] = []
+        for chunk in self._chunks_for_transactions(pending):
+            while chunk:
+                try:
+                    items, writes = self._batch_writes(task, chunk, number(counts, "review_seq"))
+                    self._transact(writes)
+                except _Cancelled as cancelled:
+                    counts = self._counts_item(task.id)  # NotFound if the task was deleted meanwhile
+                    recorded = {
+                        r.input_id
+                        for r, code in zip(chunk, cancelled.reasons, strict=False)
+                        if code == "ConditionalCheckFailed"
+                    }
+                    chunk = [r for r in chunk if r.input_id not in recorded]
+                    continue
+                created.extend(items)
+                counts = {**counts, "review_seq": N(number(counts, "review_seq") + len(items))}
+                break
+        return created
+
+    @staticmethod
+    def _size(result: InputResult) -> int:
+        routed = result.routed
+        if result.failure is not None or routed is None:
+            return 1
+        return 1 + len(routed.annotations) + (1 if routed.needs_review else 0)
+
+    def _chunks_for_transactions(self, results: Sequence[InputResult]) -> Iterator[list[InputResult]]:
+        """Group inputs so each transaction holds all of an input's records plus the counters.
+
+        The task-input updates come first in every transaction, so cancellation reasons line
+        up with the chunk's inputs.
+        """
+        chunk: list[InputResult] = []
+        size = 1
+        for result in results:
+            need = self._size(result)
+            if need + 1 > TRANSACT_LIMIT:
+                raise ValidationError(
+                    f"input {result.input_id} has {need - 2} annotations; at most {TRANSACT_LIMIT - 3} fit one "
+                    "transaction (lower the model's max detections)"
+                )
+            if size + need > TRANSACT_LIMIT:
+                yield chunk
+                chunk, size = [], 1
+            chunk.append(result)
+            size += need
+        if chunk:
+            yield chunk
+
+    def _batch_writes(
+        self, task: Task, chunk: Sequence[InputResult], next_seq: int
+    ) -> tuple[list[ReviewItem], list[Item]]:
+        first_seq = next_seq
+        states: list[Item] = []
+        others: list[Item] = []
+        items: list[ReviewItem] = []
+        deltas: dict[str, int] = {}
+        for result in chunk:
+            routed = result.routed
+            update_values: Item = {":pending": S(InputState.PENDING.value)}
+            if result.failure is not None or routed is None:
+                state = InputState.FAILED
+                update_values[":failure"] = S(result.failure or "no result")
+                expression = "SET #state = :state, GSI2PK = :gsi, failure = :failure"
+                deltas["inputs_failed"] = deltas.get("inputs_failed", 0) + 1
+            else:
+                state = InputState.DONE
+                bands = [
+                    [p.model_dump(mode="json"), routed.bands.get(p.id, Band.DISCARDED).value]
+                    for p in result.predictions
+                ]
+                update_values[":preds"] = S(json.dumps(bands, separators=(",", ":")))
+                expression = "SET #state = :state, GSI2PK = :gsi, preds = :preds"
+                deltas["inputs_done"] = deltas.get("inputs_done", 0) + 1
+                for band in Band:
+                    if routed.count(band):
+                        deltas[band.value] = deltas.get(band.value, 0) + routed.count(band)
+                for annotation in routed.annotations:
+                    others.append({"Put": {"TableName": self.table, "Item": _annotation_item(annotation)}})
+                    _merge(deltas, _annotation_delta(None, annotation))
+                if routed.needs_review:
+                    item = ReviewItem(
+                        id=review_item_id(task.id, result.input_id),
+                        task_id=task.id,
+                        input_id=result.input_id,
+                        reviewer=partition.reviewer_for(next_seq, task.reviewers),
+                        sequence=next_seq,
+                        prediction_ids=list(routed.review_prediction_ids),
+                    )
+                    next_seq += 1
+                    items.append(item)
+                    others.append(
+                        {
+                            "Put": {
+                                "TableName": self.table,
+                                "Item": _review_item(item),
+                                "ConditionExpression": "attribute_not_exists(PK)",
+                            }
+                        }
+                    )
+            update_values[":state"] = S(state.value)
+            update_values[":gsi"] = S(f"TASK#{task.id}#STATE#{state.value}")
+            states.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": key(task_pk(task.id), ti_sk(result.input_id)),
+                        "UpdateExpression": expression,
+                        "ConditionExpression": "#state = :pending",
+                        "ExpressionAttributeNames": {"#state": "state"},
+                        "ExpressionAttributeValues": update_values,
+                    }
+                }
+            )
+        if items:
+            deltas["review_items"] = len(items)
+        # Sequence numbers are handed out under a condition on the counter's old value: two
+        # batches committing at once cannot take the same numbers (one retries with fresh ones).
+        counter = self._counter_update(
+            task.id,
+            deltas,
+            condition="review_seq = :old",
+            extra_set={"review_seq": next_seq},
+            extra_values={":old": N(first_seq)},
+        )
+        return items, [*states, *others, counter]
+
+    def mark_enqueued(self, item_ids: Sequence[str]) -> None:
+        for item_id in item_ids:
+            try:
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=key(f"RI#{item_id}", META),
+                    UpdateExpression="SET enqueued = :t",
+                    ConditionExpression="attribute_exists(PK)",
+                    ExpressionAttributeValues={":t": {"BOOL": True}},
+                )
+            except ClientError as exc:
+                if code_of(exc) != "ConditionalCheckFailedException":
+                    raise
+
+    def counts(self, task_id: str) -> TaskCounts:
+        item = self._get(task_pk(task_id), COUNTS)
+        if item is None:
+            return TaskCounts()
+        labeled_by = {
+            name[len(LABELED_BY) :]: int(value["N"])
+            for name, value in item.items()
+            if name.startswith(LABELED_BY) and int(value["N"]) > 0
+        }
+        return TaskCounts(**{name: number(item, name) for name in COUNTERS}, labeled_by=labeled_by)
+
+    # ------------------------------------------------------------------ results
+
+    @staticmethod
+    def _predictions_of(item: Item) -> list[tuple[Prediction, Band]]:
+        raw = text(item, "preds")
+        if not raw:
+            return []
+        return [(Prediction.model_validate(p), Band(b)) for p, b in json.loads(raw)]
+
+    def predictions(self, task_id: str, input_id: str | None = None) -> list[Prediction]:
+        if input_id is not None:
+            item = self._get(task_pk(task_id), ti_sk(input_id))
+            found = [p for p, _ in self._predictions_of(item)] if item else []
+            return sorted(found, key=lambda p: p.id)
+        everything = [p for i in self._partition(task_pk(task_id), "IN#") for p, _ in self._predictions_of(i)]
+        return sorted(everything, key=lambda p: (p.input_id, p.id))
+
+    def annotations(self, query: AnnotationQuery) -> Page[Annotation]:
+        if query.task_id is None:
+            raise ValidationError("the DynamoDB store queries annotations within one task; give task_id")
+        task = query.task_id
+        filters: list[tuple[str, set[str]]] = [
+            (name, set(values))
+            for name, values in (
+                ("labeler", query.labelers),
+                ("status", [str(s) for s in query.statuses]),
+                ("concept", query.concepts),
+            )
+            if values
+        ]
+
+        def wanted(item: Item) -> bool:
+            if not filters:
+                return True
+            hits = (text(item, name) in values for name, values in filters)
+            return any(hits) if query.match == "any" else all(hits)
+
+        source: Iterator[Item]
+        cursor_of: str
+        if query.input_ids:
+            # By input: one partition range per input, in input order.
+            def by_input() -> Iterator[Item]:
+                for input_id in sorted(set(query.input_ids)):
+                    yield from self._partition(
+                        task_pk(task), f"AN#{input_id}#", after=self._cursor_in(query.cursor, f"AN#{input_id}#")
+                    )
+
+            source, cursor_of = by_input(), "SK"
+        elif len(query.labelers) == 1 and query.match == "all" and len(query.statuses) <= 1:
+            # The input manager's "labeled by X (with status Y)": GSI1 reads only those.
+            prefix = f"{query.statuses[0]}#" if query.statuses else ""
+            source = self._index("GSI1", f"TASK#{task}#BY#{query.labelers[0]}", after=query.cursor, prefix=prefix)
+            cursor_of = "GSI1SK"
+        else:
+            source, cursor_of = self._partition(task_pk(task), "AN#", after=query.cursor), "SK"
+        matched: list[Item] = []
+        for item in source:
+            if wanted(item):
+                matched.append(item)
+                if len(matched) > query.limit:
+                    break
+        page = [Annotation.model_validate_json(text(i, "body")) for i in matched[: query.limit]]
+        cursor = text(matched[query.limit - 1], cursor_of) if len(matched) > query.limit else None
+        return Page(page, cursor)
+
+    @staticmethod
+    def _cursor_in(cursor: str | None, prefix: str) -> str | None:
+        """Resume within the input the cursor points into; inputs before it are skipped."""
+        if cursor is None:
+            return None
+        if cursor.startswith(prefix):
+            return cursor
+        return prefix + "\uffff" if cursor > prefix else None
+
+    def failed_inputs(self, task_id: str) -> list[FailedInput]:
+        return [
+            FailedInput(task_id=task_id, input_id=text(i, "SK")[3:], reason=text(i, "failure"))
+            for i in self._index("GSI2", f"TASK#{task_id}#STATE#{InputState.FAILED.value}")
+        ]
+
+    def get_review_item(self, item_id: str) -> ReviewItem:
+        item = self._get(f"RI#{item_id}", META)
+        if item is None:
+            raise NotFound(f"no review item {item_id}")
+        return _read_review_item(item)
+
+    def review_items(
+        self, task_id: str, reviewer: str | None = None, state: ReviewState | None = None
+    ) -> list[ReviewItem]:
+        if reviewer is not None:
+            prefix = f"{state.value}#" if state else ""
+            found = [
+                _read_review_item(i) for i in self._index("GSI1", f"TASK#{task_id}#REVIEWER#{reviewer}", prefix=prefix)
+            ]
+        else:
+            found = [_read_review_item(i) for i in self._index("GSI2", f"TASK#{task_id}#RI")]
+            found = [i for i in found if state is None or i.state == state]
+        return sorted(found, key=lambda i: i.sequence)
+
+    def set_lease(self, item_id: str, receipt: str | None) -> None:
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": key(f"RI#{item_id}", META),
+            "ConditionExpression": "attribute_exists(PK)",
+        }
+        if receipt is None:
+            params["UpdateExpression"] = "REMOVE lease"
+        else:
+            params["UpdateExpression"] = "SET lease = :r"
+            params["ExpressionAttributeValues"] = {":r": S(receipt)}
+        try:
+            self.client.update_item(**params)
+        except ClientError as exc:
+            if code_of(exc) == "ConditionalCheckFailedException":
+                raise NotFound(f"no review item {item_id}") from None
+            raise
+
+    def record_decision(self, item: ReviewItem, annotations: Sequence[Annotation]) -> None:
+        if len(annotations) + 2 > TRANSACT_LIMIT:
+            raise ValidationError(f"a decision covers at most {TRANSACT_LIMIT - 2} predictions")
+        old = {
+            text(i, "SK"): Annotation.model_validate_json(text(i, "body"))
+            for i in self._batch_get([key(task_pk(a.task_id), ann_sk(a.input_id, a.id)) for a in annotations])
+        }
+        deltas: dict[str, int] = {"review_items_decided": 1}
+        for annotation in annotations:
+            _merge(deltas, _annotation_delta(old.get(ann_sk(annotation.input_id, annotation.id)), annotation))
+        stored = _review_item(item)
+        writes: list[Item] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": key(f"RI#{item.id}", META),
+                    "UpdateExpression": "SET #state = :state, body = :body, GSI1SK = :gsi1sk",
+                    "ConditionExpression": "#state = :pending",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": {
+                        ":state": stored["state"],
+                        ":body": stored["body"],
+                        ":gsi1sk": stored["GSI1SK"],
+                        ":pending": S(ReviewState.PENDING.value),
+                    },
+                }
+            },
+            *({"Put": {"TableName": self.table, "Item": _annotation_item(a)}} for a in annotations),
+            self._counter_update(item.task_id, deltas),
+        ]
+        try:
+            self._transact(writes)
+        except _Cancelled as cancelled:
+            if cancelled.reasons and cancelled.reasons[0] == "ConditionalCheckFailed":
+                current = self.get_review_item(item.id)  # NotFound if it is gone
+                raise Conflict(
+                    f"review item {item.id} was already decided ({current.decision}) by {current.decided_by}",
+                    {"decision": current.decision, "decided_by": current.decided_by},
+                ) from None
+            raise NotFound(f"no task {item.task_id} (was it deleted?)") from None
+
+    def replace_routing(self, task: Task, routed: Sequence[RoutedInput]) -> list[ReviewItem]:
+        next_seq = number(self._counts_item(task.id), "review_seq")
+        created: list[ReviewItem] = []
+        existing_items = {
+            text(i, "input_id"): _read_review_item(i)
+            for i in self._batch_get([key(f"RI#{review_item_id(task.id, r.input_id)}", META) for r in routed])
+        }
+        task_inputs = {
+            text(i, "SK")[3:]: i for i in self._batch_get([key(task_pk(task.id), ti_sk(r.input_id)) for r in routed])
+        }
+        writes: list[Item] = []
+        for entry in routed:
+            existing = existing_items.get(entry.input_id)
+            if existing is not None and existing.state == ReviewState.DECIDED:
+                continue  # a person decided this input; their labels stand
+            ti = task_inputs.get(entry.input_id)
+            if ti is not None:
+                bands = [
+                    [p.model_dump(mode="json"), entry.bands.get(p.id, b).value] for p, b in self._predictions_of(ti)
+                ]
+                writes.append({"PutRequest": {"Item": {**ti, "preds": S(json.dumps(bands, separators=(",", ":")))}}})
+            for old in self._partition(task_pk(task.id), f"AN#{entry.input_id}#"):
+                if text(old, "labeler_kind") == LabelerKind.MODEL.value:
+                    writes.append({"DeleteRequest": {"Key": key(text(old, "PK"), text(old, "SK"))}})
+            new_keys = {ann_sk(a.input_id, a.id) for a in entry.annotations}
+            writes = [
+                w for w in writes if "DeleteRequest" not in w or text(w["DeleteRequest"]["Key"], "SK") not in new_keys
+            ]
+            writes.extend({"PutRequest": {"Item": _annotation_item(a)}} for a in entry.annotations)
+            if existing is not None and not entry.needs_review:
+                writes.append({"DeleteRequest": {"Key": key(f"RI#{existing.id}", META)}})
+            elif existing is not None:
+                updated = existing.model_copy(update={"prediction_ids": list(entry.review_prediction_ids)})
+                writes.append(
+                    {"PutRequest": {"Item": {**_review_item(updated), "enqueued": {"BOOL": existing.enqueued}}}}
+                )
+            elif entry.needs_review:
+                item = ReviewItem(
+                    id=review_item_id(task.id, entry.input_id),
+                    task_id=task.id,
+                    input_id=entry.input_id,
+                    reviewer=partition.reviewer_for(next_seq, task.reviewers),
+                    sequence=next_seq,
+                    prediction_ids=list(entry.review_prediction_ids),
+                )
+                writes.append({"PutRequest": {"Item": _review_item(item)}})
+                created.append(item)
+                next_seq += 1
+        self._batch_write(writes)
+        self.client.put_item(
+            TableName=self.table, Item=self._task_item(task), ConditionExpression="attribute_exists(PK)"
+        )
+        self.client.update_item(
+            TableName=self.table,
+            Key=key(task_pk(task.id), COUNTS),
+            UpdateExpression="SET review_seq = :n",
+            ExpressionAttributeValues={":n": N(next_seq)},
+        )
+        # Rethreshold touches many inputs at once; counting afresh beats tracking every delta.
+        self._recount(task.id)
+        return created
+
+    def _recount(self, task_id: str) -> None:
+        """Recompute the counters from the task's records (rethreshold and input deletion)."""
+        counts = self._get(task_pk(task_id), COUNTS)
+        if counts is None:
+            return
+        totals: dict[str, int] = dict.fromkeys(COUNTERS, 0)
+        for ti in self._partition(task_pk(task_id), "IN#"):
+            totals["inputs_total"] += 1
+            state = text(ti, "state")
+            if state == InputState.DONE.value:
+                totals["inputs_done"] += 1
+            elif state == InputState.FAILED.value:
+                totals["inputs_failed"] += 1
+            for _prediction, band in self._predictions_of(ti):
+                totals[band.value] += 1
+        for entry in self._partition(task_pk(task_id), "AN#"):
+            _merge(totals, _annotation_delta(None, Annotation.model_validate_json(text(entry, "body"))))
+        for ri in self._index("GSI2", f"TASK#{task_id}#RI"):
+            totals["review_items"] += 1
+            if text(ri, "state") == ReviewState.DECIDED.value:
+                totals["review_items_decided"] += 1
+        stale = [name for name in counts if name.startswith(LABELED_BY)]
+        item: Item = {**counts, **{name: N(0) for name in stale}, **{name: N(v) for name, v in totals.items()}}
+        self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_exists(PK)")

@@ -1,0 +1,100 @@
+"""An AWS account in-process: moto's S3, DynamoDB and SQS, the resources the stack creates,
+the shipped models published to S3, and the real Lambda handlers loaded against them."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from autolabel.aws import clients
+from autolabel.aws.records import create_table
+from autolabel.inference.catalog import shipped_models_dir
+from tests.contract.adapters import REGION, moto_aws
+
+ROOT = Path(__file__).resolve().parents[2]
+BUCKET = "autolabel-data-test"
+TABLE = "autolabel-test"
+IDEMPOTENCY = "autolabel-idempotency-test"
+CLASSIFIER = "efficientnet-lite0-imagenet"
+DETECTOR = "ssd-mobilenet-v2-coco"
+CLASSIFIER_CONCEPTS = ["tiger cat", "Egyptian cat", "tabby", "coffee mug", "espresso", "cup", "crash helmet", "suit"]
+
+
+@dataclass
+class FakeContext:
+    """The parts of the Lambda context powertools reads."""
+
+    function_name: str = "autolabel-test"
+    memory_limit_in_mb: int = 1769
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:autolabel-test"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@dataclass
+class Account:
+    world: Any  # autolabel.aws.world.AwsWorld, for seeding and inspecting
+    modules: dict[str, ModuleType] = field(default_factory=dict)
+
+    def handler(self, name: str) -> Callable[[dict[str, Any]], Any]:
+        """The real handler of functions/<name>, imported once per test (one 'container')."""
+        module = self.modules.get(name)
+        if module is None:
+            module_name = f"autolabel_fn_{name}"
+            spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "handler.py")
+            assert spec and spec.loader
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            spec.loader.exec_module(module)
+            self.modules[name] = module
+        return lambda event: module.handler(event, FakeContext())
+
+
+def create_resources() -> None:
+    create_table(clients.dynamodb(REGION), TABLE)
+    clients.dynamodb(REGION).create_table(
+        TableName=IDEMPOTENCY,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    clients.s3(REGION).create_bucket(Bucket=BUCKET)
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Account]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AUTOLABEL_TABLE": TABLE,
+        "AUTOLABEL_BUCKET": BUCKET,
+        "AUTOLABEL_IDEMPOTENCY_TABLE": IDEMPOTENCY,
+        "AUTOLABEL_REGION": REGION,
+        "AUTOLABEL_CACHE_DIR": str(tmp_path / "lambda-tmp"),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "autolabel",
+        "POWERTOOLS_METRICS_NAMESPACE": "autolabel",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }.items():
+        monkeypatch.setenv(name, value)
+    from autolabel.aws.world import AwsWorld, Settings, publish_models
+
+    with moto_aws():
+        create_resources()
+        world = AwsWorld(Settings(cache_dir=tmp_path / "seed-cache"))
+        # The classifier (18 MB) keeps each test's upload to moto short; tests that need the
+        # detector (70 MB) publish it themselves.
+        publish_models(world.service, shipped_models_dir(), only={CLASSIFIER})
+        account = Account(world)
+        yield account
+        for name in account.modules:
+            sys.modules.pop(f"autolabel_fn_{name}", None)

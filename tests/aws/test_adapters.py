@@ -1,0 +1,149 @@
+"""What the contract suites cannot see: request shapes and limits of the AWS adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from autolabel.aws import clients
+from autolabel.aws.blobs import S3BlobStore
+from autolabel.aws.metering import RequestMeter
+from autolabel.aws.queues import SQSReviewQueues, dlq_name
+from autolabel.aws.records import DynamoRecordStore, create_table
+from autolabel.domain import ids
+from autolabel.domain.errors import Conflict
+from autolabel.domain.models import Dataset, Input, InputKind
+from tests.contract import test_record_store as contract
+from tests.contract.adapters import REGION, moto_aws
+
+
+@pytest.fixture
+def meter() -> Iterator[RequestMeter]:
+    with moto_aws():
+        yield RequestMeter()
+
+
+def records(meter: RequestMeter, client: Any = None) -> DynamoRecordStore:
+    raw = meter.attach(clients.dynamodb(REGION))
+    create_table(raw, "t")
+    return DynamoRecordStore(client or raw, "t", sleep=lambda _s: None)
+
+
+def inputs(dataset: Dataset, count: int) -> list[Input]:
+    return [
+        Input(
+            id=ids.input_id(dataset.id, f"h{i}"),
+            dataset_id=dataset.id,
+            kind=InputKind.IMAGE,
+            blob_key=f"d/{i}.jpg",
+            sha256=f"h{i}",
+            size_bytes=1,
+        )
+        for i in range(count)
+    ]
+
+
+def test_batch_writes_are_chunked_by_25_and_unprocessed_items_retried(meter: RequestMeter) -> None:
+    class Flaky:
+        """Leaves the last two items of the first BatchWriteItem unprocessed, like throttling does."""
+
+        def __init__(self, real: Any) -> None:
+            self.real, self.failed = real, False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.real, name)
+
+        def batch_write_item(self, RequestItems: Any) -> Any:
+            if not self.failed:
+                self.failed = True
+                ((table, requests),) = RequestItems.items()
+                self.real.batch_write_item(RequestItems={table: requests[:-2]})
+                return {"UnprocessedItems": {table: requests[-2:]}}
+            return self.real.batch_write_item(RequestItems=RequestItems)
+
+    store = records(meter)
+    store.client = Flaky(store.client)  # type: ignore[assignment]
+    dataset = store.put_dataset(Dataset(id=ids.dataset_id("d"), name="d"))
+    assert store.put_inputs(inputs(dataset, 60)) == 60
+    sizes = [len(p["RequestItems"]["t"]) for p in meter.of("dynamodb", "BatchWriteItem")]
+    assert sizes == [23, 2, 25, 10]  # first chunk: 23 written, its 2 unprocessed retried alone
+    assert len(store.list_inputs(dataset.id, limit=100).items) == 60
+    assert store.put_inputs(inputs(dataset, 61)) == 1
+
+
+def test_counts_is_one_get_item_never_a_scan(meter: RequestMeter) -> None:
+    store = records(meter)
+    dataset, items = contract.make_dataset(store)
+    task = contract.make_task(store, dataset)
+    store.add_task_inputs(task.id, [i.id for i in items])
+    store.commit_batch(task, [contract.result(task, i.id, [("cat", 0.9), ("dog", 0.5)]) for i in items])
+    meter.reset()
+    counts = store.counts(task.id)
+    assert list(meter.counts) == [("dynamodb", "GetItem")]
+    assert (counts.inputs_done, counts.approved, counts.review_items) == (6, 6, 6)
+
+
+def test_a_batch_is_one_transaction_with_its_counters(meter: RequestMeter) -> None:
+    store = records(meter)
+    dataset, items = contract.make_dataset(store)
+    task = contract.make_task(store, dataset)
+    store.add_task_inputs(task.id, [i.id for i in items])
+    meter.reset()
+    store.commit_batch(task, [contract.result(task, i.id, [("cat", 0.5)]) for i in items])
+    (transaction,) = meter.of("dynamodb", "TransactWriteItems")
+    writes = transaction["TransactItems"]
+    assert len(writes) == 6 + 6 + 6 + 1  # task inputs, annotations, review items, counters
+    assert "review_seq = :old" in writes[-1]["Update"]["ConditionExpression"]
+    assert not meter.of("dynamodb", "BatchWriteItem")
+
+
+def test_conditional_failure_becomes_conflict(meter: RequestMeter) -> None:
+    store = records(meter)
+    dataset, _ = contract.make_dataset(store)
+    contract.make_task(store, dataset, name="same")
+    with pytest.raises(Conflict):
+        contract.make_task(store, dataset, name="same")
+
+
+def test_queue_batches_of_10_and_a_dlq_with_redrive(meter: RequestMeter) -> None:
+    client = meter.attach(clients.sqs(REGION))
+    queues = SQSReviewQueues(client, prefix="al-")
+    queues.create("q", max_receives=3)
+    queues.send("q", [(f"ri_{i}", f"ri_{i}") for i in range(25)])
+    sizes = [len(p["Entries"]) for p in meter.of("sqs", "SendMessageBatch")]
+    assert sizes == [10, 10, 5]
+    url = client.get_queue_url(QueueName="al-q")["QueueUrl"]
+    attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert '"maxReceiveCount": 3' in attributes["RedrivePolicy"]
+    assert dlq_name("al-q") in attributes["RedrivePolicy"]
+    assert attributes["SqsManagedSseEnabled"] == "true"
+    assert queues.receive("q", visibility_s=30)[0].message_id.startswith("ri_")
+    queues.delete_queue("q")
+    assert not queues.exists("q")
+    with pytest.raises(client.exceptions.QueueDoesNotExist):
+        client.get_queue_url(QueueName=dlq_name("al-q"))
+
+
+def test_long_queue_names_keep_a_unique_dlq_within_80_characters() -> None:
+    a, b = "x" * 79 + "a", "x" * 79 + "b"
+    assert len(dlq_name(a)) <= 80 and dlq_name(a) != dlq_name(b)
+
+
+def test_local_path_downloads_once_and_url_is_presigned(meter: RequestMeter, tmp_path: Path) -> None:
+    client = meter.attach(clients.s3(REGION))
+    client.create_bucket(Bucket="bucket-b")
+    blobs = S3BlobStore(client, "bucket-b", cache_dir=tmp_path)
+    blobs.put("models/m/model.onnx", b"v1")
+    assert blobs.local_path("models/m/model.onnx").read_bytes() == b"v1"
+    assert blobs.local_path("models/m/model.onnx").read_bytes() == b"v1"
+    assert len(meter.of("s3", "GetObject")) == 1  # the second call only HEADs
+    blobs.put("models/m/model.onnx", b"v2")  # a changed object is fetched again
+    assert blobs.local_path("models/m/model.onnx").read_bytes() == b"v2"
+    url = urlparse(blobs.url("models/m/model.onnx", expires_s=600))
+    assert url.path.endswith("/models/m/model.onnx")
+    query = parse_qs(url.query)
+    assert query["X-Amz-Expires"] == ["600"] and "X-Amz-Signature" in query
