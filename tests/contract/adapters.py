@@ -12,6 +12,7 @@ from autolabel.embedded.blobs import FileBlobStore
 from autolabel.embedded.queues import SQLiteReviewQueues
 from autolabel.embedded.records import SQLiteRecordStore
 from autolabel.embedded.sqlite import SQLiteDatabase
+from autolabel.embedded.users import SQLiteUserStore
 
 Factory = Callable[[Path], Any]
 
@@ -31,6 +32,12 @@ def sqlite_records(tmp: Path) -> Iterator[SQLiteRecordStore]:
     yield SQLiteRecordStore(SQLiteDatabase(tmp / "records.sqlite3"))
 
 
+@contextmanager
+def sqlite_users(tmp: Path) -> Iterator[SQLiteUserStore]:
+    yield SQLiteUserStore(SQLiteDatabase(tmp / "users.sqlite3"))
+
+
 BLOB_STORES: dict[str, Callable[[Path], Any]] = {"filesystem": filesystem_blobs}
 QUEUES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_queues}
 RECORD_STORES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_records}
+USER_STORES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_users}

@@ -40,3 +40,15 @@ class Forbidden(AutolabelError):
 
 class InvalidKey(ValidationError):
     code = "invalid_key"
+
+
+class Unauthorized(AutolabelError):
+    """The caller did not prove who they are (no token, or an unknown one)."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class PayloadTooLarge(AutolabelError):
+    code = "payload_too_large"
+    http_status = 413
