@@ -495,7 +495,7 @@ def export(
     """Export a task's annotations (SUCCESS only unless --include-review)."""
     from autolabel.exporting import export_task
 
-    written = export_task(service(), name, fmt, out, include_review)
+    written = export_task(service(), OWNER, name, fmt, out, include_review)
     if as_json:
         emit_json({"format": fmt, "files": [str(p) for p in written]})
         return

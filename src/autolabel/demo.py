@@ -51,7 +51,7 @@ def run_demo(svc: Autolabel, samples: Path, out: Path, console: Console) -> None
         shutil.rmtree(out)
     previews = out / "previews"
     previews.mkdir(parents=True)
-    coco = export_task(svc, DEMO_TASK, "coco", out / "coco.json")[0]
+    coco = export_task(svc, OWNER, DEMO_TASK, "coco", out / "coco.json")[0]
     bands = {p.id: p for p in svc.records.predictions(task.id)}
     annotations = svc.annotations(AnnotationQuery(task_id=task.id))
     status_of = {a.prediction_id: a.status for a in annotations}

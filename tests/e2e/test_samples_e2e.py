@@ -96,7 +96,7 @@ def test_review_then_coco_export_loads_in_pycocotools(detector_task: Autolabel, 
         svc.decide(Actor.reviewer("alice"), view.item.id, Decision(kind=DecisionKind.ACCEPT, reviewer="alice"))
         assert svc.summary(OWNER, "coco").labeled_by.get("alice", 0) == len(view.flagged)
     out = tmp_path / "coco.json"
-    export_task(svc, "coco", "coco", out)
+    export_task(svc, OWNER, "coco", "coco", out)
     coco = COCO(str(out))
     names = {c["id"]: c["name"] for c in coco.loadCats(coco.getCatIds())}
     by_file = {img["file_name"]: img for img in coco.loadImgs(coco.getImgIds())}
