@@ -273,9 +273,17 @@ class Autolabel:
     def models(self, actor: Actor | None = None) -> list[ModelSpec]:
         return self.catalog.specs()
 
-    def register_model(self, actor: Actor, spec: object, onnx_bytes: bytes) -> ModelSpec:
-        """Register an ONNX model with its spec, after checking the file matches the spec."""
+    def register_model(
+        self, actor: Actor, spec: object, *, onnx_bytes: bytes | None = None, onnx_key: str | None = None
+    ) -> ModelSpec:
+        """Register an ONNX model with its spec, after checking the file matches the spec.
+
+        The file comes inline, or as the key of a blob already in the store (large models are
+        uploaded to the store directly rather than through a JSON request).
+        """
         require_admin(actor, "register models")
+        if (onnx_bytes is None) == (onnx_key is None):
+            raise ValidationError("give the ONNX file either inline or as the key of a stored blob, not both")
         try:
             package = ModelPackage.model_validate(spec)
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
@@ -284,8 +292,9 @@ class Autolabel:
             raise ValidationError("the model outputs no concepts: its decoder names no classes or labels")
         if any(s.id == package.id for s in self.catalog.specs()):
             raise Conflict(f"a model with id '{package.id}' already exists", {"model": package.id})
-        check_onnx_matches(package, onnx_bytes)
-        return self.catalog.register(package, onnx_bytes)
+        data = onnx_bytes if onnx_bytes is not None else self.blobs.get(validate_key(str(onnx_key)))
+        check_onnx_matches(package, data)
+        return self.catalog.register(package, data)
 
     # ------------------------------------------------------------------ tasks
 
@@ -687,11 +696,7 @@ class Autolabel:
     def remove_annotations(self, actor: Actor, task_name: str, annotation_ids: Sequence[str]) -> int:
         require_admin(actor, "remove annotations")
         task = self.task(task_name)
-        existing = {
-            a.id
-            for a in self.annotations(AnnotationQuery(task_id=task.id))
-            if a.id in set(annotation_ids)
-        }
+        existing = {a.id for a in self.annotations(AnnotationQuery(task_id=task.id)) if a.id in set(annotation_ids)}
         missing = sorted(set(annotation_ids) - existing)
         if missing:
             raise NotFound(f"task '{task.name}' has no annotation(s) {', '.join(missing)}", {"missing": missing})
@@ -739,12 +744,16 @@ def check_onnx_matches(package: ModelPackage, onnx_bytes: bytes) -> None:
     if package.input.name not in inputs:
         raise ValidationError(f"the model has no input '{package.input.name}'", {"inputs": sorted(inputs)})
     decoder = package.decoder
-    named = [decoder.output] if isinstance(decoder, ClassifierDecoder) else [
-        decoder.boxes,
-        decoder.scores,
-        decoder.classes,
-        decoder.count,
-    ]
+    named = (
+        [decoder.output]
+        if isinstance(decoder, ClassifierDecoder)
+        else [
+            decoder.boxes,
+            decoder.scores,
+            decoder.classes,
+            decoder.count,
+        ]
+    )
     missing = [name for name in named if name not in outputs]
     if missing:
         raise ValidationError(f"the model has no output(s) {', '.join(missing)}", {"outputs": sorted(outputs)})

@@ -28,11 +28,11 @@ def create_app(
     authenticate: Authenticator | None = None,
     launcher: RunLauncher | None = None,
 ) -> ThreadSafeHttpResolver:
-    app = ThreadSafeHttpResolver(enable_validation=True)
+    app = ThreadSafeHttpResolver(authenticate or BearerTokenAuthenticator(service))
     context = ApiContext(
         service=service,
-        authenticate=authenticate or BearerTokenAuthenticator(service),
         launcher=launcher or ThreadRunLauncher(service),
+        current_actor=app.current_actor,
     )
     register_error_handlers(app)
     app.include_router(health_router())

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from autolabel.api.auth import Authenticator
 from autolabel.api.runs import RunLauncher
 from autolabel.domain.errors import ValidationError
 from autolabel.domain.users import Actor
@@ -24,11 +23,11 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
 @dataclass(frozen=True)
 class ApiContext:
     service: Autolabel
-    authenticate: Authenticator
     launcher: RunLauncher
+    current_actor: Callable[[], Actor]  # the caller the resolver authenticated for this request
 
-    def actor(self, router: Router) -> Actor:
-        return self.authenticate(router.current_event)
+    def actor(self) -> Actor:
+        return self.current_actor()
 
 
 def path_ref(value: str) -> str:

@@ -1,10 +1,13 @@
-"""The powertools HTTP API resolver, made safe for a threaded server.
+"""The powertools HTTP API resolver, made safe for a threaded server, with authentication first.
 
 Powertools keeps the request being handled in *class* attributes (``BaseRouter.current_event``)
 and in instance state (``context``, ``processed_stack_frames``): right for Lambda, which runs
 one request per process at a time, but two threads of `autolabel serve` would read each other's
 requests. This subclass keeps all of that per thread; everything else is powertools unchanged,
 so the Lambda and the local server run the same code paths.
+
+Callers are authenticated before routing and validation, as API Gateway's authorizer does on
+AWS: an unauthenticated request learns nothing, not even whether its body would validate.
 """
 
 from __future__ import annotations
@@ -18,12 +21,28 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from autolabel.api.auth import Authenticator
+from autolabel.domain.errors import AutolabelError
+from autolabel.domain.users import Actor
+
 # Uploads travel base64-encoded in JSON; 8 MiB keeps below API Gateway's 10 MB payload cap.
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 class ThreadSafeHttpResolver(APIGatewayHttpResolver):
     _request = threading.local()
+
+    def __init__(self, authenticate: Authenticator, public_paths: frozenset[str] = frozenset({"/health"})) -> None:
+        super().__init__(enable_validation=True)
+        self.authenticate = authenticate
+        self.public_paths = public_paths
+
+    def current_actor(self) -> Actor:
+        """The authenticated caller of the request this thread is handling."""
+        actor: Actor | None = getattr(self._request, "actor", None)
+        if actor is None:
+            raise RuntimeError("no authenticated caller: is this route public?")
+        return actor
 
     @property  # type: ignore[override]
     def current_event(self) -> BaseProxyEvent:
@@ -71,21 +90,37 @@ class ThreadSafeHttpResolver(APIGatewayHttpResolver):
         size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
         if size > MAX_BODY_BYTES:
             return too_large_response(size)
-        self.current_event = self._to_proxy_event(dict(event))
+        proxy_event = self._to_proxy_event(dict(event))
+        self.current_event = proxy_event
         self.lambda_context = context
-        return super().resolve(event, context)
+        self._request.actor = None
+        if self._remove_prefix(proxy_event.path) not in self.public_paths:
+            try:
+                self._request.actor = self.authenticate(proxy_event)
+            except AutolabelError as exc:
+                return raw_error(exc.http_status, exc.code, exc.message, exc.details)
+        try:
+            return super().resolve(event, context)
+        finally:
+            self._request.actor = None
 
 
-def too_large_response(size: int) -> dict[str, Any]:
-    body = {
-        "error": "payload_too_large",
-        "message": f"request body of {size} bytes exceeds the limit of {MAX_BODY_BYTES} bytes",
-        "details": {"limit": MAX_BODY_BYTES},
-    }
+def raw_error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An error answered before routing, in the API's error shape and the v2 response format."""
+    body = {"error": code, "message": message, "details": details or {}}
     return {
-        "statusCode": 413,
+        "statusCode": status,
         "headers": {"Content-Type": "application/json"},
         "cookies": [],
         "body": json.dumps(body),
         "isBase64Encoded": False,
     }
+
+
+def too_large_response(size: int) -> dict[str, Any]:
+    return raw_error(
+        413,
+        "payload_too_large",
+        f"request body of {size} bytes exceeds the limit of {MAX_BODY_BYTES} bytes",
+        {"limit": MAX_BODY_BYTES},
+    )

@@ -114,7 +114,16 @@ class ModelPage(BaseModel):
 
 class ModelRegister(Request):
     spec: dict[str, Any] = Field(description="The model's spec.json (see docs/ARCHITECTURE.md, Models).")
-    onnx_base64: str = Field(min_length=4, description="The ONNX file, base64-encoded.")
+    onnx_base64: str | None = Field(default=None, min_length=4, description="The ONNX file, base64-encoded.")
+    onnx_key: str | None = Field(
+        default=None, min_length=1, max_length=1024, description="Or: the key of the ONNX file already in the store."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelRegister:
+        if (self.onnx_base64 is None) == (self.onnx_key is None):
+            raise ValueError("give exactly one of onnx_base64 and onnx_key")
+        return self
 
 
 # --------------------------------------------------------------------------- tasks

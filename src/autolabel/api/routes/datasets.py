@@ -27,11 +27,11 @@ def datasets_router(api: ApiContext) -> Router:
 
     @router.post("/datasets", tags=TAGS, summary="Create a dataset", status_code=201, responses=responses(201))
     def create_dataset(body: Annotated[DatasetCreate, Body()]) -> Dataset:
-        return api.service.create_dataset(api.actor(router), body.name)
+        return api.service.create_dataset(api.actor(), body.name)
 
     @router.get("/datasets", tags=TAGS, summary="List datasets", responses=responses())
     def list_datasets(cursor: Cursor = None, limit: Limit = 100) -> DatasetPage:
-        found = api.service.datasets(api.actor(router))
+        found = api.service.datasets(api.actor())
         page = page_of(sorted(found, key=lambda d: d.id), lambda d: d.id, cursor, limit)
         return DatasetPage(items=page.items, cursor=page.cursor)
 
@@ -43,7 +43,7 @@ def datasets_router(api: ApiContext) -> Router:
         responses=responses(201),
     )
     def upload_inputs(dataset: str, body: Annotated[InputsUpload, Body()]) -> InputList:
-        actor = api.actor(router)
+        actor = api.actor()
         files = [(f.filename, decode_base64(f.content_base64, f.filename)) for f in body.files]
         return InputList(items=api.service.add_bytes(actor, path_ref(dataset), files))
 
@@ -55,16 +55,16 @@ def datasets_router(api: ApiContext) -> Router:
         responses=responses(201),
     )
     def register_inputs(dataset: str, body: Annotated[InputsRegister, Body()]) -> InputList:
-        return InputList(items=api.service.register_keys(api.actor(router), path_ref(dataset), body.keys))
+        return InputList(items=api.service.register_keys(api.actor(), path_ref(dataset), body.keys))
 
     @router.get("/datasets/<dataset>/inputs", tags=TAGS, summary="List a dataset's inputs", responses=responses())
     def list_inputs(dataset: str, cursor: Cursor = None, limit: Limit = 100) -> InputPage:
-        page = api.service.list_inputs(api.actor(router), path_ref(dataset), cursor, limit)
+        page = api.service.list_inputs(api.actor(), path_ref(dataset), cursor, limit)
         return InputPage(items=page.items, cursor=page.cursor)
 
     @router.delete("/datasets/<dataset>/inputs/<input_id>", tags=TAGS, summary="Delete an input", responses=responses())
     def delete_input(dataset: str, input_id: str) -> Deleted:
-        deleted = api.service.delete_inputs(api.actor(router), [path_ref(input_id)], path_ref(dataset))
+        deleted = api.service.delete_inputs(api.actor(), [path_ref(input_id)], path_ref(dataset))
         return Deleted(deleted=deleted)
 
     return router

@@ -64,7 +64,7 @@ def input_manager_router(api: ApiContext) -> Router:
             limit=limit,
             cursor=cursor,
         )
-        page = api.service.query_annotations(api.actor(router), query)
+        page = api.service.query_annotations(api.actor(), query)
         return AnnotationPage(items=page.items, cursor=page.cursor)
 
     @router.post(
@@ -75,17 +75,17 @@ def input_manager_router(api: ApiContext) -> Router:
         responses=responses(201),
     )
     def add_annotations(task: str, body: Annotated[AnnotationsAdd, Body()]) -> AnnotationList:
-        added = api.service.add_annotations(api.actor(router), path_ref(task), body.input_ids, body.concept, body.box)
+        added = api.service.add_annotations(api.actor(), path_ref(task), body.input_ids, body.concept, body.box)
         return AnnotationList(items=added)
 
     @router.post("/tasks/<task>/annotations/delete", tags=TAGS, summary="Remove annotations", responses=responses())
     def remove_annotations(task: str, body: Annotated[AnnotationsDelete, Body()]) -> Count:
-        return Count(deleted=api.service.remove_annotations(api.actor(router), path_ref(task), body.annotation_ids))
+        return Count(deleted=api.service.remove_annotations(api.actor(), path_ref(task), body.annotation_ids))
 
     @router.post(
         "/inputs/delete", tags=TAGS, summary="Delete inputs and all that is recorded about them", responses=responses()
     )
     def delete_inputs(body: Annotated[InputsDelete, Body()]) -> Deleted:
-        return Deleted(deleted=api.service.delete_inputs(api.actor(router), body.input_ids))
+        return Deleted(deleted=api.service.delete_inputs(api.actor(), body.input_ids))
 
     return router

@@ -21,13 +21,14 @@ def models_router(api: ApiContext) -> Router:
         "/models", tags=TAGS, summary="Shipped and registered models with their concepts", responses=responses()
     )
     def list_models(cursor: Cursor = None, limit: Limit = 100) -> ModelPage:
-        api.actor(router)
+        api.actor()
         page = page_of(sorted(api.service.models(), key=lambda m: m.id), lambda m: m.id, cursor, limit)
         return ModelPage(items=page.items, cursor=page.cursor)
 
     @router.post("/models", tags=TAGS, summary="Register an ONNX model", status_code=201, responses=responses(201))
     def register_model(body: Annotated[ModelRegister, Body()]) -> ModelSpec:
-        actor = api.actor(router)
-        return api.service.register_model(actor, body.spec, decode_base64(body.onnx_base64, "onnx_base64"))
+        actor = api.actor()
+        inline = decode_base64(body.onnx_base64, "onnx_base64") if body.onnx_base64 is not None else None
+        return api.service.register_model(actor, body.spec, onnx_bytes=inline, onnx_key=body.onnx_key)
 
     return router

@@ -26,7 +26,7 @@ def review_router(api: ApiContext) -> Router:
     router = Router()
 
     def decide(item_id: str, decision_for: Decision) -> Decided:
-        actor = api.actor(router)
+        actor = api.actor()
         annotations = api.service.decide(actor, path_ref(item_id), decision_for)
         return Decided(item_id=path_ref(item_id), decision=decision_for.kind.value, annotations=annotations)
 
@@ -37,13 +37,13 @@ def review_router(api: ApiContext) -> Router:
         responses=responses(),
     )
     def review_next(task: str) -> NextItem:
-        return NextItem(item=api.service.review_next(api.actor(router), path_ref(task)))
+        return NextItem(item=api.service.review_next(api.actor(), path_ref(task)))
 
     @router.get(
         "/review/items/<item_id>", tags=TAGS, summary="One item of the caller's partition", responses=responses()
     )
     def get_item(item_id: str) -> ReviewView:
-        return api.service.review_item(api.actor(router), path_ref(item_id))
+        return api.service.review_item(api.actor(), path_ref(item_id))
 
     @router.post(
         "/review/items/<item_id>/accept",
@@ -52,7 +52,7 @@ def review_router(api: ApiContext) -> Router:
         responses=responses(),
     )
     def accept(item_id: str, body: Annotated[Choose, Body()]) -> Decided:
-        actor = api.actor(router)
+        actor = api.actor()
         return decide(
             item_id, Decision(kind=DecisionKind.ACCEPT, reviewer=actor.name, prediction_ids=body.prediction_ids)
         )
@@ -64,7 +64,7 @@ def review_router(api: ApiContext) -> Router:
         responses=responses(),
     )
     def reject(item_id: str, body: Annotated[Choose, Body()]) -> Decided:
-        actor = api.actor(router)
+        actor = api.actor()
         return decide(
             item_id, Decision(kind=DecisionKind.REJECT, reviewer=actor.name, prediction_ids=body.prediction_ids)
         )
@@ -76,7 +76,7 @@ def review_router(api: ApiContext) -> Router:
         responses=responses(),
     )
     def edit(item_id: str, body: Annotated[EditDecision, Body()]) -> Decided:
-        actor = api.actor(router)
+        actor = api.actor()
         edits = [Edit(prediction_id=e.prediction_id, concept=e.concept, geometry=e.box) for e in body.edits]
         decision = Decision(
             kind=DecisionKind.EDIT,
@@ -93,7 +93,7 @@ def review_router(api: ApiContext) -> Router:
         responses=responses(),
     )
     def bulk_accept(task: str, body: Annotated[BulkAccept, Body()]) -> BulkAccepted:
-        report = api.service.bulk_accept(api.actor(router), path_ref(task), body.min_score)
+        report = api.service.bulk_accept(api.actor(), path_ref(task), body.min_score)
         return BulkAccepted(
             accepted=report.accepted,
             skipped_below_score=report.skipped_below_score,
@@ -112,7 +112,7 @@ def review_router(api: ApiContext) -> Router:
         cursor: Cursor = None,
         limit: Limit = 100,
     ) -> ReviewItemPage:
-        found = api.service.items_labeled_by(api.actor(router), path_ref(task), labeler)
+        found = api.service.items_labeled_by(api.actor(), path_ref(task), labeler)
         page = page_of(sorted(found, key=lambda i: i.id), lambda i: i.id, cursor, limit)
         return ReviewItemPage(items=page.items, cursor=page.cursor)
 

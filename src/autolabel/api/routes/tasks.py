@@ -31,7 +31,7 @@ def tasks_router(api: ApiContext) -> Router:
     @router.post("/tasks", tags=TAGS, summary="Create a task", status_code=201, responses=responses(201))
     def create_task(body: Annotated[TaskCreate, Body()]) -> Task:
         return api.service.create_task(
-            api.actor(router),
+            api.actor(),
             name=body.name,
             dataset=body.dataset,
             model=body.model,
@@ -44,7 +44,7 @@ def tasks_router(api: ApiContext) -> Router:
 
     @router.get("/tasks", tags=TAGS, summary="Tasks the caller may see", responses=responses())
     def list_tasks(cursor: Cursor = None, limit: Limit = 100) -> TaskPage:
-        found = sorted(api.service.tasks(api.actor(router)), key=lambda t: t.id)
+        found = sorted(api.service.tasks(api.actor()), key=lambda t: t.id)
         page = page_of(found, lambda t: t.id, cursor, limit)
         return TaskPage(items=page.items, cursor=page.cursor)
 
@@ -55,7 +55,7 @@ def tasks_router(api: ApiContext) -> Router:
         responses=responses(),
     )
     def get_task(task: str) -> TaskDetail:
-        actor = api.actor(router)
+        actor = api.actor()
         found = api.service.visible_task(actor, path_ref(task))
         return TaskDetail(task=found, summary=api.service.summary(actor, found.id))
 
@@ -67,17 +67,17 @@ def tasks_router(api: ApiContext) -> Router:
     )
     def update_task(task: str, body: Annotated[TaskUpdate, Body()]) -> Task:
         reviewers = [r.domain() for r in body.reviewers] if body.reviewers is not None else None
-        return api.service.update_task(api.actor(router), path_ref(task), name=body.name, reviewers=reviewers)
+        return api.service.update_task(api.actor(), path_ref(task), name=body.name, reviewers=reviewers)
 
     @router.delete("/tasks/<task>", tags=TAGS, summary="Delete a task, its results and queues", responses=responses())
     def delete_task(task: str) -> Task:
-        return api.service.delete_task(api.actor(router), path_ref(task))
+        return api.service.delete_task(api.actor(), path_ref(task))
 
     @router.post(
         "/tasks/<task>/runs", tags=TAGS, summary="Start (or resume) a run", status_code=202, responses=responses(202)
     )
     def start_run(task: str) -> RunStarted:
-        actor = api.actor(router)
+        actor = api.actor()
         started = api.service.start_run(actor, path_ref(task))
         api.launcher.launch(actor, started.id)
         return RunStarted(task_id=started.id, status=started.status.value)
@@ -90,7 +90,7 @@ def tasks_router(api: ApiContext) -> Router:
     )
     def rethreshold(task: str, body: Annotated[Rethreshold, Body()]) -> Task:
         return api.service.rethreshold(
-            api.actor(router),
+            api.actor(),
             path_ref(task),
             body.thresholds.domain() if body.thresholds else None,
             {c: t.domain() for c, t in body.concept_thresholds.items()},
@@ -104,15 +104,15 @@ def tasks_router(api: ApiContext) -> Router:
         responses=responses(201),
     )
     def create_version(task: str) -> DatasetVersion:
-        return api.service.create_version(api.actor(router), path_ref(task))
+        return api.service.create_version(api.actor(), path_ref(task))
 
     @router.get("/tasks/<task>/versions", tags=TAGS, summary="The task's dataset versions", responses=responses())
     def list_versions(task: str) -> VersionList:
-        return VersionList(items=api.service.versions(api.actor(router), path_ref(task)))
+        return VersionList(items=api.service.versions(api.actor(), path_ref(task)))
 
     @router.get("/tasks/<task>/versions/<number>", tags=TAGS, summary="One version's snapshot", responses=responses())
     def get_version(task: str, number: int) -> dict[str, Any]:
-        content = api.service.version_content(api.actor(router), path_ref(task), number)
+        content = api.service.version_content(api.actor(), path_ref(task), number)
         document: dict[str, Any] = json.loads(content)
         return document
 
@@ -122,7 +122,7 @@ def tasks_router(api: ApiContext) -> Router:
         format: Annotated[Literal["coco", "yolo"], Query()] = "coco",
         include_review: Annotated[bool, Query()] = False,
     ) -> ExportOut:
-        files = export_files(api.service, api.actor(router), path_ref(task), format, include_review)
+        files = export_files(api.service, api.actor(), path_ref(task), format, include_review)
         if format == "coco":
             return ExportOut(format="coco", coco=json.loads(files["coco.json"]))
         return ExportOut(format="yolo", files={k: v if isinstance(v, str) else v.decode() for k, v in files.items()})
