@@ -149,7 +149,7 @@ def test_a_reviewer_not_on_the_task_gets_nothing(world: World) -> None:
 
 
 def test_a_reviewer_cannot_touch_another_reviewers_item(world: World) -> None:
-    task, items = seed_task(world, reviewers=("alice", "bob"))
+    _, items = seed_task(world, reviewers=("alice", "bob"))
     bobs = next(i for i in items if i.reviewer == "bob")
     flagged = bobs.prediction_ids[0]
     before = snapshot(world)

@@ -18,11 +18,13 @@ def test_racing_decisions_one_wins_one_gets_409(world: World, served: Served) ->
         barrier = threading.Barrier(2)
         statuses: list[int] = []
 
-        def decide(kind: str, item_id: str = item.id, barrier: threading.Barrier = barrier) -> None:
+        def decide(kind: str, item_id: str, barrier: threading.Barrier, statuses: list[int]) -> None:
             barrier.wait()
             statuses.append(served.request("POST", f"/review/items/{item_id}/{kind}", {}, token).status)
 
-        threads = [threading.Thread(target=decide, args=(kind,)) for kind in ("accept", "reject")]
+        threads = [
+            threading.Thread(target=decide, args=(kind, item.id, barrier, statuses)) for kind in ("accept", "reject")
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
