@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from autolabel.api.auth import Authenticator, BearerTokenAuthenticator
 from autolabel.api.context import ApiContext
 from autolabel.api.errors import register_error_handlers
@@ -45,14 +48,33 @@ def create_app(
 
 
 def openapi_json(app: ThreadSafeHttpResolver) -> str:
-    from aws_lambda_powertools.event_handler.openapi.models import (
-        HTTPBearer,
-    )
+    """The OpenAPI 3.1 document of ``app``, with bearer auth on every route but the public ones."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-    return app.get_openapi_json_schema(
+    raw = app.get_openapi_json_schema(
         title=TITLE,
         version=API_VERSION,
         description=DESCRIPTION,
-        security_schemes={"bearer": HTTPBearer(scheme="bearer")},
+        security_schemes={"bearer": HTTPBearer(scheme="bearer", description="`autolabel user add` or Cognito")},
         security=[{"bearer": []}],
     )
+    document: dict[str, Any] = json.loads(raw)
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            # Powertools documents its own 422 shape; the error handlers answer with ErrorBody,
+            # which every route that can fail documents itself. Drop the stray default.
+            default_422 = operation["responses"].get("422", {})
+            if "HTTPValidationError" in json.dumps(default_422):
+                del operation["responses"]["422"]
+            if path in app.public_paths:
+                operation["security"] = []
+    schemas = document["components"]["schemas"]
+    while unused := [
+        name
+        for name in schemas
+        if f'"#/components/schemas/{name}"'
+        not in json.dumps([document["paths"], {k: v for k, v in schemas.items() if k != name}])
+    ]:
+        for name in unused:
+            del schemas[name]
+    return json.dumps(document)
