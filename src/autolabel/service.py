@@ -562,9 +562,13 @@ class Autolabel:
         if not self._reviews(task, reviewer):
             raise Forbidden(f"'{reviewer}' is not a reviewer of task '{task.name}'", {"task": task.id})
         queue = queue_name(task.id, reviewer)
-        self.queues.create(queue, MAX_RECEIVES)
         while True:
-            messages = self.queues.receive(queue, visibility_s=lease_s)
+            try:
+                messages = self.queues.receive(queue, visibility_s=lease_s)
+            except NotFound:
+                # Queues are created with the task (and with new reviewers); heal a lost one.
+                self.queues.create(queue, MAX_RECEIVES)
+                continue
             if not messages:
                 return None
             message = messages[0]
@@ -590,7 +594,9 @@ class Autolabel:
         annotations = self.records.annotations(AnnotationQuery(task_id=task.id, input_ids=[item.input_id])).items
         flagged = [a for a in annotations if a.prediction_id in item.prediction_ids]
         approved = [a for a in annotations if a.prediction_id not in item.prediction_ids]
-        remaining = len(self.records.review_items(task.id, reviewer=reviewer, state=ReviewState.PENDING))
+        # The reviewer's queue depth (waiting + leased) counts what is left without reading every item.
+        queue = queue_name(task.id, reviewer)
+        remaining = self.queues.depth(queue) if self.queues.exists(queue) else 0
         return ReviewView(
             item=item,
             input=self.records.get_input(item.input_id),

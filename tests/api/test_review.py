@@ -52,8 +52,11 @@ def test_next_leases_and_the_lease_hides_the_item(world: World) -> None:
     second = alice.post(f"/tasks/{task.id}/review/next").body["item"]
     assert {first["item"]["id"], second["item"]["id"]} == {i.id for i in items}
     assert first["item"]["lease_receipt"] and first["input"]["id"] == first["item"]["input_id"]
+    assert first["remaining"] == 2  # both still to decide: one leased, one waiting
     assert [a["status"] for a in first["flagged"]] == ["AWAITING_REVIEW"]
     assert alice.post(f"/tasks/{task.id}/review/next").body == {"item": None}
+    assert alice.post(f"/review/items/{first['item']['id']}/accept").status == 200
+    assert alice.get(f"/review/items/{second['item']['id']}").body["remaining"] == 1
 
 
 def test_accept_some_and_edit(world: World) -> None:
