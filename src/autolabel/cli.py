@@ -555,6 +555,11 @@ def serve(
     """Serve the HTTP API (the same resolver as the Lambda) until interrupted."""
     from autolabel.api.server import run_server
 
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(
+            f"[yellow]warning:[/] listening on {host}: other machines can reach the API, and this server "
+            "speaks plain HTTP — put TLS in front of it before tokens cross a network"
+        )
     run_server(service(), host, port, announce=lambda url: console.print(f"autolabel API on {url}", highlight=False))
 
 
