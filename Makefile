@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench bench-api openapi serve clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11+)"; exit 1; }
@@ -36,6 +36,15 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.throughput
 	$(BIN)/python -m bench.routing
+
+bench-api: $(STAMP)
+	$(BIN)/python -m bench.api_load
+
+openapi: $(STAMP)
+	$(BIN)/python -m autolabel.api.openapi
+
+serve: $(STAMP)
+	AUTOLABEL_HOME=$${AUTOLABEL_HOME:-.autolabel} $(BIN)/autolabel serve
 
 clean:
 	rm -rf $(VENV) .autolabel demo-output .pytest_cache .mypy_cache

@@ -24,6 +24,7 @@ import onnxruntime as ort
 from PIL import Image
 
 from autolabel.domain.models import Reviewer, Thresholds
+from autolabel.domain.users import Actor
 from autolabel.inference.catalog import shipped_models_dir
 from autolabel.inference.processing import decode_detections, prepare
 from autolabel.inference.runtime import ModelRunner
@@ -33,6 +34,7 @@ from autolabel.service import Autolabel
 from autolabel.workspace import embedded
 from bench.images import make_images
 
+OWNER = Actor.workspace_owner()
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -79,9 +81,10 @@ def model_only(paths: list[Path], model_dir: Path, workers: int) -> dict[str, fl
 
 def end_to_end(paths: list[Path], model_id: str, model_dir: Path, workdir: Path, options: RunOptions) -> float:
     backends = embedded(workdir / "home")
-    svc = Autolabel(backends.records, backends.blobs, backends.queues)
-    svc.add_files("bench", [paths[0].parent])
+    svc = Autolabel(backends.records, backends.blobs, backends.queues, backends.users)
+    svc.add_files(OWNER, "bench", [paths[0].parent])
     svc.create_task(
+        OWNER,
         name="bench",
         dataset="bench",
         model=model_id,
@@ -92,7 +95,7 @@ def end_to_end(paths: list[Path], model_id: str, model_dir: Path, workdir: Path,
     package = load_package(model_dir)
     ModelRunner(package, model_dir / package.file, options.intra_op_threads)  # session load is not throughput
     started = time.perf_counter()
-    report = svc.run_task("bench", options=options)
+    report = svc.run_task(OWNER, "bench", options=options)
     elapsed = time.perf_counter() - started
     assert report.processed == len(paths) and report.failed == 0
     return len(paths) / elapsed

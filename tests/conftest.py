@@ -21,4 +21,4 @@ def sample(stem: str) -> Path:
 @pytest.fixture
 def svc(tmp_path: Path) -> Autolabel:
     backends = embedded(tmp_path / "home")
-    return Autolabel(backends.records, backends.blobs, backends.queues)
+    return Autolabel(backends.records, backends.blobs, backends.queues, backends.users)

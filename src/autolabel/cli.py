@@ -20,6 +20,7 @@ from rich.table import Table
 
 from autolabel.domain.errors import AutolabelError, ValidationError
 from autolabel.domain.models import Box, Decision, DecisionKind, Edit, Reviewer, Thresholds
+from autolabel.domain.users import Actor, Role
 from autolabel.pipeline import RunOptions
 from autolabel.service import Autolabel, ReviewView
 from autolabel.workspace import default_home, embedded
@@ -32,13 +33,17 @@ app = typer.Typer(
 dataset_app = typer.Typer(help="Datasets: folders of images (and texts).", no_args_is_help=True)
 task_app = typer.Typer(help="Labeling tasks: create, run, watch, re-threshold.", no_args_is_help=True)
 review_app = typer.Typer(help="Review the inputs of your partition.", no_args_is_help=True)
+user_app = typer.Typer(help="People who may call the HTTP API, and their tokens.", no_args_is_help=True)
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(user_app, name="user")
 app.add_typer(task_app, name="task")
 app.add_typer(review_app, name="review")
 
 console = Console()
 err_console = Console(stderr=True)
 
+# Whoever runs the CLI owns the workspace folder (and could read its database): an admin.
+OWNER = Actor.workspace_owner()
 REVIEWER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,7 +51,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def service() -> Autolabel:
     backends = embedded(default_home())
-    return Autolabel(backends.records, backends.blobs, backends.queues)
+    return Autolabel(backends.records, backends.blobs, backends.queues, backends.users)
 
 
 def emit_json(document: Any) -> None:
@@ -151,7 +156,7 @@ def dataset_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add image files, or every image below folders, to a dataset."""
-    report = service().add_files(name, paths)
+    report = service().add_files(OWNER, name, paths)
     if as_json:
         emit_json(
             {
@@ -222,6 +227,7 @@ def task_create(
 ) -> None:
     """Create a labeling task."""
     task = service().create_task(
+        OWNER,
         name=name,
         dataset=dataset,
         model=model,
@@ -250,7 +256,7 @@ def task_run(
         RunOptions(batch_size=batch_size) if workers is None else RunOptions(batch_size=batch_size, workers=workers)
     )
     if as_json or (not sys.stderr.isatty() and os.environ.get("AUTOLABEL_PROGRESS") != "1"):
-        report = svc.run_task(name, options=options)
+        report = svc.run_task(OWNER, name, options=options)
     else:
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -264,8 +270,8 @@ def task_run(
             def progress(done: int, total: int) -> None:
                 bar.update(handle, completed=done, total=total)
 
-            report = svc.run_task(name, progress=progress, options=options)
-    summary = svc.summary(name)
+            report = svc.run_task(OWNER, name, progress=progress, options=options)
+    summary = svc.summary(OWNER, name)
     if as_json:
         emit_json(
             {
@@ -319,7 +325,7 @@ def print_summary(summary: Any) -> None:
 def task_status(name: Annotated[str, typer.Argument(help="Task name or id.")], as_json: JsonOpt = False) -> None:
     """Status, counts per band, % reviewed, labeled by, queue depth."""
     svc = service()
-    summary = svc.summary(name)
+    summary = svc.summary(OWNER, name)
     if as_json:
         failed = svc.records.failed_inputs(summary.task_id)
         emit_json({**summary.model_dump(mode="json"), "failed_inputs": [f.model_dump() for f in failed]})
@@ -335,7 +341,7 @@ def task_status(name: Annotated[str, typer.Argument(help="Task name or id.")], a
 def task_list(as_json: JsonOpt = False) -> None:
     """All tasks."""
     svc = service()
-    summaries = [svc.summary(t.id) for t in svc.records.list_tasks()]
+    summaries = [svc.summary(OWNER, t.id) for t in svc.records.list_tasks()]
     if as_json:
         emit_json(summaries)
         return
@@ -349,7 +355,7 @@ def task_list(as_json: JsonOpt = False) -> None:
 @handle_errors
 def task_delete(name: Annotated[str, typer.Argument(help="Task name or id.")], as_json: JsonOpt = False) -> None:
     """Delete a task, its results and its review queues."""
-    task = service().delete_task(name)
+    task = service().delete_task(OWNER, name)
     if as_json:
         emit_json({"deleted": task.id, "name": task.name})
         return
@@ -373,8 +379,8 @@ def task_rethreshold(
         pair = make_thresholds(
             upper if upper is not None else current.upper, lower if lower is not None else current.lower
         )
-    svc.rethreshold(name, pair, parse_thresholds(threshold))
-    summary = svc.summary(name)
+    svc.rethreshold(OWNER, name, pair, parse_thresholds(threshold))
+    summary = svc.summary(OWNER, name)
     if as_json:
         emit_json(summary)
         return
@@ -409,7 +415,7 @@ def review_next(
     as_json: JsonOpt = False,
 ) -> None:
     """Take the next item of your queue (leased to you for a few minutes)."""
-    view = service().review_next(task, reviewer)
+    view = service().review_next(Actor.reviewer(reviewer), task)
     if as_json:
         emit_json({"item_id": view.item.id if view else None, "item": view})
         return
@@ -423,7 +429,7 @@ def _decide(
     kind: DecisionKind, item: str, reviewer: str, predictions: list[str], edits: list[Edit], as_json: bool
 ) -> None:
     decision = Decision(kind=kind, reviewer=reviewer, prediction_ids=predictions or None, edits=edits)
-    annotations = service().decide(item, decision)
+    annotations = service().decide(Actor.reviewer(reviewer), item, decision)
     if as_json:
         emit_json({"item_id": item, "decision": kind.value, "annotations": annotations})
         return
@@ -489,11 +495,72 @@ def export(
     """Export a task's annotations (SUCCESS only unless --include-review)."""
     from autolabel.exporting import export_task
 
-    written = export_task(service(), name, fmt, out, include_review)
+    written = export_task(service(), OWNER, name, fmt, out, include_review)
     if as_json:
         emit_json({"format": fmt, "files": [str(p) for p in written]})
         return
     console.print(f"wrote {len(written)} file(s) to {out}")
+
+
+# ---------------------------------------------------------------------- users and the HTTP API
+
+
+@user_app.command("add")
+@handle_errors
+def user_add(
+    name: Annotated[str, typer.Argument(help="User name (reviewers use it in tasks' --reviewers).")],
+    role: Annotated[Role, typer.Option("--role", help="admin: manage everything; reviewer: review own items.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a user and print their API token — once; only its hash is stored."""
+    user, token = service().add_user(name, role)
+    if as_json:
+        emit_json({"name": user.name, "role": user.role.value, "token": token})
+        return
+    console.print(f"created {user.role.value} [bold]{user.name}[/]; their token (shown only now):")
+    sys.stdout.write(token + "\n")
+
+
+@user_app.command("list")
+@handle_errors
+def user_list(as_json: JsonOpt = False) -> None:
+    """Users and their roles (tokens are not stored, so they cannot be shown)."""
+    users = service().users.list_users()
+    if as_json:
+        emit_json([{"name": u.name, "role": u.role.value, "created_at": u.created_at.isoformat()} for u in users])
+        return
+    table = Table("name", "role", "created")
+    for u in users:
+        table.add_row(u.name, u.role.value, u.created_at.isoformat(timespec="seconds"))
+    console.print(table)
+
+
+@user_app.command("remove")
+@handle_errors
+def user_remove(name: Annotated[str, typer.Argument(help="User name.")], as_json: JsonOpt = False) -> None:
+    """Delete a user; their token stops working at once."""
+    service().users.delete_user(name)
+    if as_json:
+        emit_json({"deleted": name})
+        return
+    console.print(f"removed user [bold]{name}[/]")
+
+
+@app.command("serve")
+@handle_errors
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to bind; loopback unless you mean it.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0 picks a free port.")] = 8080,
+) -> None:
+    """Serve the HTTP API (the same resolver as the Lambda) until interrupted."""
+    from autolabel.api.server import run_server
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(
+            f"[yellow]warning:[/] listening on {host}: other machines can reach the API, and this server "
+            "speaks plain HTTP — put TLS in front of it before tokens cross a network"
+        )
+    run_server(service(), host, port, announce=lambda url: console.print(f"autolabel API on {url}", highlight=False))
 
 
 @app.command("demo")

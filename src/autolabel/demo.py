@@ -8,12 +8,14 @@ from pathlib import Path
 from rich.console import Console
 
 from autolabel.domain.models import AnnotationStatus, Band, Reviewer, Thresholds
+from autolabel.domain.users import Actor
 from autolabel.exporting import export_task
 from autolabel.exports.preview import render_preview
 from autolabel.imaging.decode import decode_image
 from autolabel.ports import AnnotationQuery
 from autolabel.service import Autolabel
 
+OWNER = Actor.workspace_owner()
 DEMO_TASK = "demo-coco"
 DEMO_DATASET = "samples"
 DEMO_MODEL = "ssd-mobilenet-v2-coco"
@@ -24,11 +26,12 @@ DEMO_CONCEPTS = ["person", "cat", "cup", "motorcycle", "bowl", "spoon", "tie", "
 def run_demo(svc: Autolabel, samples: Path, out: Path, console: Console) -> None:
     from autolabel.cli import print_summary
 
-    report = svc.add_files(DEMO_DATASET, [samples])
+    report = svc.add_files(OWNER, DEMO_DATASET, [samples])
     console.print(f"dataset [bold]{DEMO_DATASET}[/]: {report.added} new, {report.already_present} already present")
     if svc.records.find_task(DEMO_TASK) is not None:
-        svc.delete_task(DEMO_TASK)  # the demo starts over each time, so it always shows a full run
+        svc.delete_task(OWNER, DEMO_TASK)  # the demo starts over each time, so it always shows a full run
     task = svc.create_task(
+        OWNER,
         name=DEMO_TASK,
         dataset=DEMO_DATASET,
         model=DEMO_MODEL,
@@ -41,15 +44,15 @@ def run_demo(svc: Autolabel, samples: Path, out: Path, console: Console) -> None
         f"task [bold]{task.name}[/]: {DEMO_MODEL}, concepts {', '.join(DEMO_CONCEPTS)}, "
         "thresholds 0.7 / 0.3 (person 0.8 / 0.4), reviewers alice, bob"
     )
-    run = svc.run_task(DEMO_TASK)
+    run = svc.run_task(OWNER, DEMO_TASK)
     console.print(f"ran {run.processed} inputs in {run.seconds:.2f}s")
-    print_summary(svc.summary(DEMO_TASK))
+    print_summary(svc.summary(OWNER, DEMO_TASK))
 
     if out.exists():
         shutil.rmtree(out)
     previews = out / "previews"
     previews.mkdir(parents=True)
-    coco = export_task(svc, DEMO_TASK, "coco", out / "coco.json")[0]
+    coco = export_task(svc, OWNER, DEMO_TASK, "coco", out / "coco.json")[0]
     bands = {p.id: p for p in svc.records.predictions(task.id)}
     annotations = svc.annotations(AnnotationQuery(task_id=task.id))
     status_of = {a.prediction_id: a.status for a in annotations}

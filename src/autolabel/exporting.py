@@ -7,6 +7,7 @@ from pathlib import Path
 
 from autolabel.domain.errors import ValidationError
 from autolabel.domain.models import AnnotationStatus, Task
+from autolabel.domain.users import Actor, require_admin
 from autolabel.exports.formats import ExportImage, to_coco, to_yolo
 from autolabel.exports.writer import write_export
 from autolabel.imaging.decode import ImageDecodeError, image_size
@@ -31,7 +32,11 @@ def export_images(svc: Autolabel, task: Task) -> list[ExportImage]:
     return images
 
 
-def export_task(svc: Autolabel, name: str, fmt: str, out: Path, include_review: bool = False) -> list[Path]:
+def export_files(
+    svc: Autolabel, actor: Actor, name: str, fmt: str, include_review: bool = False
+) -> dict[str, str | bytes]:
+    """The export as ``{relative path: content}``: ``coco.json``, or the YOLO folder's files."""
+    require_admin(actor, "export tasks")
     if fmt not in FORMATS:
         raise ValidationError(f"unknown export format '{fmt}': choose one of {', '.join(FORMATS)}")
     task = svc.task(name)
@@ -40,7 +45,18 @@ def export_task(svc: Autolabel, name: str, fmt: str, out: Path, include_review: 
     images = export_images(svc, task)
     if fmt == "coco":
         document = to_coco(task, images, annotations, include_review=include_review)
+        return {"coco.json": json.dumps(document, indent=2)}
+    return dict(to_yolo(task, images, annotations, include_review=include_review))
+
+
+def export_task(
+    svc: Autolabel, actor: Actor, name: str, fmt: str, out: Path, include_review: bool = False
+) -> list[Path]:
+    """Write the export: COCO to the file ``out``, YOLO into the folder ``out``."""
+    files = export_files(svc, actor, name, fmt, include_review)
+    if fmt == "coco":
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(document, indent=2))
+        content = files["coco.json"]
+        out.write_bytes(content.encode() if isinstance(content, str) else content)
         return [out]
-    return write_export(to_yolo(task, images, annotations, include_review=include_review), out)
+    return write_export(files, out)

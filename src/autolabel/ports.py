@@ -16,17 +16,20 @@ from autolabel.domain.models import (
     Annotation,
     AnnotationStatus,
     Dataset,
+    DatasetVersion,
     FailedInput,
     Input,
     InputState,
     ModelSpec,
     Prediction,
+    Reviewer,
     ReviewItem,
     ReviewState,
     Task,
 )
 from autolabel.domain.progress import TaskCounts
 from autolabel.domain.routing import RoutedInput
+from autolabel.domain.users import User
 
 # --------------------------------------------------------------------------- blobs
 
@@ -224,6 +227,14 @@ class RecordStore(ABC):
     def delete_task(self, task_id: str) -> None:
         """Delete the task and everything recorded for it."""
 
+    @abstractmethod
+    def change_reviewers(self, task_id: str, reviewers: Sequence[Reviewer]) -> Task:
+        """Replace the task's reviewers from its next review sequence number on, atomically.
+
+        Sets ``reviewers_from_sequence`` to the task's sequence counter in the same step, so
+        items already numbered keep their reviewer and new ones follow the new set's pattern.
+        """
+
     # runs
     @abstractmethod
     def add_task_inputs(self, task_id: str, input_ids: Sequence[str]) -> int:
@@ -238,8 +249,9 @@ class RecordStore(ABC):
         """Record a batch atomically and idempotently; returns the review items it created.
 
         Inputs already DONE or FAILED are skipped, so a retried batch changes nothing. Review
-        items get the task's next sequence numbers and the reviewer ``partition.reviewer_for``
-        names; counters move in the same transaction.
+        items get the task's next sequence numbers and the reviewer ``partition.reviewer_for_task``
+        names under the reviewers *stored* for the task (read in the same transaction, so a
+        reviewer change during a run applies from the next batch); counters move with them.
         """
 
     @abstractmethod
@@ -254,6 +266,14 @@ class RecordStore(ABC):
 
     @abstractmethod
     def annotations(self, query: AnnotationQuery) -> Page[Annotation]: ...
+
+    @abstractmethod
+    def put_annotations(self, annotations: Sequence[Annotation]) -> None:
+        """Store annotations a person added (idempotent by id)."""
+
+    @abstractmethod
+    def delete_annotations(self, task_id: str, annotation_ids: Sequence[str]) -> int:
+        """Delete the task's annotations with these ids; returns how many existed."""
 
     @abstractmethod
     def failed_inputs(self, task_id: str) -> list[FailedInput]: ...
@@ -284,3 +304,36 @@ class RecordStore(ABC):
         Model annotations of those inputs are replaced, pending review items are updated or
         removed, new ones are created; counters are recomputed. Returns the new review items.
         """
+
+    # dataset versions
+    @abstractmethod
+    def create_dataset_version(self, version: DatasetVersion) -> None:
+        """Record a version; raises Conflict when the task already has one with that number."""
+
+    @abstractmethod
+    def dataset_versions(self, task_id: str) -> list[DatasetVersion]:
+        """The task's versions by number."""
+
+
+# --------------------------------------------------------------------------- users
+
+
+class UserStore(ABC):
+    """People who may call the API, found by the hash of their bearer token."""
+
+    @abstractmethod
+    def add_user(self, user: User) -> None:
+        """Raises Conflict when the name is taken."""
+
+    @abstractmethod
+    def get_user(self, name: str) -> User: ...
+
+    @abstractmethod
+    def find_by_token_hash(self, token_sha256: str) -> User | None: ...
+
+    @abstractmethod
+    def list_users(self) -> list[User]: ...
+
+    @abstractmethod
+    def delete_user(self, name: str) -> None:
+        """Raises NotFound for an unknown name."""

@@ -17,6 +17,7 @@ from typing import Any
 from autolabel.domain.errors import NotFound, ValidationError
 from autolabel.domain.models import Band, Input, InputState, Task, TaskStatus, utcnow
 from autolabel.domain.progress import run_status
+from autolabel.domain.users import Actor
 from autolabel.inference.catalog import ModelCatalog
 from autolabel.inference.runtime import ModelRunner
 from autolabel.inference.spec import ModelPackage
@@ -224,7 +225,12 @@ def label_object(
 ) -> list[BatchOutcome]:
     """A new object in a dataset's upload prefix: add it to the dataset and label it for every
     task on that dataset that auto-annotates and is not failed. Repeating it changes nothing."""
-    item = svc.add_bytes(dataset_name, filename, data)
+    system = Actor.system()
+    try:
+        svc.dataset(dataset_name)
+    except NotFound:
+        svc.create_dataset(system, dataset_name)
+    (item,) = svc.add_bytes(system, dataset_name, [(filename, data)])
     backends = Backends(svc.records, svc.blobs, svc.queues)
     outcomes = []
     for task in svc.records.list_tasks():

@@ -10,7 +10,8 @@ from autolabel.embedded.blobs import FileBlobStore
 from autolabel.embedded.queues import SQLiteReviewQueues
 from autolabel.embedded.records import SQLiteRecordStore
 from autolabel.embedded.sqlite import SQLiteDatabase
-from autolabel.ports import BlobStore, RecordStore, ReviewQueues
+from autolabel.embedded.users import SQLiteUserStore
+from autolabel.ports import BlobStore, RecordStore, ReviewQueues, UserStore
 
 
 def default_home() -> Path:
@@ -22,10 +23,16 @@ class Backends:
     records: RecordStore
     blobs: BlobStore
     queues: ReviewQueues
+    users: UserStore | None = None  # None where callers are identified elsewhere (JWT on AWS)
 
 
 def embedded(home: Path | None = None) -> Backends:
     home = home or default_home()
     home.mkdir(parents=True, exist_ok=True)
     database = SQLiteDatabase(home / "autolabel.sqlite3")
-    return Backends(SQLiteRecordStore(database), FileBlobStore(home / "blobs"), SQLiteReviewQueues(database))
+    return Backends(
+        SQLiteRecordStore(database),
+        FileBlobStore(home / "blobs"),
+        SQLiteReviewQueues(database),
+        SQLiteUserStore(database),
+    )

@@ -96,8 +96,9 @@ def test_a_batch_is_one_transaction_with_its_counters(meter: RequestMeter) -> No
     store.commit_batch(task, [contract.result(task, i.id, [("cat", 0.5)]) for i in items])
     (transaction,) = meter.of("dynamodb", "TransactWriteItems")
     writes = transaction["TransactItems"]
-    assert len(writes) == 6 + 6 + 6 + 1  # task inputs, annotations, review items, counters
-    assert "review_seq = :old" in writes[-1]["Update"]["ConditionExpression"]
+    assert len(writes) == 6 + 6 + 6 + 2  # task inputs, annotations, review items, counters, reviewer check
+    assert "review_seq = :old" in writes[-2]["Update"]["ConditionExpression"]
+    assert writes[-1]["ConditionCheck"]["ConditionExpression"] == "reviewers_from = :from"
     assert not meter.of("dynamodb", "BatchWriteItem")
 
 

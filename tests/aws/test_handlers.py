@@ -9,13 +9,17 @@ import pytest
 
 from autolabel.domain.errors import NotFound, ValidationError
 from autolabel.domain.models import InputState, Reviewer, TaskStatus, Thresholds
+from autolabel.domain.users import Actor
 from autolabel.ports import queue_name
 from tests.aws.conftest import BUCKET, CLASSIFIER, CLASSIFIER_CONCEPTS, Account
 from tests.conftest import SAMPLES, sample
 
+OWNER = Actor.workspace_owner()
+
 
 def make_task(account: Account, dataset: str = "street", name: str = "t1") -> Any:
     return account.world.service.create_task(
+        OWNER,
         name=name,
         dataset=dataset,
         model=CLASSIFIER,
@@ -31,7 +35,7 @@ def batch_event(task_id: str, input_ids: list[str]) -> dict[str, Any]:
 
 def test_start_infer_finalize(account: Account, capsys: pytest.CaptureFixture[str]) -> None:
     svc = account.world.service
-    svc.add_files("street", [SAMPLES])
+    svc.add_files(OWNER, "street", [SAMPLES])
     task = make_task(account)
     started = account.handler("start_run")({"task_id": task.id})
     assert started["bucket"] == BUCKET and started["pending"] == started["total"] == 6
@@ -52,7 +56,7 @@ def test_start_infer_finalize(account: Account, capsys: pytest.CaptureFixture[st
 
     done = account.handler("finalize_run")({"task_id": task.id})
     assert done["status"] == "Complete" and done["inputs_done"] == 6
-    summary = svc.summary("t1")
+    summary = svc.summary(OWNER, "t1")
     assert summary.review_items == before.review_items > 0
     assert sum(summary.queue_depth.values()) == summary.review_items
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
@@ -62,7 +66,7 @@ def test_start_infer_finalize(account: Account, capsys: pytest.CaptureFixture[st
 
 def test_empty_dataset_fails_the_run_with_a_reason(account: Account) -> None:
     svc = account.world.service
-    svc.add_files("street", [sample("chelsea")])
+    svc.add_files(OWNER, "street", [sample("chelsea")])
     task = make_task(account)
     svc.records.delete_input(svc.records.list_inputs(task.dataset_id).items[0].id)
     with pytest.raises(ValidationError):
@@ -77,7 +81,7 @@ def test_empty_dataset_fails_the_run_with_a_reason(account: Account) -> None:
 
 def test_model_missing_from_s3_is_a_clear_error(account: Account) -> None:
     svc = account.world.service
-    svc.add_files("street", [sample("chelsea")])
+    svc.add_files(OWNER, "street", [sample("chelsea")])
     task = make_task(account)
     account.handler("start_run")({"task_id": task.id})
     svc.blobs.delete(f"models/{CLASSIFIER}/model.onnx")
@@ -88,8 +92,8 @@ def test_model_missing_from_s3_is_a_clear_error(account: Account) -> None:
 
 def test_not_an_image_and_a_deleted_task(account: Account) -> None:
     svc = account.world.service
-    svc.add_bytes("street", "notes.jpg", b"this is not a JPEG")
-    svc.add_files("street", [sample("coffee")])
+    svc.add_files(OWNER, "street", [sample("coffee")])
+    svc.add_bytes(OWNER, "street", [("notes.jpg", b"this is not a JPEG")])
     task = make_task(account)
     account.handler("start_run")({"task_id": task.id})
     ids = svc.records.task_inputs(task.id)
@@ -97,7 +101,7 @@ def test_not_an_image_and_a_deleted_task(account: Account) -> None:
     assert outcome["failed"] == 1
     (failed,) = svc.records.failed_inputs(task.id)
     assert "image" in failed.reason
-    svc.delete_task("t1")
+    svc.delete_task(OWNER, "t1")
     # A batch that starts after the deletion (a new batch, not a retry of the first).
     assert account.handler("infer_batch")(batch_event(task.id, ids[:1]))["skipped"] == "task deleted"
     assert account.handler("finalize_run")({"task_id": task.id})["status"] == "Deleted"
@@ -105,7 +109,7 @@ def test_not_an_image_and_a_deleted_task(account: Account) -> None:
 
 def test_tolerated_batch_failures_leave_no_input_pending(account: Account) -> None:
     svc = account.world.service
-    svc.add_files("street", [SAMPLES])
+    svc.add_files(OWNER, "street", [SAMPLES])
     task = make_task(account)
     started = account.handler("start_run")({"task_id": task.id})
     ids = [m["input_id"] for m in json.loads(svc.blobs.get(started["manifest_key"]))]
@@ -155,7 +159,7 @@ def upload_event(key: str, event_id: str) -> dict[str, Any]:
 
 def test_uploads_are_labeled_once_for_every_watching_task(account: Account) -> None:
     svc = account.world.service
-    svc.add_files("street", [sample("coffee")])
+    svc.add_files(OWNER, "street", [sample("coffee")])
     watching = make_task(account, name="watching")
     other = make_task(account, name="also-watching")
     blobs = svc.blobs
@@ -183,7 +187,7 @@ def test_uploads_are_labeled_once_for_every_watching_task(account: Account) -> N
 
 def test_a_failing_record_is_reported_alone(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     svc = account.world.service
-    svc.add_files("street", [sample("coffee")])
+    svc.add_files(OWNER, "street", [sample("coffee")])
     make_task(account)
     svc.blobs.put("uploads/street/a.png", sample("chelsea").read_bytes())
     module_handler = account.handler("label_upload")
@@ -199,10 +203,10 @@ def test_a_failing_record_is_reported_alone(account: Account, monkeypatch: pytes
 
 def test_api_health_and_status(account: Account) -> None:
     svc = account.world.service
-    svc.add_files("street", [sample("coffee")])
+    svc.add_files(OWNER, "street", [sample("coffee")])
     make_task(account)
 
-    def get(path: str) -> dict[str, Any]:
+    def get(path: str, claims: dict[str, str] | None = None) -> dict[str, Any]:
         event = {
             "version": "2.0",
             "routeKey": "$default",
@@ -218,6 +222,8 @@ def test_api_health_and_status(account: Account) -> None:
                     "userAgent": "t",
                 },
                 "requestId": "id",
+                # What API Gateway's JWT authorizer passes on once it has verified a Cognito token.
+                "authorizer": {"jwt": {"claims": claims or {}, "scopes": None}},
                 "routeKey": "$default",
                 "stage": "$default",
             },
@@ -226,8 +232,10 @@ def test_api_health_and_status(account: Account) -> None:
         result: dict[str, Any] = account.handler("api")(event)
         return result
 
+    admin = {"cognito:username": "ada", "cognito:groups": "[admin]"}
     assert get("/health")["statusCode"] == 200
-    status = get("/tasks/t1")
-    assert status["statusCode"] == 200 and json.loads(status["body"])["name"] == "t1"
-    missing = get("/tasks/nope")
+    assert get("/tasks/t1")["statusCode"] == 401  # no verified identity
+    status = get("/tasks/t1", admin)
+    assert status["statusCode"] == 200 and json.loads(status["body"])["task"]["name"] == "t1"
+    missing = get("/tasks/nope", admin)
     assert missing["statusCode"] == 404 and json.loads(missing["body"])["error"] == "not_found"

@@ -13,6 +13,7 @@ from autolabel.embedded.blobs import FileBlobStore
 from autolabel.embedded.queues import SQLiteReviewQueues
 from autolabel.embedded.records import SQLiteRecordStore
 from autolabel.embedded.sqlite import SQLiteDatabase
+from autolabel.embedded.users import SQLiteUserStore
 
 Factory = Callable[[Path], Any]
 REGION = "us-east-1"
@@ -115,6 +116,12 @@ def dynamodb_records(tmp: Path) -> Iterator[Any]:
         yield DynamoRecordStore(client, "autolabel-test")
 
 
+@contextmanager
+def sqlite_users(tmp: Path) -> Iterator[SQLiteUserStore]:
+    yield SQLiteUserStore(SQLiteDatabase(tmp / "users.sqlite3"))
+
+
 BLOB_STORES: dict[str, Callable[[Path], Any]] = {"filesystem": filesystem_blobs, "s3": s3_blobs}
 QUEUES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_queues, "sqs": sqs_queues}
 RECORD_STORES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_records, "dynamodb": dynamodb_records}
+USER_STORES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_users}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.contract.adapters import BLOB_STORES, QUEUES, RECORD_STORES
+from tests.contract.adapters import BLOB_STORES, QUEUES, RECORD_STORES, USER_STORES
 
 
 @pytest.fixture(params=sorted(BLOB_STORES))
@@ -24,4 +24,10 @@ def queues(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture(params=sorted(RECORD_STORES))
 def records(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     with RECORD_STORES[request.param](tmp_path) as store:
+        yield store
+
+
+@pytest.fixture(params=sorted(USER_STORES))
+def users(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    with USER_STORES[request.param](tmp_path) as store:
         yield store

@@ -354,3 +354,93 @@ def test_replace_routing_keeps_decisions(records: RecordStore) -> None:
     assert counts.labeled_by == {"det@1": 1, decided_item.reviewer: 1}
     assert counts.awaiting_review == 1
     assert records.get_task(task.id).thresholds.upper == 0.55
+
+
+# --------------------------------------------------------------------------- reviewer changes
+
+
+def test_changed_reviewers_keep_old_items_and_balance_new_ones_from_their_first(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records, count=9)
+    task = make_task(records, dataset, reviewers=("alice", "bob"))
+    records.add_task_inputs(task.id, [i.id for i in inputs])
+    first = records.commit_batch(task, [result(task, i.id, [("cat", 0.5)]) for i in inputs[:3]])
+    assert [i.reviewer for i in first] == ["alice", "bob", "alice"]
+
+    changed = records.change_reviewers(task.id, [Reviewer(name="carol"), Reviewer(name="dave")])
+    assert changed.reviewers_from_sequence == 3
+    assert records.get_task(task.id) == changed
+    # The runner still holds the old task value: the stored reviewers win, from the next item on.
+    later = records.commit_batch(task, [result(task, i.id, [("cat", 0.5)]) for i in inputs[3:7]])
+    assert [(i.sequence, i.reviewer) for i in later] == [(3, "carol"), (4, "dave"), (5, "carol"), (6, "dave")]
+    assert [i.reviewer for i in records.review_items(task.id) if i.sequence < 3] == ["alice", "bob", "alice"]
+
+
+def test_change_reviewers_refuses_duplicates_and_unknown_tasks(records: RecordStore) -> None:
+    dataset, _ = make_dataset(records)
+    task = make_task(records, dataset)
+    with pytest.raises(ValueError):
+        records.change_reviewers(task.id, [Reviewer(name="x"), Reviewer(name="x")])
+    assert records.get_task(task.id) == task
+    with pytest.raises(NotFound):
+        records.change_reviewers("task_missing", [Reviewer(name="x")])
+
+
+def test_rethreshold_keeps_reviewers_changed_meanwhile(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records, count=2)
+    task = make_task(records, dataset)
+    records.add_task_inputs(task.id, [i.id for i in inputs])
+    records.commit_batch(task, [result(task, inputs[0].id, [("cat", 0.3)])])
+    records.change_reviewers(task.id, [Reviewer(name="zoe")])
+    lowered = task.model_copy(update={"thresholds": Thresholds(upper=0.8, lower=0.2)})
+    preds = records.predictions(task.id, inputs[0].id)
+    created = records.replace_routing(lowered, [route_input(lowered, inputs[0].id, preds)])
+    assert [i.reviewer for i in created] == ["zoe"]
+    stored = records.get_task(task.id)
+    assert stored.thresholds.lower == 0.2 and [r.name for r in stored.reviewers] == ["zoe"]
+
+
+# --------------------------------------------------------------------------- people's annotations, versions
+
+
+def test_put_and_delete_annotations_are_scoped_to_the_task(records: RecordStore) -> None:
+    from autolabel.domain.models import Annotation, Classification, Labeler, LabelerKind
+
+    dataset, inputs = make_dataset(records, count=1)
+    task = make_task(records, dataset)
+    other = make_task(records, dataset, name="t2")
+    mine = Annotation(
+        id="an_manual1",
+        task_id=task.id,
+        input_id=inputs[0].id,
+        concept="cat",
+        geometry=Classification(),
+        status=AnnotationStatus.SUCCESS,
+        labeled_by=Labeler(kind=LabelerKind.REVIEWER, id="root"),
+    )
+    records.put_annotations([mine])
+    records.put_annotations([mine])
+    assert records.annotations(AnnotationQuery(task_id=task.id, labelers=["root"])).items == [mine]
+    assert records.delete_annotations(other.id, [mine.id]) == 0
+    assert records.delete_annotations(task.id, [mine.id, "an_missing"]) == 1
+    assert records.annotations(AnnotationQuery(task_id=task.id)).items == []
+
+
+def test_dataset_version_numbers_are_claimed_once(records: RecordStore) -> None:
+    from autolabel.domain.models import DatasetVersion
+
+    dataset, _ = make_dataset(records)
+    task = make_task(records, dataset)
+
+    def version(number: int, by: str) -> DatasetVersion:
+        return DatasetVersion(
+            task_id=task.id, number=number, blob_key=f"versions/{task.id}/{number}.json",
+            sha256="0" * 64, annotations=1, inputs=1, created_by=by,
+        )  # fmt: skip
+
+    records.create_dataset_version(version(1, "a"))
+    with pytest.raises(Conflict):
+        records.create_dataset_version(version(1, "b"))
+    records.create_dataset_version(version(2, "b"))
+    assert [(v.number, v.created_by) for v in records.dataset_versions(task.id)] == [(1, "a"), (2, "b")]
+    records.delete_task(task.id)
+    assert records.dataset_versions(task.id) == []

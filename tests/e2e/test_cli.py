@@ -162,7 +162,7 @@ def test_unknown_things_and_empty_inputs(cli, tmp_path: Path) -> None:  # type: 
     for args, message in [
         (["task", "run", "nope"], "no task named 'nope'"),
         (["task", "status", "tt"], "did you mean: t"),
-        (["review", "next", "--task", "t", "--reviewer", "zed"], "no reviewer named 'zed'"),
+        (["review", "next", "--task", "t", "--reviewer", "zed"], "'zed' is not a reviewer of task 't'"),
         (["review", "accept", "ri_missing", "--reviewer", "alice"], "no review item"),
         (["export", "t", "--format", "csv", "--out", str(tmp_path / "x")], "unknown export format"),
         (["dataset", "add", "empty", str(tmp_path / "nothing-here")], "no image files"),

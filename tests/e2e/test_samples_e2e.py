@@ -10,11 +10,13 @@ import pytest
 from pycocotools.coco import COCO
 
 from autolabel.domain.models import AnnotationStatus, Band, Decision, DecisionKind, Reviewer, TaskStatus, Thresholds
+from autolabel.domain.users import Actor
 from autolabel.exporting import export_task
 from autolabel.ports import AnnotationQuery
 from autolabel.service import Autolabel
 from tests.conftest import SAMPLES, sample
 
+OWNER = Actor.workspace_owner()
 DETECTOR = "ssd-mobilenet-v2-coco"
 CLASSIFIER = "efficientnet-lite0-imagenet"
 
@@ -33,8 +35,9 @@ def best_by_source(svc: Autolabel, task_name: str) -> dict[str, dict[str, float]
 
 @pytest.fixture
 def detector_task(svc: Autolabel) -> Autolabel:
-    svc.add_files("samples", [SAMPLES])
+    svc.add_files(OWNER, "samples", [SAMPLES])
     svc.create_task(
+        OWNER,
         name="coco",
         dataset="samples",
         model=DETECTOR,
@@ -42,7 +45,7 @@ def detector_task(svc: Autolabel) -> Autolabel:
         thresholds=Thresholds.of(upper=0.7, lower=0.3),
         reviewers=[Reviewer(name="alice"), Reviewer(name="bob")],
     )
-    svc.run_task("coco")
+    svc.run_task(OWNER, "coco")
     return svc
 
 
@@ -54,7 +57,7 @@ def test_detector_finds_the_obvious_objects(detector_task: Autolabel) -> None:
     assert best["motorcycle_left"].get("motorcycle", 0) >= 0.5
     assert best["astronaut"].get("person", 0) >= 0.5
     assert best["grace_hopper"].get("person", 0) >= 0.5
-    summary = svc.summary("coco")
+    summary = svc.summary(OWNER, "coco")
     assert summary.status == TaskStatus.COMPLETE
     assert summary.inputs_done == summary.inputs_total == len(list(SAMPLES.glob("*.jpg")) + list(SAMPLES.glob("*.png")))
 
@@ -75,7 +78,7 @@ def test_routing_on_real_predictions_matches_the_thresholds(detector_task: Autol
         else:
             assert annotation is None
             counts[Band.DISCARDED] += 1
-    summary = svc.summary("coco")
+    summary = svc.summary(OWNER, "coco")
     assert summary.predictions_approved == counts[Band.APPROVED] > 0
     assert summary.predictions_awaiting_review == counts[Band.REVIEW]
     assert summary.predictions_discarded == counts[Band.DISCARDED]
@@ -88,12 +91,12 @@ def test_routing_on_real_predictions_matches_the_thresholds(detector_task: Autol
 def test_review_then_coco_export_loads_in_pycocotools(detector_task: Autolabel, tmp_path: Path) -> None:
     svc = detector_task
     task = svc.task("coco")
-    view = svc.review_next("coco", "alice")
+    view = svc.review_next(Actor.reviewer("alice"), "coco")
     if view is not None:
-        svc.decide(view.item.id, Decision(kind=DecisionKind.ACCEPT, reviewer="alice"))
-        assert svc.summary("coco").labeled_by.get("alice", 0) == len(view.flagged)
+        svc.decide(Actor.reviewer("alice"), view.item.id, Decision(kind=DecisionKind.ACCEPT, reviewer="alice"))
+        assert svc.summary(OWNER, "coco").labeled_by.get("alice", 0) == len(view.flagged)
     out = tmp_path / "coco.json"
-    export_task(svc, "coco", "coco", out)
+    export_task(svc, OWNER, "coco", "coco", out)
     coco = COCO(str(out))
     names = {c["id"]: c["name"] for c in coco.loadCats(coco.getCatIds())}
     by_file = {img["file_name"]: img for img in coco.loadImgs(coco.getImgIds())}
@@ -117,8 +120,9 @@ def test_review_then_coco_export_loads_in_pycocotools(detector_task: Autolabel, 
 
 
 def test_classifier_labels_the_cat(svc: Autolabel) -> None:
-    svc.add_files("pets", [sample("chelsea"), sample("coffee")])
+    svc.add_files(OWNER, "pets", [sample("chelsea"), sample("coffee")])
     svc.create_task(
+        OWNER,
         name="imagenet",
         dataset="pets",
         model=CLASSIFIER,
@@ -126,7 +130,7 @@ def test_classifier_labels_the_cat(svc: Autolabel) -> None:
         thresholds=Thresholds.of(upper=0.5, lower=0.05),
         reviewers=[Reviewer(name="alice")],
     )
-    svc.run_task("imagenet")
+    svc.run_task(OWNER, "imagenet")
     best = best_by_source(svc, "imagenet")
     cat_score = max(best["chelsea"].get(c, 0.0) for c in ("tabby", "tiger cat", "Egyptian cat"))
     coffee_score = max(best["coffee"].get(c, 0.0) for c in ("espresso", "cup", "coffee mug"))
@@ -140,8 +144,9 @@ def test_a_corrupt_file_fails_alone(svc: Autolabel, tmp_path: Path) -> None:
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     (folder / "empty.png").write_bytes(b"")
     (folder / "cat.jpg").write_bytes(sample("chelsea").read_bytes())
-    svc.add_files("mixed", [folder])
+    svc.add_files(OWNER, "mixed", [folder])
     svc.create_task(
+        OWNER,
         name="m",
         dataset="mixed",
         model=DETECTOR,
@@ -149,8 +154,8 @@ def test_a_corrupt_file_fails_alone(svc: Autolabel, tmp_path: Path) -> None:
         thresholds=Thresholds.of(upper=0.7, lower=0.3),
         reviewers=[Reviewer(name="alice")],
     )
-    svc.run_task("m")
-    summary = svc.summary("m")
+    svc.run_task(OWNER, "m")
+    summary = svc.summary(OWNER, "m")
     assert (summary.inputs_total, summary.inputs_done, summary.inputs_failed) == (3, 1, 2)
     assert summary.status == TaskStatus.COMPLETE
     task_id = svc.task("m").id
@@ -174,8 +179,9 @@ def test_a_model_that_cannot_load_fails_the_task_with_its_reason(svc: Autolabel,
     spec = json.loads((broken / "spec.json").read_text())
     (broken / "spec.json").write_text(json.dumps({**spec, "id": "broken-model"}))
     svc.catalog = ModelCatalog(svc.records, svc.blobs, tmp_path / "models")
-    svc.add_files("pets", [sample("chelsea")])
+    svc.add_files(OWNER, "pets", [sample("chelsea")])
     svc.create_task(
+        OWNER,
         name="b",
         dataset="pets",
         model="broken-model",
@@ -184,7 +190,7 @@ def test_a_model_that_cannot_load_fails_the_task_with_its_reason(svc: Autolabel,
         reviewers=[Reviewer(name="alice")],
     )
     with pytest.raises(RunFailed, match="failed"):
-        svc.run_task("b")
-    summary = svc.summary("b")
+        svc.run_task(OWNER, "b")
+    summary = svc.summary(OWNER, "b")
     assert summary.status == TaskStatus.FAILED
     assert summary.failure_reason is not None and "INVALID_PROTOBUF" in summary.failure_reason

@@ -161,3 +161,18 @@ def test_list_order_matters_for_assignment() -> None:
     ab = assign(10, [Reviewer(name="a"), Reviewer(name="b")])
     ba = assign(10, [Reviewer(name="b"), Reviewer(name="a")])
     assert ab != ba
+
+
+def test_a_changed_reviewer_set_is_balanced_from_its_first_item() -> None:
+    from autolabel.domain.models import Task, Thresholds
+    from autolabel.domain.partition import reviewer_for_task
+
+    task = Task(
+        id="task_1", name="t", dataset_id="ds", model_id="m", model_version="1", concepts=["cat"],
+        thresholds=Thresholds(upper=0.8, lower=0.4),
+        reviewers=[Reviewer(name="carol"), Reviewer(name="dave", weight=2)], reviewers_from_sequence=7,
+    )  # fmt: skip
+    # Starting at 7 as if it were 0: without the offset, 7 % 3 would start mid-pattern.
+    assert [reviewer_for_task(task, n) for n in range(7, 13)] == assign(6, task.reviewers)
+    with pytest.raises(ValueError):
+        reviewer_for_task(task, 6)

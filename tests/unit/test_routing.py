@@ -323,3 +323,18 @@ def test_route_input_agrees_with_band_of(a: float, b: float, scores: list[float]
     for ann in routed.annotations:
         approved = expected[ann.prediction_id] is Band.APPROVED
         assert ann.status is (AnnotationStatus.SUCCESS if approved else AnnotationStatus.AWAITING_REVIEW)
+
+
+def test_with_auto_annotation_off_every_kept_prediction_goes_to_review() -> None:
+    task = build_task(auto_annotate=False)
+    sure, unsure, noise = (
+        build_prediction(0, score=0.99),
+        build_prediction(1, score=0.5),
+        build_prediction(2, score=0.1),
+    )
+    routed = route_input(task, INPUT_ID, [sure, unsure, noise])
+    assert routed.review_prediction_ids == (sure.id, unsure.id)
+    assert [a.status for a in routed.annotations] == [AnnotationStatus.AWAITING_REVIEW] * 2
+    assert routed.bands == {sure.id: Band.REVIEW, unsure.id: Band.REVIEW, noise.id: Band.DISCARDED}
+    on = route_input(build_task(), INPUT_ID, [sure, unsure, noise])
+    assert on.review_prediction_ids == (unsure.id,)

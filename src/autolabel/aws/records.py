@@ -26,15 +26,18 @@ from autolabel.domain.models import (
     AnnotationStatus,
     Band,
     Dataset,
+    DatasetVersion,
     FailedInput,
     Input,
     InputState,
     LabelerKind,
     ModelSpec,
     Prediction,
+    Reviewer,
     ReviewItem,
     ReviewState,
     Task,
+    utcnow,
 )
 from autolabel.domain.progress import TaskCounts
 from autolabel.domain.routing import RoutedInput
@@ -48,6 +51,7 @@ Item = dict[str, Any]
 WRITE_CHUNK = 25  # BatchWriteItem's limit
 GET_CHUNK = 100  # BatchGetItem's limit
 TRANSACT_LIMIT = 100  # TransactWriteItems' limit
+FIXED = 2  # every batch transaction: the counters update and the reviewers check
 META, COUNTS, SEQ = "META", "COUNTS", "SEQ"
 LABELED_BY = "by#"  # counters item: one attribute per labeler, so ADD works on it directly
 COUNTERS = (
@@ -470,6 +474,9 @@ class DynamoRecordStore(RecordStore):
             "GSI1PK": S("TASKS"),
             "GSI1SK": S(task.name),
             "name": S(task.name),
+            # Batches check this in their transaction: a reviewer change mid-run makes a batch
+            # numbered under the old reviewers retry under the new ones.
+            "reviewers_from": N(task.reviewers_from_sequence),
             "body": S(_dump(task)),
         }
 
@@ -654,8 +661,9 @@ class DynamoRecordStore(RecordStore):
         created: list[ReviewItem] = []
         for chunk in self._chunks_for_transactions(pending):
             while chunk:
+                stored = self.get_task(task.id)  # its reviewers, not the caller's copy
                 try:
-                    items, writes = self._batch_writes(task, chunk, number(counts, "review_seq"))
+                    items, writes = self._batch_writes(stored, chunk, number(counts, "review_seq"))
                     self._transact(writes)
                 except _Cancelled as cancelled:
                     counts = self._counts_item(task.id)  # NotFound if the task was deleted meanwhile
@@ -679,23 +687,24 @@ class DynamoRecordStore(RecordStore):
         return 1 + len(routed.annotations) + (1 if routed.needs_review else 0)
 
     def _chunks_for_transactions(self, results: Sequence[InputResult]) -> Iterator[list[InputResult]]:
-        """Group inputs so each transaction holds all of an input's records plus the counters.
+        """Group inputs so each transaction holds all of an input's records plus the counters
+        and the reviewer check (the two fixed items of every batch transaction).
 
         The task-input updates come first in every transaction, so cancellation reasons line
         up with the chunk's inputs.
         """
         chunk: list[InputResult] = []
-        size = 1
+        size = FIXED
         for result in results:
             need = self._size(result)
-            if need + 1 > TRANSACT_LIMIT:
+            if need + FIXED > TRANSACT_LIMIT:
                 raise ValidationError(
-                    f"input {result.input_id} has {need - 2} annotations; at most {TRANSACT_LIMIT - 3} fit one "
+                    f"input {result.input_id} has {need - 2} annotations; at most {TRANSACT_LIMIT - FIXED - 2} fit one "
                     "transaction (lower the model's max detections)"
                 )
             if size + need > TRANSACT_LIMIT:
                 yield chunk
-                chunk, size = [], 1
+                chunk, size = [], FIXED
             chunk.append(result)
             size += need
         if chunk:
@@ -737,7 +746,7 @@ class DynamoRecordStore(RecordStore):
                         id=review_item_id(task.id, result.input_id),
                         task_id=task.id,
                         input_id=result.input_id,
-                        reviewer=partition.reviewer_for(next_seq, task.reviewers),
+                        reviewer=partition.reviewer_for_task(task, next_seq),
                         sequence=next_seq,
                         prediction_ids=list(routed.review_prediction_ids),
                     )
@@ -777,7 +786,15 @@ class DynamoRecordStore(RecordStore):
             extra_set={"review_seq": next_seq},
             extra_values={":old": N(first_seq)},
         )
-        return items, [*states, *others, counter]
+        reviewers_unchanged = {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": key(task_pk(task.id), META),
+                "ConditionExpression": "reviewers_from = :from",
+                "ExpressionAttributeValues": {":from": N(task.reviewers_from_sequence)},
+            }
+        }
+        return items, [*states, *others, counter, reviewers_unchanged]
 
     def mark_enqueued(self, item_ids: Sequence[str]) -> None:
         for item_id in item_ids:
@@ -964,6 +981,14 @@ class DynamoRecordStore(RecordStore):
 
     def replace_routing(self, task: Task, routed: Sequence[RoutedInput]) -> list[ReviewItem]:
         next_seq = number(self._counts_item(task.id), "review_seq")
+        # Only the thresholds come from the caller: reviewers may have changed meanwhile.
+        task = self.get_task(task.id).model_copy(
+            update={
+                "thresholds": task.thresholds,
+                "concept_thresholds": task.concept_thresholds,
+                "updated_at": task.updated_at,
+            }
+        )
         created: list[ReviewItem] = []
         existing_items = {
             text(i, "input_id"): _read_review_item(i)
@@ -1003,7 +1028,7 @@ class DynamoRecordStore(RecordStore):
                     id=review_item_id(task.id, entry.input_id),
                     task_id=task.id,
                     input_id=entry.input_id,
-                    reviewer=partition.reviewer_for(next_seq, task.reviewers),
+                    reviewer=partition.reviewer_for_task(task, next_seq),
                     sequence=next_seq,
                     prediction_ids=list(entry.review_prediction_ids),
                 )
@@ -1023,6 +1048,90 @@ class DynamoRecordStore(RecordStore):
         # Rethreshold touches many inputs at once; counting afresh beats tracking every delta.
         self._recount(task.id)
         return created
+
+    def change_reviewers(self, task_id: str, reviewers: Sequence[Reviewer]) -> Task:
+        for attempt in range(8):
+            next_seq = number(self._counts_item(task_id), "review_seq")
+            task = self.get_task(task_id).model_copy(
+                update={"reviewers": list(reviewers), "reviewers_from_sequence": next_seq, "updated_at": utcnow()}
+            )
+            Task.model_validate(task.model_dump())  # the task's own rules (unique names) still hold
+            try:
+                # The counter must not move between reading it and switching reviewers, or an
+                # item numbered meanwhile would fall under neither set.
+                self._transact(
+                    [
+                        {
+                            "ConditionCheck": {
+                                "TableName": self.table,
+                                "Key": key(task_pk(task_id), COUNTS),
+                                "ConditionExpression": "review_seq = :seq",
+                                "ExpressionAttributeValues": {":seq": N(next_seq)},
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self.table,
+                                "Item": self._task_item(task),
+                                "ConditionExpression": "attribute_exists(PK)",
+                            }
+                        },
+                    ]
+                )
+                return task
+            except _Cancelled:
+                self._backoff(attempt)
+        raise Conflict(f"task {task_id} kept changing; try again")
+
+    def put_annotations(self, annotations: Sequence[Annotation]) -> None:
+        self._batch_write([{"PutRequest": {"Item": _annotation_item(a)}} for a in annotations])
+        for task_id in sorted({a.task_id for a in annotations}):
+            self._recount(task_id)  # rare, person-sized edits: recounting beats tracking deltas
+
+    def delete_annotations(self, task_id: str, annotation_ids: Sequence[str]) -> int:
+        wanted = set(annotation_ids)
+        doomed = [
+            key(text(i, "PK"), text(i, "SK"))
+            for i in self._partition(task_pk(task_id), "AN#")
+            if text(i, "SK").rsplit("#", 1)[-1] in wanted
+        ]
+        self._batch_write([{"DeleteRequest": {"Key": k}} for k in doomed])
+        if doomed:
+            self._recount(task_id)
+        return len(doomed)
+
+    def create_dataset_version(self, version: DatasetVersion) -> None:
+        try:
+            self._transact(
+                [
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.table,
+                            "Key": key(task_pk(version.task_id), META),
+                            "ConditionExpression": "attribute_exists(PK)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": {
+                                **key(task_pk(version.task_id), f"VER#{_pad(version.number)}"),
+                                "body": S(_dump(version)),
+                            },
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                ]
+            )
+        except _Cancelled as cancelled:
+            if cancelled.reasons and cancelled.reasons[0] == "ConditionalCheckFailed":
+                raise NotFound(f"no task {version.task_id}") from None
+            raise Conflict(f"version {version.number} of task {version.task_id} already exists") from None
+
+    def dataset_versions(self, task_id: str) -> list[DatasetVersion]:
+        return [
+            DatasetVersion.model_validate_json(text(i, "body")) for i in self._partition(task_pk(task_id), "VER#")
+        ]
 
     def _recount(self, task_id: str) -> None:
         """Recompute the counters from the task's records (rethreshold and input deletion)."""

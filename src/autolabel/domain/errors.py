@@ -47,3 +47,15 @@ class RunFailed(AutolabelError):
 
     code = "run_failed"
     http_status = 500
+
+
+class Unauthorized(AutolabelError):
+    """The caller did not prove who they are (no token, or an unknown one)."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class PayloadTooLarge(AutolabelError):
+    code = "payload_too_large"
+    http_status = 413

@@ -244,6 +244,10 @@ class Task(Frozen):
     thresholds: Thresholds
     concept_thresholds: dict[str, Thresholds] = Field(default_factory=dict)
     reviewers: list[Reviewer]
+    # The review item with sequence number n (n >= this) goes to reviewer_for(n - this, reviewers).
+    # Changing the reviewers moves this to the task's next sequence number, so the new set's
+    # balanced pattern starts afresh and items already numbered keep their reviewer.
+    reviewers_from_sequence: int = Field(default=0, ge=0)
     auto_annotate: bool = True
     status: TaskStatus = TaskStatus.PENDING
     failure_reason: str | None = None
@@ -336,6 +340,19 @@ class ReviewItem(Frozen):
     decided_at: datetime | None = None
     enqueued: bool = False
     lease_receipt: str | None = None  # the queue receipt of the reviewer's current lease
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DatasetVersion(Frozen):
+    """An immutable, numbered snapshot of a task's SUCCESS annotations, stored as one blob."""
+
+    task_id: str
+    number: int = Field(ge=1)
+    blob_key: str
+    sha256: str
+    annotations: int
+    inputs: int
+    created_by: str
     created_at: datetime = Field(default_factory=utcnow)
 
 

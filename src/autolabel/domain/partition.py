@@ -19,7 +19,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from autolabel.domain.errors import ValidationError
-from autolabel.domain.models import Reviewer
+from autolabel.domain.models import Reviewer, Task
 
 
 @lru_cache(maxsize=256)
@@ -56,6 +56,17 @@ def reviewer_for(sequence: int, reviewers: Sequence[Reviewer]) -> str:
         raise ValueError("sequence must be >= 0")
     pattern = _pattern(tuple((r.name, r.weight) for r in reviewers))
     return pattern[sequence % len(pattern)]
+
+
+def reviewer_for_task(task: Task, sequence: int) -> str:
+    """The reviewer of the task's review item ``sequence`` under the task's current reviewers.
+
+    Counting from ``task.reviewers_from_sequence`` gives a changed reviewer set its own balanced
+    prefix; items numbered before it were assigned under an earlier set and keep that reviewer.
+    """
+    if sequence < task.reviewers_from_sequence:
+        raise ValueError(f"item {sequence} was numbered before the current reviewers took over")
+    return reviewer_for(sequence - task.reviewers_from_sequence, task.reviewers)
 
 
 def assign(count: int, reviewers: Sequence[Reviewer], start: int = 0) -> list[str]:

@@ -31,9 +31,11 @@ from autolabel.domain.models import (
 
 
 def check_can_decide(task: Task, item: ReviewItem, reviewer: str) -> None:
-    if task.reviewer(reviewer) is None:
-        raise Forbidden(f"'{reviewer}' is not a reviewer of task '{task.name}'")
+    # The item's stored reviewer is the authority: a reviewer taken off the task keeps (and
+    # may finish) the items already assigned to them; they just get no new ones.
     if item.reviewer != reviewer:
+        if task.reviewer(reviewer) is None:
+            raise Forbidden(f"'{reviewer}' is not a reviewer of task '{task.name}'")
         raise Forbidden(f"review item {item.id} belongs to another reviewer's partition")
     if item.state != ReviewState.PENDING:
         raise Conflict(

@@ -70,6 +70,8 @@ def route_input(task: Task, input_id: str, predictions: Sequence[Prediction]) ->
             continue
         thresholds = task.thresholds_for(prediction.concept)
         band = band_of(prediction.score, thresholds)
+        if band == Band.APPROVED and not task.auto_annotate:
+            band = Band.REVIEW  # auto-annotation off: no label without a person, however sure the model is
         bands[prediction.id] = band
         if band == Band.DISCARDED:
             continue

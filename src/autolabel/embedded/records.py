@@ -8,22 +8,25 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from autolabel.domain import partition
-from autolabel.domain.errors import Conflict, NotFound
+from autolabel.domain.errors import Conflict, NotFound, ValidationError
 from autolabel.domain.ids import review_item_id
 from autolabel.domain.models import (
     Annotation,
     AnnotationStatus,
     Band,
     Dataset,
+    DatasetVersion,
     FailedInput,
     Input,
     InputState,
     LabelerKind,
     ModelSpec,
     Prediction,
+    Reviewer,
     ReviewItem,
     ReviewState,
     Task,
+    utcnow,
 )
 from autolabel.domain.progress import TaskCounts
 from autolabel.domain.routing import RoutedInput
@@ -69,6 +72,10 @@ CREATE TABLE IF NOT EXISTS review_items (
     UNIQUE (task_id, sequence)
 );
 CREATE INDEX IF NOT EXISTS review_items_by_reviewer ON review_items(task_id, reviewer, state, sequence);
+CREATE TABLE IF NOT EXISTS dataset_versions (
+    task_id TEXT NOT NULL, number INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (task_id, number)
+);
 """
 
 
@@ -141,6 +148,8 @@ class SQLiteRecordStore(RecordStore):
         return Input.model_validate_json(row[0])
 
     def list_inputs(self, dataset_id: str, cursor: str | None = None, limit: int = 1000) -> Page[Input]:
+        if cursor and not cursor.isdigit():
+            raise ValidationError(f"invalid cursor {cursor!r}: pass back the cursor of the previous page")
         after = int(cursor) if cursor else 0
         rows = (
             self.database.read()
@@ -209,8 +218,18 @@ class SQLiteRecordStore(RecordStore):
         with self.database.write() as db:
             if db.execute("DELETE FROM tasks WHERE id = ?", (task_id,)).rowcount == 0:
                 raise NotFound(f"no task {task_id}")
-            for table in ("task_inputs", "labels", "review_items"):
+            for table in ("task_inputs", "labels", "review_items", "dataset_versions"):
                 db.execute(f"DELETE FROM {table} WHERE task_id = ?", (task_id,))  # noqa: S608
+
+    def change_reviewers(self, task_id: str, reviewers: Sequence[Reviewer]) -> Task:
+        with self.database.write() as db:
+            next_seq = self._require_task(db, task_id)
+            task = self._stored_task(db, task_id).model_copy(
+                update={"reviewers": list(reviewers), "reviewers_from_sequence": next_seq, "updated_at": utcnow()}
+            )
+            Task.model_validate(task.model_dump())  # the task's own rules (unique names) still hold
+            db.execute("UPDATE tasks SET body = ? WHERE id = ?", (_dump(task), task_id))
+        return task
 
     # ------------------------------------------------------------------ runs
 
@@ -242,6 +261,7 @@ class SQLiteRecordStore(RecordStore):
     def commit_batch(self, task: Task, results: Sequence[InputResult]) -> list[ReviewItem]:
         with self.database.write() as db:
             next_seq = self._require_task(db, task.id)
+            assigner = self._stored_task(db, task.id)
             wanted = [r.input_id for r in results]
             # Look up by primary key (task_id, input_id): filtering on state first would walk
             # every pending input of the task for each batch.
@@ -269,7 +289,7 @@ class SQLiteRecordStore(RecordStore):
                 predictions.extend((p, routed.bands.get(p.id, Band.DISCARDED)) for p in result.predictions)
                 annotations.extend(routed.annotations)
                 if routed.needs_review:
-                    items.append(self._new_review_item(task, routed, next_seq))
+                    items.append(self._new_review_item(assigner, routed, next_seq))
                     next_seq += 1
                 states.append((InputState.DONE.value, None, result.input_id))
             # One statement per table per batch: row-by-row inserts cost more than routing.
@@ -300,12 +320,19 @@ class SQLiteRecordStore(RecordStore):
         return int(row[0])
 
     @staticmethod
+    def _stored_task(db: sqlite3.Connection, task_id: str) -> Task:
+        row = db.execute("SELECT body FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no task {task_id} (was it deleted?)")
+        return Task.model_validate_json(row[0])
+
+    @staticmethod
     def _new_review_item(task: Task, routed: RoutedInput, sequence: int) -> ReviewItem:
         return ReviewItem(
             id=review_item_id(task.id, routed.input_id),
             task_id=task.id,
             input_id=routed.input_id,
-            reviewer=partition.reviewer_for(sequence, task.reviewers),
+            reviewer=partition.reviewer_for_task(task, sequence),
             sequence=sequence,
             prediction_ids=list(routed.review_prediction_ids),
         )
@@ -443,6 +470,26 @@ class SQLiteRecordStore(RecordStore):
         cursor = rows[query.limit - 1]["annotation_id"] if len(rows) > query.limit else None
         return Page(items, cursor)
 
+    def put_annotations(self, annotations: Sequence[Annotation]) -> None:
+        with self.database.write() as db:
+            self._write_annotations(db, annotations)
+
+    def delete_annotations(self, task_id: str, annotation_ids: Sequence[str]) -> int:
+        with self.database.write() as db:
+            before = db.total_changes
+            # A person's annotation is its own row; a model's annotation shares its prediction's
+            # row, which stays (the prediction and its score are kept, only the label goes).
+            db.executemany(
+                "DELETE FROM labels WHERE task_id = ? AND annotation_id = ? AND prediction IS NULL",
+                [(task_id, a) for a in annotation_ids],
+            )
+            db.executemany(
+                "UPDATE labels SET annotation_id = NULL, status = NULL, labeler = NULL, labeler_kind = NULL,"
+                " concept = NULL, annotation = NULL WHERE task_id = ? AND annotation_id = ?",
+                [(task_id, a) for a in annotation_ids],
+            )
+            return db.total_changes - before
+
     def failed_inputs(self, task_id: str) -> list[FailedInput]:
         rows = (
             self.database.read()
@@ -509,6 +556,14 @@ class SQLiteRecordStore(RecordStore):
         created: list[ReviewItem] = []
         with self.database.write() as db:
             next_seq = self._require_task(db, task.id)
+            # Only the thresholds come from the caller: reviewers may have changed meanwhile.
+            stored = self._stored_task(db, task.id).model_copy(
+                update={
+                    "thresholds": task.thresholds,
+                    "concept_thresholds": task.concept_thresholds,
+                    "updated_at": task.updated_at,
+                }
+            )
             for entry in routed:
                 item_row = db.execute(
                     "SELECT body FROM review_items WHERE id = ?", (review_item_id(task.id, entry.input_id),)
@@ -530,9 +585,30 @@ class SQLiteRecordStore(RecordStore):
                     updated = existing.model_copy(update={"prediction_ids": list(entry.review_prediction_ids)})
                     self._insert_review_items(db, [updated])
                 elif entry.needs_review:
-                    item = self._new_review_item(task, entry, next_seq)
+                    item = self._new_review_item(stored, entry, next_seq)
                     self._insert_review_items(db, [item])
                     created.append(item)
                     next_seq += 1
-            db.execute("UPDATE tasks SET review_seq = ?, body = ? WHERE id = ?", (next_seq, _dump(task), task.id))
+            db.execute("UPDATE tasks SET review_seq = ?, body = ? WHERE id = ?", (next_seq, _dump(stored), task.id))
         return created
+
+    # ------------------------------------------------------------------ dataset versions
+
+    def create_dataset_version(self, version: DatasetVersion) -> None:
+        with self.database.write() as db:
+            self._require_task(db, version.task_id)
+            try:
+                db.execute(
+                    "INSERT INTO dataset_versions(task_id, number, body) VALUES (?, ?, ?)",
+                    (version.task_id, version.number, _dump(version)),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"version {version.number} of task {version.task_id} already exists") from None
+
+    def dataset_versions(self, task_id: str) -> list[DatasetVersion]:
+        rows = (
+            self.database.read()
+            .execute("SELECT body FROM dataset_versions WHERE task_id = ? ORDER BY number", (task_id,))
+            .fetchall()
+        )
+        return [DatasetVersion.model_validate_json(r[0]) for r in rows]

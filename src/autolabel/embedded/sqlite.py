@@ -21,6 +21,11 @@ class SQLiteDatabase:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # Writers of this process queue here: a thread waiting on this lock wakes the moment
+        # the writer before it commits, while SQLite's busy handler (still what orders writers
+        # of different processes) sleeps in steps of up to 100 ms, which under a threaded
+        # server's load turned into the latency tail.
+        self._write_lock = threading.Lock()
         self._schema = schema
         if schema:
             # executescript commits on its own; the schema is idempotent (IF NOT EXISTS).
@@ -46,14 +51,15 @@ class SQLiteDatabase:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         connection = self.connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        else:
-            connection.execute("COMMIT")
+        with self._write_lock:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            else:
+                connection.execute("COMMIT")
 
     def read(self) -> sqlite3.Connection:
         return self.connection()

@@ -1,0 +1,42 @@
+"""What every router needs: the core, who is calling, and how runs start."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import unquote
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from autolabel.api.runs import RunLauncher
+from autolabel.domain.errors import ValidationError
+from autolabel.domain.users import Actor
+from autolabel.service import Autolabel
+
+Cursor = Annotated[str | None, Query(max_length=512, description="The cursor of the previous page.")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    service: Autolabel
+    launcher: RunLauncher
+    current_actor: Callable[[], Actor]  # the caller the resolver authenticated for this request
+
+    def actor(self) -> Actor:
+        return self.current_actor()
+
+
+def path_ref(value: str) -> str:
+    """Path parameters arrive percent-encoded (API Gateway passes the raw path on)."""
+    return unquote(value)
+
+
+def decode_base64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError(f"{what} is not valid base64") from None

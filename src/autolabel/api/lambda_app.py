@@ -1,0 +1,34 @@
+"""The resolver as the Lambda builds it, once per container.
+
+On AWS (``AUTOLABEL_TABLE`` set by the stack) the backends are DynamoDB, S3 and SQS, and
+identity comes from API Gateway's JWT authorizer (already verified). Elsewhere (tests, a
+laptop) the embedded backends and bearer tokens from the user store are used.
+"""
+
+from __future__ import annotations
+
+import os
+
+from autolabel.api.app import create_app
+from autolabel.api.auth import Authenticator, BearerTokenAuthenticator, JwtClaimsAuthenticator
+from autolabel.service import Autolabel
+from autolabel.workspace import embedded
+
+
+def _service() -> Autolabel:
+    if os.environ.get("AUTOLABEL_TABLE"):
+        from autolabel.aws.world import AwsWorld, Settings
+
+        return AwsWorld(Settings()).service
+    backends = embedded()
+    return Autolabel(backends.records, backends.blobs, backends.queues, backends.users)
+
+
+def _authenticator(service: Autolabel) -> Authenticator:
+    if os.environ.get("AUTOLABEL_AUTH", "jwt" if os.environ.get("AUTOLABEL_TABLE") else "token") == "jwt":
+        return JwtClaimsAuthenticator()
+    return BearerTokenAuthenticator(service)
+
+
+_svc = _service()
+app = create_app(_svc, _authenticator(_svc))

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from autolabel.api.context import ApiContext, Cursor, Limit, decode_base64, path_ref
+from autolabel.api.errors import responses
+from autolabel.api.schemas import (
+    DatasetCreate,
+    DatasetPage,
+    Deleted,
+    InputList,
+    InputPage,
+    InputsRegister,
+    InputsUpload,
+)
+from autolabel.domain.models import Dataset
+from autolabel.service import page_of
+
+TAGS = ["datasets"]
+
+
+def datasets_router(api: ApiContext) -> Router:
+    router = Router()
+
+    @router.post("/datasets", tags=TAGS, summary="Create a dataset", status_code=201, responses=responses(201))
+    def create_dataset(body: Annotated[DatasetCreate, Body()]) -> Dataset:
+        return api.service.create_dataset(api.actor(), body.name)
+
+    @router.get("/datasets", tags=TAGS, summary="List datasets", responses=responses())
+    def list_datasets(cursor: Cursor = None, limit: Limit = 100) -> DatasetPage:
+        found = api.service.datasets(api.actor())
+        page = page_of(sorted(found, key=lambda d: d.id), lambda d: d.id, cursor, limit)
+        return DatasetPage(items=page.items, cursor=page.cursor)
+
+    @router.post(
+        "/datasets/<dataset>/inputs",
+        tags=TAGS,
+        summary="Upload inputs (base64 bytes)",
+        status_code=201,
+        responses=responses(201),
+    )
+    def upload_inputs(dataset: str, body: Annotated[InputsUpload, Body()]) -> InputList:
+        actor = api.actor()
+        files = [(f.filename, decode_base64(f.content_base64, f.filename)) for f in body.files]
+        return InputList(items=api.service.add_bytes(actor, path_ref(dataset), files))
+
+    @router.post(
+        "/datasets/<dataset>/inputs/register",
+        tags=TAGS,
+        summary="Register blobs already in the store as inputs",
+        status_code=201,
+        responses=responses(201),
+    )
+    def register_inputs(dataset: str, body: Annotated[InputsRegister, Body()]) -> InputList:
+        return InputList(items=api.service.register_keys(api.actor(), path_ref(dataset), body.keys))
+
+    @router.get("/datasets/<dataset>/inputs", tags=TAGS, summary="List a dataset's inputs", responses=responses())
+    def list_inputs(dataset: str, cursor: Cursor = None, limit: Limit = 100) -> InputPage:
+        page = api.service.list_inputs(api.actor(), path_ref(dataset), cursor, limit)
+        return InputPage(items=page.items, cursor=page.cursor)
+
+    @router.delete("/datasets/<dataset>/inputs/<input_id>", tags=TAGS, summary="Delete an input", responses=responses())
+    def delete_input(dataset: str, input_id: str) -> Deleted:
+        deleted = api.service.delete_inputs(api.actor(), [path_ref(input_id)], path_ref(dataset))
+        return Deleted(deleted=deleted)
+
+    return router

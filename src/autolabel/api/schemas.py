@@ -1,0 +1,258 @@
+"""Request and response bodies. Requests are strict (no unknown fields, no type coercion), so a
+wrong type or a typo in a field name is a 422, never a silently ignored value."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from autolabel.domain.models import (
+    Annotation,
+    Box,
+    Dataset,
+    DatasetVersion,
+    Input,
+    ModelSpec,
+    Reviewer,
+    ReviewItem,
+    Task,
+    Thresholds,
+)
+from autolabel.domain.progress import TaskSummary
+from autolabel.service import ReviewView
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9 _.@()+-]{0,127}$"
+ID = r"^[A-Za-z0-9_.@ ()+-]{1,128}$"
+MAX_ITEMS = 1000
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# --------------------------------------------------------------------------- shared
+
+
+class ThresholdsIn(Request):
+    upper: float = Field(ge=0, le=1)
+    lower: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ThresholdsIn:
+        if self.lower > self.upper:
+            raise ValueError(f"thresholds need lower <= upper, got lower={self.lower} upper={self.upper}")
+        return self
+
+    def domain(self) -> Thresholds:
+        return Thresholds(upper=self.upper, lower=self.lower)
+
+
+class ReviewerIn(Request):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+    weight: int = Field(default=1, ge=1, le=1000)
+
+    def domain(self) -> Reviewer:
+        return Reviewer(name=self.name, weight=self.weight)
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+class DatasetCreate(Request):
+    name: str = Field(pattern=NAME)
+
+
+class DatasetPage(BaseModel):
+    items: list[Dataset]
+    cursor: str | None
+
+
+class UploadedFile(Request):
+    filename: str = Field(pattern=r"^[A-Za-z0-9_.()+@ -]{1,200}$", description="Name with its image extension.")
+    content_base64: str = Field(min_length=4, description="The file's bytes, base64-encoded.")
+
+
+class InputsUpload(Request):
+    files: list[UploadedFile] = Field(min_length=1, max_length=100)
+
+
+class InputsRegister(Request):
+    keys: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(
+        min_length=1, max_length=MAX_ITEMS, description="Keys of blobs already in the store."
+    )
+
+
+class InputList(BaseModel):
+    items: list[Input]
+
+
+class InputPage(BaseModel):
+    items: list[Input]
+    cursor: str | None
+
+
+class Deleted(BaseModel):
+    deleted: list[str]
+
+
+class InputsDelete(Request):
+    input_ids: list[Annotated[str, Field(pattern=ID)]] = Field(min_length=1, max_length=MAX_ITEMS)
+
+
+# --------------------------------------------------------------------------- models
+
+
+class ModelPage(BaseModel):
+    items: list[ModelSpec]
+    cursor: str | None
+
+
+class ModelRegister(Request):
+    spec: dict[str, Any] = Field(description="The model's spec.json (see docs/ARCHITECTURE.md, Models).")
+    onnx_base64: str | None = Field(default=None, min_length=4, description="The ONNX file, base64-encoded.")
+    onnx_key: str | None = Field(
+        default=None, min_length=1, max_length=1024, description="Or: the key of the ONNX file already in the store."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelRegister:
+        if (self.onnx_base64 is None) == (self.onnx_key is None):
+            raise ValueError("give exactly one of onnx_base64 and onnx_key")
+        return self
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+class TaskCreate(Request):
+    name: str = Field(pattern=NAME)
+    dataset: str = Field(pattern=ID, description="Dataset name or id.")
+    model: str = Field(pattern=ID, description="Model id (see GET /models).")
+    concepts: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(min_length=1, max_length=MAX_ITEMS)
+    auto_annotate: bool = True
+    thresholds: ThresholdsIn
+    concept_thresholds: dict[str, ThresholdsIn] = Field(default_factory=dict)
+    reviewers: list[ReviewerIn] = Field(min_length=1, max_length=200)
+
+
+class TaskUpdate(Request):
+    name: str | None = Field(default=None, pattern=NAME)
+    reviewers: list[ReviewerIn] | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _something(self) -> TaskUpdate:
+        if self.name is None and self.reviewers is None:
+            raise ValueError("give a new name and/or reviewers")
+        return self
+
+
+class TaskPage(BaseModel):
+    items: list[Task]
+    cursor: str | None
+
+
+class TaskDetail(BaseModel):
+    task: Task
+    summary: TaskSummary
+
+
+class RunStarted(BaseModel):
+    task_id: str
+    status: str
+
+
+class Rethreshold(Request):
+    thresholds: ThresholdsIn | None = None
+    concept_thresholds: dict[str, ThresholdsIn] = Field(default_factory=dict)
+
+
+class VersionList(BaseModel):
+    items: list[DatasetVersion]
+
+
+class ExportOut(BaseModel):
+    format: Literal["coco", "yolo"]
+    coco: dict[str, Any] | None = Field(default=None, description="The COCO document (format=coco).")
+    files: dict[str, str] | None = Field(default=None, description="YOLO files by relative path (format=yolo).")
+
+
+# --------------------------------------------------------------------------- review
+
+
+class NextItem(BaseModel):
+    item: ReviewView | None = Field(description="The leased item, or null when the caller's queue is empty.")
+
+
+class Choose(Request):
+    prediction_ids: list[Annotated[str, Field(pattern=ID)]] | None = Field(
+        default=None, max_length=MAX_ITEMS, description="Only these (the others get the opposite); omit for all."
+    )
+
+
+class EditIn(Request):
+    prediction_id: str = Field(pattern=ID)
+    concept: str | None = Field(default=None, min_length=1, max_length=128)
+    box: Box | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> EditIn:
+        if self.concept is None and self.box is None:
+            raise ValueError("an edit changes the concept and/or the box")
+        return self
+
+
+class EditDecision(Request):
+    edits: list[EditIn] = Field(min_length=1, max_length=MAX_ITEMS)
+    rejected_prediction_ids: list[Annotated[str, Field(pattern=ID)]] = Field(default_factory=list)
+
+
+class Decided(BaseModel):
+    item_id: str
+    decision: str
+    annotations: list[Annotation]
+
+
+class BulkAccept(Request):
+    min_score: float = Field(ge=0, le=1)
+
+
+class BulkAccepted(BaseModel):
+    accepted: list[str]
+    skipped_below_score: int
+    skipped_decided_meanwhile: int
+
+
+class ReviewItemPage(BaseModel):
+    items: list[ReviewItem]
+    cursor: str | None
+
+
+# --------------------------------------------------------------------------- input manager
+
+
+class AnnotationPage(BaseModel):
+    items: list[Annotation]
+    cursor: str | None
+
+
+class AnnotationsAdd(Request):
+    input_ids: list[Annotated[str, Field(pattern=ID)]] = Field(min_length=1, max_length=MAX_ITEMS)
+    concept: str = Field(min_length=1, max_length=128)
+    box: Box | None = Field(default=None, description="Omit for a whole-input label (a classification).")
+
+
+class AnnotationList(BaseModel):
+    items: list[Annotation]
+
+
+class AnnotationsDelete(Request):
+    annotation_ids: list[Annotated[str, Field(pattern=ID)]] = Field(min_length=1, max_length=MAX_ITEMS)
+
+
+class Count(BaseModel):
+    deleted: int

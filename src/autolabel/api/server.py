@@ -1,0 +1,172 @@
+"""`autolabel serve`: a threaded HTTP server that hands each request to the API's resolver as
+an API Gateway HTTP API (payload v2) event — the very object the Lambda receives — so what is
+tested locally is what runs on AWS."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from autolabel.api.app import create_app
+from autolabel.api.resolver import MAX_BODY_BYTES, ThreadSafeHttpResolver, too_large_response
+from autolabel.service import Autolabel
+
+log = logging.getLogger("autolabel.api.server")
+
+
+@dataclass
+class LocalContext:
+    """The few LambdaContext fields a handler might read."""
+
+    function_name: str = "autolabel-serve"
+    memory_limit_in_mb: int = 0
+    invoked_function_arn: str = "local"
+    aws_request_id: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+def to_event(method: str, target: str, headers: list[tuple[str, str]], body: bytes, client_ip: str) -> dict[str, Any]:
+    """The HTTP API v2 event API Gateway would send for this request."""
+    url = urlsplit(target)
+    merged: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(c.strip() for c in value.split(";") if c.strip())
+            continue
+        # API Gateway joins repeated headers (and repeated query keys) with commas.
+        merged[key] = f"{merged[key]},{value}" if key in merged else value
+    query = {key: ",".join(values) for key, values in parse_qs(url.query, keep_blank_values=True).items()}
+    try:
+        text, is_base64 = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, is_base64 = base64.b64encode(body).decode("ascii"), True
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": url.path or "/",
+        "rawQueryString": url.query,
+        "headers": merged,
+        "requestContext": {
+            "accountId": "local",
+            "apiId": "local",
+            "domainName": merged.get("host", "localhost"),
+            "domainPrefix": "localhost",
+            "http": {
+                "method": method,
+                "path": url.path or "/",
+                "protocol": "HTTP/1.1",
+                "sourceIp": client_ip,
+                "userAgent": merged.get("user-agent", ""),
+            },
+            "requestId": uuid.uuid4().hex,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": is_base64,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if cookies:
+        event["cookies"] = cookies
+    if body:
+        event["body"] = text
+    return event
+
+
+def plain_error(status: int, code: str, message: str) -> dict[str, Any]:
+    """An error the server answers itself, in the API's error shape."""
+    body = json.dumps({"error": code, "message": message, "details": {}})
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": body}
+
+
+def make_handler(app: ThreadSafeHttpResolver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
+        # Headers and body go out as separate writes; with Nagle's algorithm on, the body
+        # waits for the client's delayed ACK of the headers: +40 ms on every response.
+        disable_nagle_algorithm = True
+        server_version = "autolabel"
+
+        def _handle(self) -> None:
+            length_header = self.headers.get("Content-Length") or "0"
+            try:
+                length = int(length_header)
+            except ValueError:
+                length = -1
+            if length < 0:
+                self._send(plain_error(400, "bad_request", "invalid Content-Length"))
+                self.close_connection = True
+                return
+            if length > MAX_BODY_BYTES:
+                # Refused before reading: the connection is closed rather than drained.
+                self._send(too_large_response(length))
+                self.close_connection = True
+                return
+            body = self.rfile.read(length) if length else b""
+            event = to_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+            context = cast(LambdaContext, LocalContext(aws_request_id=event["requestContext"]["requestId"]))
+            try:
+                response = app.resolve(event, context)
+            except Exception:
+                log.exception("unhandled error for %s %s", self.command, self.path)
+                response = plain_error(500, "internal_error", "internal error")
+            self._send(response)
+
+        def _send(self, response: dict[str, Any]) -> None:
+            raw = response.get("body") or ""
+            payload = base64.b64decode(raw) if response.get("isBase64Encoded") else str(raw).encode("utf-8")
+            self.send_response(int(response["statusCode"]))
+            for name, value in (response.get("headers") or {}).items():
+                if name.lower() != "content-length":
+                    self.send_header(name, str(value))
+            for cookie in response.get("cookies") or []:
+                self.send_header("Set-Cookie", cookie)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("%s - %s", self.address_string(), format % args)
+
+    return Handler
+
+
+class ApiServer(ThreadingHTTPServer):
+    daemon_threads = True  # a stuck client never blocks shutdown
+    request_queue_size = 128  # 50+ clients connecting at once must not be refused
+
+
+def make_server(service: Autolabel, host: str = "127.0.0.1", port: int = 8080) -> ApiServer:
+    return ApiServer((host, port), make_handler(create_app(service)))
+
+
+def run_server(service: Autolabel, host: str, port: int, announce: Callable[[str], None] = print) -> None:
+    server = make_server(service, host, port)
+    bound_host, bound_port = server.server_address[:2]
+    announce(f"http://{bound_host!s}:{bound_port}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -1,0 +1,213 @@
+"""API test helpers: an in-process client that sends HTTP API v2 events to the resolver (the
+Lambda's path), a real `autolabel serve` server on an ephemeral loopback port, and a way to
+seed review items without running a model."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autolabel.api.app import create_app
+from autolabel.api.resolver import ThreadSafeHttpResolver
+from autolabel.api.runs import ThreadRunLauncher
+from autolabel.api.server import ApiServer, make_handler, to_event
+from autolabel.domain import ids
+from autolabel.domain.models import Box, Dataset, Input, InputKind, Prediction, ReviewItem, Task
+from autolabel.domain.routing import route_input
+from autolabel.domain.users import Role
+from autolabel.pipeline import enqueue_review_items
+from autolabel.ports import InputResult
+from autolabel.service import Autolabel
+from autolabel.workspace import embedded
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+
+    def __repr__(self) -> str:
+        return f"Reply({self.status}, {json.dumps(self.body)[:400]})"
+
+
+class Client:
+    """Calls the resolver with the event `autolabel serve` builds, as the Lambda would get it."""
+
+    def __init__(self, app: ThreadSafeHttpResolver, token: str | None = None) -> None:
+        self.app = app
+        self.token = token
+
+    def as_user(self, token: str | None) -> Client:
+        return Client(self.app, token)
+
+    def request(
+        self, method: str, path: str, body: Any = None, raw: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> Reply:
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if self.token is not None:
+            sent["Authorization"] = f"Bearer {self.token}"
+        data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        response = self.app.resolve(to_event(method, path, list(sent.items()), data, "127.0.0.1"), None)  # type: ignore[arg-type]
+        text = response.get("body") or ""
+        return Reply(response["statusCode"], json.loads(text) if text else None)
+
+    def get(self, path: str) -> Reply:
+        return self.request("GET", path)
+
+    def post(self, path: str, body: Any = None) -> Reply:
+        return self.request("POST", path, body if body is not None else {})
+
+    def patch(self, path: str, body: Any) -> Reply:
+        return self.request("PATCH", path, body)
+
+    def delete(self, path: str) -> Reply:
+        return self.request("DELETE", path)
+
+
+@dataclass
+class World:
+    svc: Autolabel
+    app: ThreadSafeHttpResolver
+    launcher: ThreadRunLauncher
+    home: Path
+    tokens: dict[str, str]
+
+    def client(self, user: str | None) -> Client:
+        return Client(self.app, self.tokens[user] if user else None)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    backends = embedded(tmp_path / "home")
+    svc = Autolabel(backends.records, backends.blobs, backends.queues, backends.users)
+    launcher = ThreadRunLauncher(svc)
+    app = create_app(svc, launcher=launcher)
+    tokens = {}
+    for name, role in (("root", Role.ADMIN), ("alice", Role.REVIEWER), ("bob", Role.REVIEWER), ("eve", Role.REVIEWER)):
+        tokens[name] = svc.add_user(name, role)[1]
+    yield World(svc, app, launcher, tmp_path / "home", tokens)
+    launcher.wait(60)
+
+
+def add_inputs(world: World, dataset: str, prefix: str, count: int) -> list[Input]:
+    """Input records (no bytes needed: review reads records, not images)."""
+    data = world.svc.records.put_dataset(Dataset(id=ids.dataset_id(dataset), name=dataset))
+    inputs = []
+    for n in range(count):
+        digest = hashlib.sha256(f"{prefix}-{n}".encode()).hexdigest()
+        inputs.append(
+            Input(
+                id=ids.input_id(data.id, digest),
+                dataset_id=data.id,
+                kind=InputKind.IMAGE,
+                blob_key=f"datasets/{data.id}/{digest}.png",
+                source=f"{prefix}{n}.png",
+                sha256=digest,
+                size_bytes=1,
+            )
+        )
+    world.svc.records.put_inputs(inputs)
+    return inputs
+
+
+def record_run(world: World, task: Task, inputs: list[Input], scores: list[list[float]]) -> list[ReviewItem]:
+    """Record 'cat' predictions with these scores exactly as a run records a batch (routing,
+    sequence numbers, reviewers, queues); returns the review items created."""
+    svc = world.svc
+    svc.records.add_task_inputs(task.id, [i.id for i in inputs])
+    results = []
+    for item, input_scores in zip(inputs, scores, strict=True):
+        predictions = tuple(
+            Prediction(
+                id=ids.prediction_id(task.id, item.id, k),
+                task_id=task.id,
+                input_id=item.id,
+                concept="cat",
+                score=score,
+                geometry=Box(x=1 + k, y=2, w=10, h=10),
+                model_id=task.model_id,
+                model_version=task.model_version,
+            )
+            for k, score in enumerate(input_scores)
+        )
+        results.append(InputResult(item.id, predictions, route_input(task, item.id, predictions)))
+    created = svc.records.commit_batch(task, results)
+    enqueue_review_items(svc.records.get_task(task.id), created, svc.records, svc.queues)
+    return created
+
+
+def seed_task(
+    world: World,
+    name: str = "t",
+    reviewers: tuple[str, ...] = ("alice", "bob"),
+    scores: list[list[float]] | None = None,
+    dataset: str = "photos",
+) -> tuple[Task, list[ReviewItem]]:
+    """A task created over HTTP whose inputs were 'run' with these prediction scores (one list
+    per input; thresholds 0.9 / 0.4); returns the task and its review items."""
+    scores = scores if scores is not None else [[0.5], [0.6, 0.95], [0.7], [0.55], [0.65], [0.99]]
+    inputs = add_inputs(world, dataset, name, len(scores))
+    reply = world.client("root").post(
+        "/tasks",
+        {
+            "name": name,
+            "dataset": dataset,
+            "model": "ssd-mobilenet-v2-coco",
+            "concepts": ["cat", "dog"],
+            "thresholds": {"upper": 0.9, "lower": 0.4},
+            "reviewers": [{"name": r} for r in reviewers],
+        },
+    )
+    assert reply.status == 201, reply
+    task = world.svc.records.get_task(reply.body["id"])
+    return task, record_run(world, task, inputs, scores)
+
+
+def snapshot(world: World) -> str:
+    """A digest of every row in the workspace database and every blob: 'nothing written' checks."""
+    db = world.svc.records.database.read()  # type: ignore[attr-defined]
+    digest = hashlib.sha256()
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+    for table in tables:
+        for row in db.execute(f"SELECT * FROM {table} ORDER BY 1, 2"):
+            digest.update(repr(tuple(row)).encode())
+    for key in world.svc.blobs.list():
+        digest.update(key.encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class Served:
+    host: str
+    port: int
+
+    def request(self, method: str, path: str, body: Any = None, token: str | None = None) -> Reply:
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        data = None if body is None else json.dumps(body).encode()
+        connection.request(method, path, body=data, headers=headers)
+        response = connection.getresponse()
+        text = response.read()
+        connection.close()
+        return Reply(response.status, json.loads(text) if text else None)
+
+
+@pytest.fixture
+def served(world: World) -> Iterator[Served]:
+    """The `autolabel serve` server class on an ephemeral loopback port, in this process."""
+    server = ApiServer(("127.0.0.1", 0), make_handler(world.app))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Served("127.0.0.1", server.server_address[1])
+    server.shutdown()
+    server.server_close()

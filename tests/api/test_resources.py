@@ -1,0 +1,203 @@
+"""Datasets, models, tasks, versions, exports and the input manager over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+
+from autolabel.domain.models import ReviewState
+from autolabel.inference.catalog import shipped_models_dir
+from autolabel.ports import AnnotationQuery, queue_name
+from tests.api.conftest import Client, World, seed_task, snapshot
+from tests.conftest import sample
+
+
+def pages(client: Client, path: str, limit: int) -> list[list[str]]:
+    """Follow the cursor to the end; the ids of each page."""
+    found: list[list[str]] = []
+    cursor = None
+    while True:
+        separator = "&" if "?" in path else "?"
+        url = f"{path}{separator}limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        reply = client.get(url)
+        assert reply.status == 200, reply
+        found.append([item["id"] for item in reply.body["items"]])
+        cursor = reply.body["cursor"]
+        if cursor is None:
+            return found
+
+
+def test_datasets_uploads_registration_paging_and_deletion(world: World) -> None:
+    root = world.client("root")
+    for name in ("b-set", "a-set", "c-set"):
+        assert root.post("/datasets", {"name": name}).status == 201
+    assert [len(p) for p in pages(root, "/datasets", 2)] == [2, 1]
+
+    photos = [sample("chelsea"), sample("coffee"), sample("astronaut")]
+    files = [{"filename": p.name, "content_base64": base64.b64encode(p.read_bytes()).decode()} for p in photos]
+    reply = root.post("/datasets/a-set/inputs", {"files": files})
+    assert reply.status == 201 and [i["source"] for i in reply.body["items"]] == [p.name for p in photos]
+    # The same bytes again: the same inputs, nothing duplicated.
+    assert [i["id"] for i in root.post("/datasets/a-set/inputs", {"files": files[:1]}).body["items"]] == [
+        reply.body["items"][0]["id"]
+    ]
+
+    # A blob put in the store directly (as an S3 upload would be), registered by its key.
+    rocket = sample("rocket")
+    world.svc.blobs.put("incoming/rocket.jpg", rocket.read_bytes())
+    registered = root.post("/datasets/a-set/inputs/register", {"keys": ["incoming/rocket.jpg"]})
+    assert registered.status == 201 and registered.body["items"][0]["blob_key"] == "incoming/rocket.jpg"
+
+    listed = pages(root, "/datasets/a-set/inputs", 3)
+    assert [len(p) for p in listed] == [3, 1]
+    ids_ = [i for p in listed for i in p]
+    deleted = root.delete(f"/datasets/a-set/inputs/{ids_[0]}")
+    assert deleted.status == 200 and deleted.body == {"deleted": [ids_[0]]}
+    assert [i for p in pages(root, "/datasets/a-set/inputs", 10) for i in p] == ids_[1:]
+    assert root.delete(f"/datasets/a-set/inputs/{ids_[0]}").status == 404
+
+
+def test_models_list_with_concepts_and_register_by_key(world: World) -> None:
+    root = world.client("root")
+    models = {m["id"]: m for m in world.client("alice").get("/models").body["items"]}
+    assert {"cat", "person", "motorcycle"} <= set(models["ssd-mobilenet-v2-coco"]["labels"])
+    # A big ONNX file goes to the store directly; registering names its key.
+    folder = shipped_models_dir() / "efficientnet_lite0_imagenet"
+    spec = json.loads((folder / "spec.json").read_text())
+    labels = json.loads((folder / spec.pop("labels_file")).read_text())
+    spec["decoder"]["labels"] = labels
+    spec["id"] = "my-classifier"
+    target = world.home / "blobs" / "incoming" / "classifier.onnx"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(folder / "model.onnx", target)
+    reply = root.post("/models", {"spec": spec, "onnx_key": "incoming/classifier.onnx"})
+    assert reply.status == 201, reply
+    assert reply.body["id"] == "my-classifier" and len(reply.body["labels"]) == 1000
+    listed = {m["id"] for m in root.get("/models").body["items"]}
+    assert "my-classifier" in listed
+    assert root.post("/models", {"spec": spec, "onnx_key": "incoming/classifier.onnx"}).status == 409
+    # A spec naming an output the file does not have is refused before anything is stored.
+    spec["id"], spec["decoder"]["output"] = "mismatched", "no_such_output"
+    before = snapshot(world)
+    reply = root.post("/models", {"spec": spec, "onnx_key": "incoming/classifier.onnx"})
+    assert reply.status == 422 and "no output(s) no_such_output" in reply.body["message"]
+    assert snapshot(world) == before
+
+
+def test_task_detail_and_delete_with_queues(world: World) -> None:
+    task, items = seed_task(world)
+    root = world.client("root")
+    detail = root.get(f"/tasks/{task.id}").body
+    summary = detail["summary"]
+    assert detail["task"]["name"] == "t" and summary["status"] == "Pending"
+    assert summary["review_items"] == len(items) and summary["percent_reviewed"] == 0.0
+    assert summary["predictions_approved"] == 2 and summary["labeled_by"] == {"ssd-mobilenet-v2-coco@2": 2}
+    assert root.get("/tasks/t").body == detail  # by name too
+    renamed = root.patch(f"/tasks/{task.id}", {"name": "renamed"})
+    assert renamed.status == 200 and root.get("/tasks/renamed").status == 200
+    queues = [queue_name(task.id, r) for r in ("alice", "bob")]
+    assert all(world.svc.queues.exists(q) for q in queues)
+    assert root.delete(f"/tasks/{task.id}").status == 200
+    assert not any(world.svc.queues.exists(q) for q in queues)
+    assert root.get(f"/tasks/{task.id}").status == 404
+    assert world.svc.records.review_items(task.id) == []
+
+
+def test_a_run_needs_inputs(world: World) -> None:
+    root = world.client("root")
+    root.post("/datasets", {"name": "empty"})
+    body = {"name": "e", "dataset": "empty", "model": "ssd-mobilenet-v2-coco", "concepts": ["cat"],
+            "thresholds": {"upper": 0.9, "lower": 0.4}, "reviewers": [{"name": "alice"}]}  # fmt: skip
+    assert root.post("/tasks", body).status == 201
+    reply = root.post("/tasks/e/runs")
+    assert reply.status == 422 and "no inputs" in reply.body["message"]
+    assert root.get("/tasks/e").body["summary"]["status"] == "Pending"
+
+
+def test_versions_are_numbered_immutable_snapshots(world: World) -> None:
+    task, items = seed_task(world, reviewers=("alice",))
+    root = world.client("root")
+    first = root.post(f"/tasks/{task.id}/versions")
+    assert first.status == 201 and first.body["number"] == 1 and first.body["annotations"] == 2
+    snapshot_1 = root.get(f"/tasks/{task.id}/versions/1").body
+    for item in items:
+        world.client("alice").post(f"/review/items/{item.id}/accept")
+    second = root.post(f"/tasks/{task.id}/versions").body
+    assert second["number"] == 2 and second["annotations"] > 2
+    assert root.get(f"/tasks/{task.id}/versions/1").body == snapshot_1  # unchanged by later decisions
+    assert all(a["status"] == "SUCCESS" for a in root.get(f"/tasks/{task.id}/versions/2").body["annotations"])
+    assert [v["number"] for v in root.get(f"/tasks/{task.id}/versions").body["items"]] == [1, 2]
+
+
+def test_export_coco_and_yolo(world: World) -> None:
+    root = world.client("root")
+    root.post("/datasets", {"name": "pics"})
+    photo = sample("chelsea")
+    upload = {"files": [{"filename": photo.name, "content_base64": base64.b64encode(photo.read_bytes()).decode()}]}
+    input_id = root.post("/datasets/pics/inputs", upload).body["items"][0]["id"]
+    body = {"name": "x", "dataset": "pics", "model": "ssd-mobilenet-v2-coco", "concepts": ["cat"],
+            "thresholds": {"upper": 0.9, "lower": 0.4}, "reviewers": [{"name": "alice"}]}  # fmt: skip
+    task_id = root.post("/tasks", body).body["id"]
+    world.svc.records.add_task_inputs(task_id, [input_id])
+    box = {"x": 10, "y": 20, "w": 100, "h": 50}
+    assert (
+        root.post(f"/tasks/{task_id}/annotations", {"input_ids": [input_id], "concept": "cat", "box": box}).status
+        == 201
+    )
+    coco = root.get(f"/tasks/{task_id}/export?format=coco").body["coco"]
+    assert [c["name"] for c in coco["categories"]] == ["cat"]
+    assert [a["bbox"] for a in coco["annotations"]] == [[10.0, 20.0, 100.0, 50.0]]
+    files = root.get(f"/tasks/{task_id}/export?format=yolo").body["files"]
+    assert files[f"labels/{input_id}.txt"].startswith("0 ") and "data.yaml" in files
+
+
+def test_input_manager_filters_with_and_or(world: World) -> None:
+    task, items = seed_task(world, reviewers=("alice",))
+    world.client("alice").post(f"/review/items/{items[0].id}/reject")
+    root = world.client("root")
+
+    def ids_for(query: str) -> set[str]:
+        return {i for p in pages(root, f"/annotations?task={task.id}&{query}", 2) for i in p}
+
+    everything = world.svc.annotations(AnnotationQuery(task_id=task.id))
+    by_alice = {a.id for a in everything if a.labeled_by.display == "alice"}
+    success = {a.id for a in everything if a.status.value == "SUCCESS"}
+    assert by_alice and success
+    assert ids_for("labeler=alice") == by_alice
+    assert ids_for("labeler=alice&status=SUCCESS") == by_alice & success
+    assert ids_for("labeler=alice&status=SUCCESS&match=any") == by_alice | success
+    assert ids_for("status=AWAITING_REVIEW,REJECTED") == {
+        a.id for a in everything if a.status.value in ("AWAITING_REVIEW", "REJECTED")
+    }
+    assert ids_for("concept=dog") == set()
+
+
+def test_input_manager_adds_and_removes_labels_and_deletes_inputs(world: World) -> None:
+    task, items = seed_task(world, reviewers=("alice",))
+    root = world.client("root")
+    chosen = [items[0].input_id, items[1].input_id]
+    added = root.post(f"/tasks/{task.id}/annotations", {"input_ids": chosen, "concept": "dog"})
+    assert added.status == 201 and {a["input_id"] for a in added.body["items"]} == set(chosen)
+    assert all(
+        a["labeled_by"]["id"] == "root" and a["geometry"]["type"] == "classification" for a in added.body["items"]
+    )
+    # Adding the same label again is idempotent.
+    again = root.post(f"/tasks/{task.id}/annotations", {"input_ids": chosen, "concept": "dog"}).body["items"]
+    assert [a["id"] for a in again] == [a["id"] for a in added.body["items"]]
+    removed = root.post(f"/tasks/{task.id}/annotations/delete", {"annotation_ids": [added.body["items"][0]["id"]]})
+    assert removed.body == {"deleted": 1}
+    assert len(root.get(f"/annotations?task={task.id}&concept=dog").body["items"]) == 1
+
+    gone = root.post("/inputs/delete", {"input_ids": [items[0].input_id]})
+    assert gone.status == 200 and gone.body == {"deleted": [items[0].input_id]}
+    remaining = root.get(f"/annotations?task={task.id}").body["items"]
+    assert remaining and all(a["input_id"] != items[0].input_id for a in remaining)
+    assert all(i.input_id != items[0].input_id for i in world.svc.records.review_items(task.id))
+    # The deleted input's queued item is skipped, never handed out.
+    handed = []
+    while (reply := world.client("alice").post(f"/tasks/{task.id}/review/next").body["item"]) is not None:
+        handed.append(reply["item"]["input_id"])
+        world.client("alice").post(f"/review/items/{reply['item']['id']}/accept")
+    assert items[0].input_id not in handed and len(handed) == len(items) - 1
+    assert all(i.state == ReviewState.DECIDED for i in world.svc.records.review_items(task.id))
