@@ -10,6 +10,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from autolabel.aws import clients
+from autolabel.aws.executions import start_run
 from autolabel.aws.world import AwsWorld, Settings
 from autolabel.domain.errors import AutolabelError
 
@@ -28,6 +30,13 @@ def health() -> dict[str, str]:
 @app.get("/tasks/<name>")
 def task_status(name: str) -> dict[str, Any]:
     return world.service.summary(name).model_dump(mode="json")
+
+
+@app.post("/tasks/<name>/run")
+def run_task(name: str) -> dict[str, Any]:
+    task = world.service.task(name)
+    arn = start_run(clients.stepfunctions(world.settings.region), world.settings.state_machine_arn, task.id)
+    return {"task_id": task.id, "execution_arn": arn}
 
 
 @app.exception_handler(AutolabelError)  # type: ignore[untyped-decorator]  # powertools ships it untyped
