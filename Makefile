@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-api openapi serve clean
+.PHONY: demo test lint typecheck synth bench bench-api openapi serve clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11+)"; exit 1; }
@@ -21,6 +21,7 @@ LINTED  := src tests bench functions infra layers
 # Every handler is a module named `handler`, so mypy checks each on its own.
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy layers/build.py
 	for f in functions/*/handler.py; do $(BIN)/mypy --config-file pyproject.toml $$f || exit 1; done
 
 test: $(STAMP)
@@ -32,6 +33,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(MAKE) --no-print-directory typecheck
+
+# Offline: builds the layers (pip, manylinux aarch64 wheels), synthesizes with cdk-nag, no AWS
+# account needed. npm's aws-cdk CLI is used when present (npx), plain Python otherwise.
+synth: $(STAMP)
+	$(BIN)/python layers/build.py
+	if command -v npx >/dev/null 2>&1; then \
+		JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 PATH=$(CURDIR)/$(BIN):$$PATH npx --yes aws-cdk@2 synth --quiet; \
+	else \
+		JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(BIN)/python -m infra.app; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.throughput

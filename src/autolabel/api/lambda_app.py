@@ -11,17 +11,24 @@ import os
 
 from autolabel.api.app import create_app
 from autolabel.api.auth import Authenticator, BearerTokenAuthenticator, JwtClaimsAuthenticator
+from autolabel.api.runs import RunLauncher
 from autolabel.service import Autolabel
 from autolabel.workspace import embedded
 
 
-def _service() -> Autolabel:
+def _build() -> tuple[Autolabel, RunLauncher | None]:
     if os.environ.get("AUTOLABEL_TABLE"):
+        from autolabel.aws import clients
+        from autolabel.aws.executions import StepFunctionsRunLauncher
         from autolabel.aws.world import AwsWorld, Settings
 
-        return AwsWorld(Settings()).service
+        world = AwsWorld(Settings())
+        launcher = StepFunctionsRunLauncher(
+            clients.stepfunctions(world.settings.region), world.settings.state_machine_arn
+        )
+        return world.service, launcher
     backends = embedded()
-    return Autolabel(backends.records, backends.blobs, backends.queues, backends.users)
+    return Autolabel(backends.records, backends.blobs, backends.queues, backends.users), None
 
 
 def _authenticator(service: Autolabel) -> Authenticator:
@@ -30,5 +37,5 @@ def _authenticator(service: Autolabel) -> Authenticator:
     return BearerTokenAuthenticator(service)
 
 
-_svc = _service()
-app = create_app(_svc, _authenticator(_svc))
+_svc, _launcher = _build()
+app = create_app(_svc, _authenticator(_svc), _launcher)

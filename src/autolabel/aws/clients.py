@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 RETRIES = Config(retries={"max_attempts": 8, "mode": "standard"}, connect_timeout=5, read_timeout=30)
 
@@ -38,4 +39,9 @@ def dynamodb(region: str | None = None) -> DynamoDBClient:
 
 def sqs(region: str | None = None) -> SQSClient:
     client: SQSClient = _session(region).client("sqs", config=RETRIES)
+    return client
+
+
+def stepfunctions(region: str | None = None) -> SFNClient:
+    client: SFNClient = _session(region).client("stepfunctions", config=RETRIES)
     return client

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     models_dir: Path = Path("/nonexistent-models")
     intra_op_threads: int = Field(default=0, ge=0)
     cache_dir: Path = Path("/tmp/autolabel-blobs")  # noqa: S108 - Lambda's only writable disk
+    state_machine_arn: str = ""  # the API starts runs
 
 
 @dataclass

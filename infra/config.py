@@ -1,0 +1,38 @@
+"""Deployment parameters, read from CDK context (`cdk deploy -c batch_size=32`) or defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Config:
+    batch_size: int = 16  # images per infer_batch invocation (ItemBatcher MaxItemsPerBatch)
+    max_concurrency: int = 20  # Distributed Map children running at once
+    tolerated_failure_percentage: int = 5  # failed batches a run tolerates before it fails
+    inference_memory_mb: int = 2048  # more memory, more vCPU: 1769 MB is one full vCPU
+    inference_timeout_s: int = 300
+    queue_prefix: str = "al-"  # review queues are created at run time; IAM grants this prefix
+    upload_prefix: str = "uploads/"
+    retain_data: bool = True  # False: `cdk destroy` also deletes the bucket and tables
+    layers_dir: str = str(ROOT / "build" / "layers")
+
+    @classmethod
+    def from_context(cls, get: Any) -> Config:
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = get(f.name)
+            if raw is None:
+                continue
+            default = getattr(cls, f.name)
+            if isinstance(default, bool):
+                values[f.name] = str(raw).lower() in ("1", "true", "yes")
+            elif isinstance(default, int):
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = str(raw)
+        return cls(**values)

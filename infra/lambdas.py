@@ -1,0 +1,80 @@
+"""How every function is built: Python 3.12 on arm64, the shared layers, X-Ray tracing, a log
+group with retention, and a role that starts with nothing but its own log group."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import ROOT
+
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+
+
+def function(
+    scope: Construct,
+    name: str,
+    *,
+    layers: Sequence[lambda_.ILayerVersion],
+    environment: dict[str, str],
+    memory_mb: int = 512,
+    timeout_s: int = 60,
+    description: str,
+) -> lambda_.Function:
+    log_group = logs.LogGroup(
+        scope, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+    )
+    role = iam.Role(scope, f"{name}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    # Instead of the managed AWSLambdaBasicExecutionRole (logs:* on every group): this group only.
+    role.add_to_policy(
+        iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn])
+    )
+    return lambda_.Function(
+        scope,
+        name,
+        description=description,
+        runtime=RUNTIME,
+        architecture=lambda_.Architecture.ARM_64,
+        handler="handler.handler",
+        code=lambda_.Code.from_asset(str(ROOT / "functions" / snake(name))),
+        layers=list(layers),
+        memory_size=memory_mb,
+        timeout=Duration.seconds(timeout_s),
+        tracing=lambda_.Tracing.ACTIVE,
+        log_group=log_group,
+        role=role,
+        environment={
+            "POWERTOOLS_SERVICE_NAME": "autolabel",
+            "POWERTOOLS_METRICS_NAMESPACE": "autolabel",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            **environment,
+        },
+    )
+
+
+def snake(name: str) -> str:
+    """CDK ids are CamelCase; function folders are snake_case (StartRun -> start_run)."""
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
+def table_statement(table_arn: str, actions: Sequence[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=[f"dynamodb:{a}" for a in actions], resources=[table_arn, f"{table_arn}/index/*"]
+    )
+
+
+def queue_arn(scope: Construct, prefix: str) -> str:
+    stack = Stack.of(scope)
+    return f"arn:{stack.partition}:sqs:{stack.region}:{stack.account}:{prefix}*"
+
+
+RECORDS_READ = ["GetItem", "BatchGetItem", "Query"]
+RECORDS_WRITE = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "ConditionCheckItem"]
+IDEMPOTENCY = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
+# What enqueue_review_items calls: send, and re-create a queue deleted by hand.
+QUEUE_SEND = ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:CreateQueue", "sqs:GetQueueAttributes"]

@@ -1,0 +1,178 @@
+"""The run pipeline: layers, the start / infer / finalize functions and the state machine.
+
+Start → Distributed Map (ItemReader over the run's manifest in S3, ItemBatcher, MaxConcurrency,
+retries, ToleratedFailurePercentage) → Finalize; a Catch on each step marks the task Failed
+with the error. Executions are started with name = task id (``autolabel.aws.executions``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.config import Config
+from infra.lambdas import IDEMPOTENCY, QUEUE_SEND, RECORDS_READ, RECORDS_WRITE, function, queue_arn, table_statement
+from infra.storage import Storage
+
+# Errors worth retrying: Lambda's own transient failures, and throttling that outlasted
+# botocore's retries inside the function. Domain errors (NotFound, ValidationError) are not.
+TRANSIENT = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "TransactionConflictException",
+    "States.Timeout",
+]
+
+
+class Pipeline(Construct):
+    def __init__(self, scope: Construct, id: str, config: Config, storage: Storage) -> None:
+        super().__init__(scope, id)
+        layers_dir = Path(config.layers_dir)
+        self.core_layer = lambda_.LayerVersion(
+            self,
+            "CoreLayer",
+            code=lambda_.Code.from_asset(str(layers_dir / "core")),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+            description="autolabel + pydantic + powertools (layers/build.py)",
+        )
+        self.inference_layer = lambda_.LayerVersion(
+            self,
+            "InferenceLayer",
+            code=lambda_.Code.from_asset(str(layers_dir / "inference")),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+            description="onnxruntime + numpy + pillow (layers/build.py)",
+        )
+        layers = [self.core_layer, self.inference_layer]
+        bucket, table = storage.bucket, storage.table
+        self.environment = {
+            "AUTOLABEL_TABLE": table.table_name,
+            "AUTOLABEL_BUCKET": bucket.bucket_name,
+            "AUTOLABEL_QUEUE_PREFIX": config.queue_prefix,
+            "AUTOLABEL_IDEMPOTENCY_TABLE": storage.idempotency.table_name,
+            "AUTOLABEL_UPLOAD_PREFIX": config.upload_prefix,
+        }
+        queues = queue_arn(self, config.queue_prefix)
+
+        self.start = function(
+            self,
+            "StartRun",
+            layers=layers,
+            environment=self.environment,
+            timeout_s=300,
+            description="Registers a task's inputs and writes the run manifest",
+        )
+        self.start.add_to_role_policy(table_statement(table.table_arn, RECORDS_READ + RECORDS_WRITE))
+        self.start.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("runs/*")])
+        )
+        self.start.add_to_role_policy(iam.PolicyStatement(actions=QUEUE_SEND, resources=[queues]))
+
+        self.infer = function(
+            self,
+            "InferBatch",
+            layers=layers,
+            environment=self.environment,
+            memory_mb=config.inference_memory_mb,
+            timeout_s=config.inference_timeout_s,
+            description="Infers, routes and records one batch of a run",
+        )
+        self.infer.add_to_role_policy(table_statement(table.table_arn, RECORDS_READ + RECORDS_WRITE))
+        self.infer.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:" + a for a in IDEMPOTENCY], resources=[storage.idempotency.table_arn]
+            )
+        )
+        self.infer.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects("datasets/*"), bucket.arn_for_objects("models/*")],
+            )
+        )
+        self.infer.add_to_role_policy(iam.PolicyStatement(actions=QUEUE_SEND, resources=[queues]))
+
+        self.finalize = function(
+            self,
+            "FinalizeRun",
+            layers=layers,
+            environment=self.environment,
+            timeout_s=300,
+            description="Records unprocessed inputs and sets the task's final status",
+        )
+        self.finalize.add_to_role_policy(table_statement(table.table_arn, RECORDS_READ + RECORDS_WRITE))
+        self.finalize.add_to_role_policy(iam.PolicyStatement(actions=QUEUE_SEND, resources=[queues]))
+
+        self.state_machine = self._state_machine(config, storage)
+
+    def _invoke(self, id: str, fn: lambda_.IFunction, payload: dict[str, object] | None = None) -> tasks.LambdaInvoke:
+        invoke = tasks.LambdaInvoke(
+            self,
+            id,
+            lambda_function=fn,
+            payload=sfn.TaskInput.from_object(payload) if payload else None,
+            payload_response_only=True,
+            retry_on_service_exceptions=False,  # the explicit policy below covers them
+        )
+        invoke.add_retry(
+            errors=TRANSIENT,
+            interval=Duration.seconds(2),
+            backoff_rate=2.0,
+            max_attempts=4,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        return invoke
+
+    def _state_machine(self, config: Config, storage: Storage) -> sfn.StateMachine:
+        mark_failed = self._invoke(
+            "MarkFailed",
+            self.finalize,
+            {"task_id": sfn.JsonPath.string_at("$.task_id"), "error": sfn.JsonPath.object_at("$.error")},
+        ).next(sfn.Fail(self, "RunFailed", cause_path="$.error.Cause", error_path="$.error.Error"))
+
+        start = self._invoke("Start", self.start, {"task_id": sfn.JsonPath.string_at("$.task_id")})
+        start.add_catch(mark_failed, result_path="$.error")
+
+        infer = self._invoke("Infer", self.infer)
+        fan_out = sfn.DistributedMap(
+            self,
+            "InferBatches",
+            item_reader=sfn.S3JsonItemReader(bucket=storage.bucket, key=sfn.JsonPath.string_at("$.manifest_key")),
+            item_batcher=sfn.ItemBatcher(
+                max_items_per_batch=config.batch_size,
+                # A raw ".$" key: CDK does not turn JsonPath tokens in BatchInput into paths.
+                batch_input={"task_id.$": "$.task_id"},
+            ),
+            max_concurrency=config.max_concurrency,
+            tolerated_failure_percentage=config.tolerated_failure_percentage,
+            map_execution_type=sfn.StateMachineType.STANDARD,
+            result_path=sfn.JsonPath.DISCARD,  # the state keeps the run's task_id for Finalize
+        )
+        fan_out.item_processor(infer)
+        fan_out.add_catch(mark_failed, result_path="$.error")
+
+        finalize = self._invoke("Finalize", self.finalize, {"task_id": sfn.JsonPath.string_at("$.task_id")})
+        finalize.add_catch(mark_failed, result_path="$.error")
+
+        log_group = logs.LogGroup(
+            self, "RunsLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        )
+        return sfn.StateMachine(
+            self,
+            "Runs",
+            definition_body=sfn.DefinitionBody.from_chainable(start.next(fan_out).next(finalize)),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            comment="One execution per task run, named after the task id",
+        )

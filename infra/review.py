@@ -1,0 +1,96 @@
+"""Review and uploads: the upload path (S3 Object Created → EventBridge → SQS → label_upload)
+and the per-reviewer queues' permissions (the queues themselves are created per task at run
+time, with names under the configured prefix)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import Config
+from infra.lambdas import IDEMPOTENCY, QUEUE_SEND, RECORDS_READ, RECORDS_WRITE, function, queue_arn, table_statement
+from infra.pipeline import Pipeline
+from infra.storage import Storage
+
+UPLOAD_TIMEOUT_S = 120
+
+
+class Review(Construct):
+    def __init__(self, scope: Construct, id: str, config: Config, storage: Storage, pipeline: Pipeline) -> None:
+        super().__init__(scope, id)
+        bucket, table = storage.bucket, storage.table
+        self.uploads_dlq = sqs.Queue(
+            self,
+            "UploadsDLQ",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.uploads = sqs.Queue(
+            self,
+            "Uploads",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            # Six times the function timeout, as Lambda's SQS guidance says, so a slow batch is
+            # not redelivered while it still runs.
+            visibility_timeout=Duration.seconds(6 * UPLOAD_TIMEOUT_S),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.uploads_dlq, max_receive_count=5),
+        )
+        self.rule = events.Rule(
+            self,
+            "UploadCreated",
+            description="New objects under the upload prefix are labeled by every watching task",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [bucket.bucket_name]},
+                    "object": {"key": [{"prefix": config.upload_prefix}]},
+                },
+            ),
+            targets=[targets.SqsQueue(self.uploads)],
+        )
+        self.label = function(
+            self,
+            "LabelUpload",
+            layers=[pipeline.core_layer, pipeline.inference_layer],
+            environment=pipeline.environment,
+            memory_mb=config.inference_memory_mb,
+            timeout_s=UPLOAD_TIMEOUT_S,
+            description="Labels an uploaded object for every task that watches its dataset",
+        )
+        self.label.add_event_source(
+            sources.SqsEventSource(self.uploads, batch_size=10, report_batch_item_failures=True)
+        )
+        self.label.add_to_role_policy(table_statement(table.table_arn, RECORDS_READ + RECORDS_WRITE))
+        self.label.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:" + a for a in IDEMPOTENCY], resources=[storage.idempotency.table_arn]
+            )
+        )
+        self.label.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[
+                    bucket.arn_for_objects(f"{config.upload_prefix}*"),
+                    bucket.arn_for_objects("datasets/*"),
+                    bucket.arn_for_objects("models/*"),
+                ],
+            )
+        )
+        self.label.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("datasets/*")])
+        )
+        self.label.add_to_role_policy(
+            iam.PolicyStatement(actions=QUEUE_SEND, resources=[queue_arn(self, config.queue_prefix)])
+        )
+
+    @property
+    def functions(self) -> list[lambda_.Function]:
+        return [self.label]

@@ -1,0 +1,263 @@
+"""The synthesized template: security properties, least privilege, the run state machine."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.infra.conftest import Synthesized
+
+
+def only(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    assert len(resources) == 1, list(resources)
+    return next(iter(resources.values()))["Properties"]
+
+
+def definition(synthesized: Synthesized) -> dict[str, Any]:
+    machine = only(synthesized.resources("AWS::StepFunctions::StateMachine"))
+    parts = machine["DefinitionString"]["Fn::Join"][1]
+    return dict(json.loads("".join(p if isinstance(p, str) else "TOKEN" for p in parts)))
+
+
+def test_cdk_nag_has_no_unacknowledged_finding(synthesized: Synthesized) -> None:
+    report = synthesized.outdir / "validation-report.json"
+    if report.exists():  # written only when a plugin reported something
+        for plugin in json.loads(report.read_text())["pluginReports"]:
+            assert plugin["violations"] == [], plugin["violations"]
+    acknowledged = [
+        (construct.node.path, json.dumps(entry.data, default=str))
+        for construct in synthesized.stack.node.find_all()
+        for entry in construct.node.metadata
+        if "AwsSolutions-" in json.dumps(entry.data, default=str)
+    ]
+    assert acknowledged, "acknowledgements are recorded as construct metadata"
+    for path, text in acknowledged:
+        # Each names one resource (not the stack) and gives a reason of substance.
+        assert path.count("/") >= 1 and len(text) > 80, (path, text)
+    print(len(acknowledged), "acknowledgements")
+
+
+def test_bucket_defaults_are_secure(synthesized: Synthesized) -> None:
+    buckets = synthesized.resources("AWS::S3::Bucket")
+    data = buckets[synthesized.logical_id(synthesized.stack.storage.bucket)]["Properties"]
+    assert data["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert data["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert data["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    rules = {r.get("Prefix"): r for r in data["LifecycleConfiguration"]["Rules"]}
+    assert rules["runs/"]["ExpirationInDays"] == 7
+    assert data["LoggingConfiguration"]["LogFilePrefix"] == "data/"
+    # CDK turns EventBridge delivery on through its bucket-notifications custom resource.
+    notifications = only(synthesized.resources("Custom::S3BucketNotifications"))
+    assert "EventBridgeConfiguration" in notifications["NotificationConfiguration"]
+    policies = [p["Properties"]["PolicyDocument"] for p in synthesized.resources("AWS::S3::BucketPolicy").values()]
+    for policy in policies:  # TLS only, on both buckets
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in policy["Statement"]
+        )
+    assert len(policies) == 2
+
+
+def test_table_matches_the_adapter_and_is_on_demand_with_pitr(synthesized: Synthesized) -> None:
+    from autolabel.aws import records
+
+    captured: dict[str, Any] = {}
+
+    class Recorder:
+        def create_table(self, **kwargs: Any) -> None:
+            captured.update(kwargs)
+
+    records.create_table(Recorder(), "t")  # type: ignore[arg-type]
+    tables = synthesized.resources("AWS::DynamoDB::Table")
+    table = tables[synthesized.logical_id(synthesized.stack.storage.table)]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["KeySchema"] == captured["KeySchema"]
+    assert sorted(table["AttributeDefinitions"], key=str) == sorted(captured["AttributeDefinitions"], key=str)
+    deployed = {i["IndexName"]: i["KeySchema"] for i in table["GlobalSecondaryIndexes"]}
+    assert deployed == {i["IndexName"]: i["KeySchema"] for i in captured["GlobalSecondaryIndexes"]}
+    idempotency = tables[synthesized.logical_id(synthesized.stack.storage.idempotency)]["Properties"]
+    assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+
+
+def test_queues_are_encrypted_with_a_dlq_and_fed_by_the_upload_rule(synthesized: Synthesized) -> None:
+    uploads_id = synthesized.logical_id(synthesized.stack.review.uploads)
+    queues = synthesized.resources("AWS::SQS::Queue")
+    uploads = queues[uploads_id]["Properties"]
+    assert all(q["Properties"]["SqsManagedSseEnabled"] for q in queues.values())
+    assert uploads["RedrivePolicy"]["maxReceiveCount"] == 5
+    rule = only(synthesized.resources("AWS::Events::Rule"))
+    assert rule["EventPattern"]["detail-type"] == ["Object Created"]
+    assert rule["EventPattern"]["detail"]["object"]["key"] == [{"prefix": "uploads/"}]
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [uploads_id, "Arn"]}
+    mapping = only(synthesized.resources("AWS::Lambda::EventSourceMapping"))
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_functions_run_python_312_on_arm64_with_tracing(synthesized: Synthesized) -> None:
+    ours = {
+        k: v["Properties"]
+        for k, v in synthesized.resources("AWS::Lambda::Function").items()
+        if v["Properties"].get("Handler") == "handler.handler"
+    }
+    assert len(ours) == 5
+    for properties in ours.values():
+        assert properties["Architectures"] == ["arm64"]
+        assert properties["Runtime"] == "python3.12"
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+        assert len(properties["Layers"]) == 2
+    infer = ours[synthesized.logical_id(synthesized.stack.pipeline.infer)]
+    assert infer["MemorySize"] == synthesized.config.inference_memory_mb
+
+
+def statements_of(synthesized: Synthesized, fn: Any) -> list[dict[str, Any]]:
+    role_id = synthesized.logical_id(fn.role)
+    found = []
+    for policy in synthesized.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            found.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return found
+
+
+def grants(synthesized: Synthesized, fn: Any) -> dict[str, set[str]]:
+    """action -> the resources it is granted on, tokens rendered as <LogicalId> strings."""
+
+    def render(resource: Any) -> str:
+        if isinstance(resource, str):
+            return resource
+        if "Fn::GetAtt" in resource:
+            return f"<{resource['Fn::GetAtt'][0]}>"
+        if "Ref" in resource:
+            return f"<{resource['Ref']}>"
+        if "Fn::Join" in resource:
+            return "".join(render(p) for p in resource["Fn::Join"][1])
+        return json.dumps(resource)
+
+    table: dict[str, set[str]] = {}
+    for statement in statements_of(synthesized, fn):
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in actions:
+            table.setdefault(action, set()).update(render(r) for r in resources)
+    return table
+
+
+def test_least_privilege(synthesized: Synthesized) -> None:
+    stack = synthesized.stack
+    records = synthesized.logical_id(stack.storage.table)
+    idem = synthesized.logical_id(stack.storage.idempotency)
+    bucket = synthesized.logical_id(stack.storage.bucket)
+    queues = "arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:al-*"
+    tracing = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    logs = {"logs:CreateLogStream", "logs:PutLogEvents"}
+    records_rw = {
+        f"dynamodb:{a}"
+        for a in (
+            "GetItem",
+            "BatchGetItem",
+            "Query",
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "BatchWriteItem",
+            "ConditionCheckItem",
+        )
+    }
+    send = {"sqs:SendMessage", "sqs:GetQueueUrl", "sqs:CreateQueue", "sqs:GetQueueAttributes"}
+    expected = {
+        stack.pipeline.start: records_rw | send | {"s3:PutObject"},
+        stack.pipeline.infer: records_rw | send | {"s3:GetObject"},
+        stack.pipeline.finalize: records_rw | send,
+    }
+    for fn, actions in expected.items():
+        table = grants(synthesized, fn)
+        assert set(table) - tracing - logs == actions, fn.node.id
+        for action in tracing:
+            assert table[action] == {"*"}
+        for action in logs:  # its own log group only
+            assert len(table[action]) == 1 and "*" not in table[action]
+        for action in records_rw:
+            assert table[action] <= {f"<{records}>", f"<{records}>/index/*", f"<{idem}>"}
+        for action in send:
+            assert table[action] == {queues}
+        assert "dynamodb:Scan" not in table and not any(a.endswith(":*") for a in table)
+    assert grants(synthesized, stack.pipeline.start)["s3:PutObject"] == {f"<{bucket}>/runs/*"}
+    assert grants(synthesized, stack.pipeline.infer)["s3:GetObject"] == {
+        f"<{bucket}>/datasets/*",
+        f"<{bucket}>/models/*",
+    }
+    assert grants(synthesized, stack.pipeline.infer)["dynamodb:PutItem"] == {
+        f"<{records}>",
+        f"<{records}>/index/*",
+        f"<{idem}>",
+    }
+    label = grants(synthesized, stack.review.label)
+    assert label["s3:GetObject"] == {f"<{bucket}>/uploads/*", f"<{bucket}>/datasets/*", f"<{bucket}>/models/*"}
+    assert label["s3:PutObject"] == {f"<{bucket}>/datasets/*"}
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= set(label)  # its upload queue, from the event source
+    assert label["sqs:ReceiveMessage"] == {f"<{synthesized.logical_id(stack.review.uploads)}>"}
+    api = grants(synthesized, stack.api.handler)
+    assert api["states:StartExecution"] == {f"<{synthesized.logical_id(stack.pipeline.state_machine)}>"}
+    assert "s3:DeleteObject" not in api and "dynamodb:DeleteTable" not in api
+
+
+def test_state_machine_fans_out_with_batches_retries_and_a_catch(synthesized: Synthesized) -> None:
+    machine = only(synthesized.resources("AWS::StepFunctions::StateMachine"))
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+    assert machine["LoggingConfiguration"]["Level"] == "ALL"
+    states = definition(synthesized)["States"]
+    assert definition(synthesized)["StartAt"] == "Start"
+    fan_out = states[states["Start"]["Next"]]
+    assert fan_out["Type"] == "Map" and fan_out["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert fan_out["ItemReader"]["ReaderConfig"] == {"InputType": "JSON"}
+    assert fan_out["ItemReader"]["Parameters"]["Key.$"] == "$.manifest_key"
+    assert fan_out["ItemBatcher"] == {"MaxItemsPerBatch": 8, "BatchInput": {"task_id.$": "$.task_id"}}
+    assert fan_out["MaxConcurrency"] == 7
+    assert fan_out["ToleratedFailurePercentage"] == synthesized.config.tolerated_failure_percentage
+    infer = fan_out["ItemProcessor"]["States"]["Infer"]
+    (retry,) = infer["Retry"]
+    assert "Lambda.TooManyRequestsException" in retry["ErrorEquals"] and retry["BackoffRate"] == 2
+    assert "ProvisionedThroughputExceededException" in retry["ErrorEquals"]
+    assert "States.ALL" not in retry["ErrorEquals"]  # domain errors are not retried
+    for name in ("Start", fan_out and states["Start"]["Next"], "Finalize"):
+        assert states[name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "MarkFailed"}]
+    assert fan_out["Next"] == "Finalize" and states["Finalize"]["End"] is True
+    assert states["MarkFailed"]["Parameters"] == {"task_id.$": "$.task_id", "error.$": "$.error"}
+    assert states[states["MarkFailed"]["Next"]]["Type"] == "Fail"
+
+
+def test_api_routes_are_iam_authorised_and_logged(synthesized: Synthesized) -> None:
+    routes = synthesized.resources("AWS::ApiGatewayV2::Route")
+    assert {r["Properties"]["RouteKey"] for r in routes.values()} == {
+        "GET /health",
+        "GET /tasks/{name}",
+        "POST /tasks/{name}/run",
+    }
+    assert {r["Properties"]["AuthorizationType"] for r in routes.values()} == {"AWS_IAM"}
+    stage = only(synthesized.resources("AWS::ApiGatewayV2::Stage"))
+    assert "requestId" in stage["AccessLogSettings"]["Format"]
+
+
+def test_dashboard_and_alarms(synthesized: Synthesized) -> None:
+    alarms = [a["Properties"] for a in synthesized.resources("AWS::CloudWatch::Alarm").values()]
+    names = {a.get("MetricName") for a in alarms}
+    assert {"ExecutionsFailed", "ApproximateNumberOfMessagesVisible", "Errors"} <= names
+    body = json.dumps(only(synthesized.resources("AWS::CloudWatch::Dashboard"))["DashboardBody"])
+    for metric in ("InputsProcessed", "PredictionsReview", "InferenceMs", "Duration", "ExecutionsStarted"):
+        assert metric in body
+
+
+def test_config_comes_from_cdk_context() -> None:
+    from infra.config import Config
+
+    context = {"batch_size": "32", "max_concurrency": "50", "retain_data": "false"}
+    config = Config.from_context(context.get)
+    assert (config.batch_size, config.max_concurrency, config.retain_data) == (32, 50, False)
+    assert Config.from_context({}.get) == Config()
