@@ -560,7 +560,10 @@ def serve(
             f"[yellow]warning:[/] listening on {host}: other machines can reach the API, and this server "
             "speaks plain HTTP — put TLS in front of it before tokens cross a network"
         )
-    run_server(service(serving=True), host, port, announce=lambda url: console.print(f"autolabel API on {url}", highlight=False))
+    def announce(url: str) -> None:
+        console.print(f"autolabel API on {url}", highlight=False)
+
+    run_server(service(serving=True), host, port, announce=announce)
 
 
 @app.command("demo")
