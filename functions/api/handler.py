@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from autolabel.api.lambda_app import app
+from autolabel.api.lambda_app import app, app_service
+
+__all__ = ["app_service", "handler"]
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

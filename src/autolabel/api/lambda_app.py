@@ -28,3 +28,8 @@ def _authenticator(service: Autolabel) -> Authenticator:
 
 _svc = _service()
 app = create_app(_svc, _authenticator(_svc))
+
+
+def app_service() -> Autolabel:
+    """The service behind ``app`` (for administration scripts and tests)."""
+    return _svc
