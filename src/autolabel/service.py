@@ -252,6 +252,17 @@ class Autolabel:
             size_bytes=len(data),
         )
 
+    def input_content(self, actor: Actor, input_id: str) -> tuple[Input, bytes]:
+        """An input's bytes: admins any, a reviewer only those of items in their partition."""
+        item = self.records.get_input(input_id)
+        if not actor.is_admin and not any(
+            review.input_id == input_id
+            for task in self.tasks(actor)
+            for review in self.records.review_items(task.id, reviewer=actor.name)
+        ):
+            raise Forbidden(f"input {input_id} is not in any of your review items")
+        return item, self.blobs.get(item.blob_key)
+
     def list_inputs(self, actor: Actor, dataset_ref: str, cursor: str | None, limit: int) -> Page[Input]:
         require_admin(actor, "list inputs")
         return self.records.list_inputs(self.dataset(dataset_ref).id, cursor=cursor, limit=limit)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import shutil
 
 from autolabel.domain.models import ReviewState
 from autolabel.inference.catalog import shipped_models_dir
 from autolabel.ports import AnnotationQuery, queue_name
-from tests.api.conftest import Client, World, seed_task, snapshot
+from tests.api.conftest import Client, Served, World, record_run, seed_task, snapshot
 from tests.conftest import sample
 
 
@@ -201,3 +202,32 @@ def test_input_manager_adds_and_removes_labels_and_deletes_inputs(world: World) 
         world.client("alice").post(f"/review/items/{reply['item']['id']}/accept")
     assert items[0].input_id not in handed and len(handed) == len(items) - 1
     assert all(i.state == ReviewState.DECIDED for i in world.svc.records.review_items(task.id))
+
+
+def test_input_bytes_for_admins_and_the_items_reviewer_only(world: World, served: Served) -> None:
+    root = world.client("root")
+    root.post("/datasets", {"name": "pics"})
+    photo = sample("coffee")
+    upload = {"files": [{"filename": photo.name, "content_base64": base64.b64encode(photo.read_bytes()).decode()}]}
+    uploaded = root.post("/datasets/pics/inputs", upload).body["items"][0]
+    body = {"name": "p", "dataset": "pics", "model": "ssd-mobilenet-v2-coco", "concepts": ["cat"],
+            "thresholds": {"upper": 0.9, "lower": 0.4}, "reviewers": [{"name": "alice"}, {"name": "bob"}]}  # fmt: skip
+    task = world.svc.records.get_task(root.post("/tasks", body).body["id"])
+    inputs = [world.svc.records.get_input(uploaded["id"])]
+    [item] = record_run(world, task, inputs, [[0.5]])
+    other = "bob" if item.reviewer == "alice" else "alice"
+
+    def fetch(user: str) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection(served.host, served.port, timeout=30)
+        connection.request(
+            "GET", f"/inputs/{uploaded['id']}/content", headers={"Authorization": f"Bearer {world.tokens[user]}"}
+        )
+        response = connection.getresponse()
+        data = response.read()
+        connection.close()
+        return response.status, data
+
+    assert fetch(item.reviewer) == (200, photo.read_bytes())
+    assert fetch("root") == (200, photo.read_bytes())
+    assert fetch(other)[0] == 403
+    assert fetch("eve")[0] == 403
