@@ -91,6 +91,8 @@ def test_full_flow_through_autolabel_serve(home: Path, server: Served) -> None:
     )
     started = call("POST", f"/tasks/{task['id']}/runs", expect=202)
     assert started == {"task_id": task["id"], "status": "In progress"}
+    again = server.request("POST", f"/tasks/{task['id']}/runs", None, tokens["root"])
+    assert again.status == 409 and "already running" in again.body["message"]
 
     deadline = time.monotonic() + 180
     while (detail := call("GET", f"/tasks/{task['id']}"))["summary"]["status"] == "In progress":
