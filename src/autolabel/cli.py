@@ -560,6 +560,7 @@ def serve(
             f"[yellow]warning:[/] listening on {host}: other machines can reach the API, and this server "
             "speaks plain HTTP — put TLS in front of it before tokens cross a network"
         )
+
     def announce(url: str) -> None:
         console.print(f"autolabel API on {url}", highlight=False)
 
