@@ -107,18 +107,22 @@ class Connection:
 
     def __init__(self, port: int, token: str) -> None:
         self.port = port
-        self.head = (
-            f"Host: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
-            "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
-        ).encode()
+        self.head = f"Host: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def post(self, path: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+        return await self.request("POST", path, b"{}")
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, dict]:  # type: ignore[type-arg]
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
-        self.writer.write(f"POST {path} HTTP/1.1\r\n".encode() + self.head)
+        self.writer.write(
+            f"{method} {path} HTTP/1.1\r\n{self.head}Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         status_line = await self.reader.readline()
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
@@ -135,9 +139,14 @@ class Connection:
 
 
 async def reviewer_loop(
-    port: int, task_id: str, token: str, stop_at: float, think_s: float, log: ReviewerLog, rng: random.Random
+    port: int,
+    task_id: str,
+    connection: Connection,
+    stop_at: float,
+    think_s: float,
+    log: ReviewerLog,
+    rng: random.Random,
 ) -> None:
-    connection = Connection(port, token)
 
     async def call(kind: str, path: str) -> tuple[int, dict]:  # type: ignore[type-arg]
         started = time.perf_counter()
@@ -147,6 +156,9 @@ async def reviewer_loop(
         return status, body
 
     try:
+        # Reviewers start at different moments, as people do; 50 identical first clicks in the
+        # same millisecond would measure a burst nobody produces.
+        await asyncio.sleep(rng.uniform(0, 2 * think_s))
         while time.perf_counter() < stop_at:
             status, body = await call("next", f"/tasks/{task_id}/review/next")
             if status != 200:
@@ -176,17 +188,27 @@ async def run_reviewers(
     port: int,
     task_id: str,
     tokens: dict[str, str],
-    stop_at: float,
+    duration_s: float,
     think_s: float,
     logs: dict[str, ReviewerLog],
     seed_: int,
-) -> None:
+) -> float:
+    """Warm up (each reviewer connects and makes one unmeasured request: a server thread and
+    its SQLite connection per client are set up once, not in the first measured second), then
+    run for ``duration_s``; returns the measured seconds."""
+    connections = {name: Connection(port, token) for name, token in tokens.items()}
+    warm = await asyncio.gather(*(c.request("GET", f"/tasks/{task_id}") for c in connections.values()))
+    if any(status != 200 for status, _ in warm):
+        raise SystemExit(f"warm-up failed: {[s for s, _ in warm]}")
+    started = time.perf_counter()
     await asyncio.gather(
         *(
-            reviewer_loop(port, task_id, token, stop_at, think_s, logs[name], random.Random(f"{seed_}{name}"))
-            for name, token in tokens.items()
+            reviewer_loop(port, task_id, connections[name], started + duration_s, think_s, logs[name],
+                          random.Random(f"{seed_}{name}"))
+            for name in tokens
         )
-    )
+    )  # fmt: skip
+    return time.perf_counter() - started
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -261,10 +283,9 @@ def main() -> None:
                 raise SystemExit("autolabel serve did not announce its address")
             port = int(found.group(1))
             logs = {name: ReviewerLog() for name in tokens}
-            load_started = time.perf_counter()
-            stop_at = load_started + args.duration
-            asyncio.run(run_reviewers(port, task_id, tokens, stop_at, args.think_ms / 1000, logs, args.seed))
-            elapsed = time.perf_counter() - load_started
+            elapsed = asyncio.run(
+                run_reviewers(port, task_id, tokens, args.duration, args.think_ms / 1000, logs, args.seed)
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -49,8 +49,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document i
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def service() -> Autolabel:
-    backends = embedded(default_home())
+def service(serving: bool = False) -> Autolabel:
+    backends = embedded(default_home(), serving=serving)
     return Autolabel(backends.records, backends.blobs, backends.queues, backends.users)
 
 
@@ -560,7 +560,11 @@ def serve(
             f"[yellow]warning:[/] listening on {host}: other machines can reach the API, and this server "
             "speaks plain HTTP — put TLS in front of it before tokens cross a network"
         )
-    run_server(service(), host, port, announce=lambda url: console.print(f"autolabel API on {url}", highlight=False))
+
+    def announce(url: str) -> None:
+        console.print(f"autolabel API on {url}", highlight=False)
+
+    run_server(service(serving=True), host, port, announce=announce)
 
 
 @app.command("demo")

@@ -23,6 +23,7 @@ from autolabel.domain.errors import Conflict, Forbidden, NotFound, RunFailed, Un
 from autolabel.domain.models import (
     Annotation,
     AnnotationStatus,
+    Classification,
     Dataset,
     DatasetVersion,
     Decision,
@@ -261,6 +262,17 @@ class Autolabel:
             size_bytes=len(data),
         )
 
+    def input_content(self, actor: Actor, input_id: str) -> tuple[Input, bytes]:
+        """An input's bytes: admins any, a reviewer only those of items in their partition."""
+        item = self.records.get_input(input_id)
+        if not actor.is_admin and not any(
+            review.input_id == input_id
+            for task in self.tasks(actor)
+            for review in self.records.review_items(task.id, reviewer=actor.name)
+        ):
+            raise Forbidden(f"input {input_id} is not in any of your review items")
+        return item, self.blobs.get(item.blob_key)
+
     def list_inputs(self, actor: Actor, dataset_ref: str, cursor: str | None, limit: int) -> Page[Input]:
         require_admin(actor, "list inputs")
         return self.records.list_inputs(self.dataset(dataset_ref).id, cursor=cursor, limit=limit)
@@ -269,17 +281,22 @@ class Autolabel:
         """Delete inputs with everything recorded about them; all must exist (checked first)."""
         require_admin(actor, "delete inputs")
         dataset_id = self.dataset(dataset_ref).id if dataset_ref is not None else None
-        for input_id in input_ids:
-            found = self.records.get_input(input_id)
-            if dataset_id is not None and found.dataset_id != dataset_id:
-                raise NotFound(f"no input {input_id} in this dataset", {"input_id": input_id})
-        for input_id in dict.fromkeys(input_ids):
-            self.records.delete_input(input_id)
-        return list(dict.fromkeys(input_ids))
+        found = {input_id: self.records.get_input(input_id) for input_id in input_ids}
+        for item in found.values():
+            if dataset_id is not None and item.dataset_id != dataset_id:
+                raise NotFound(f"no input {item.id} in this dataset", {"input_id": item.id})
+        for item in found.values():
+            self.records.delete_input(item.id)
+            # Uploaded bytes live under the dataset's own prefix (content-addressed, one input
+            # per blob) and go with the input; blobs registered by key belong to whoever put them.
+            if item.blob_key.startswith(f"datasets/{item.dataset_id}/"):
+                self.blobs.delete(item.blob_key)
+        return list(found)
 
     # ------------------------------------------------------------------ models
 
-    def models(self, actor: Actor | None = None) -> list[ModelSpec]:
+    def models(self) -> list[ModelSpec]:
+        """Every model with its concepts; any authenticated caller may list them."""
         return self.catalog.specs()
 
     def register_model(
@@ -688,8 +705,6 @@ class Autolabel:
         geometry: Geometry | None,
     ) -> list[Annotation]:
         """Label selected inputs with a concept (a whole-input classification, or a shape)."""
-        from autolabel.domain.models import Classification
-
         require_admin(actor, "add annotations")
         task = self.task(task_name)
         if concept not in task.concepts:

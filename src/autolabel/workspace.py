@@ -26,10 +26,11 @@ class Backends:
     users: UserStore | None = None  # None where callers are identified elsewhere (JWT on AWS)
 
 
-def embedded(home: Path | None = None) -> Backends:
+def embedded(home: Path | None = None, serving: bool = False) -> Backends:
+    """The workspace's backends; ``serving`` keeps WAL checkpoints off the request path."""
     home = home or default_home()
     home.mkdir(parents=True, exist_ok=True)
-    database = SQLiteDatabase(home / "autolabel.sqlite3")
+    database = SQLiteDatabase(home / "autolabel.sqlite3", checkpoint_every_s=1.0 if serving else None)
     return Backends(
         SQLiteRecordStore(database),
         FileBlobStore(home / "blobs"),

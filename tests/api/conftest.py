@@ -7,8 +7,13 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import os
+import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -211,3 +216,27 @@ def served(world: World) -> Iterator[Served]:
     yield Served("127.0.0.1", server.server_address[1])
     server.shutdown()
     server.server_close()
+
+
+@contextmanager
+def autolabel_serve(home: Path) -> Iterator[Served]:
+    """A real `autolabel serve` process on an ephemeral loopback port, on the workspace ``home``."""
+    env = {**os.environ, "AUTOLABEL_HOME": str(home), "COLUMNS": "200"}
+    log = home / "serve.log"  # a file, not a pipe: a chatty server must never block on a full pipe
+    with log.open("w") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "autolabel.cli", "serve", "--port", "0"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            found = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+            assert found, f"no address announced: {line!r} {log.read_text()}"
+            yield Served("127.0.0.1", int(found.group(1)))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)

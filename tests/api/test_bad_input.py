@@ -165,15 +165,12 @@ def test_ids_of_other_tasks_are_refused(world: World) -> None:
 
 def test_an_oversized_body_is_413_before_it_is_read(world: World, served: Served) -> None:
     before = snapshot(world)
-    with socket.create_connection((served.host, served.port), timeout=10) as connection:
-        connection.sendall(
-            b"POST /datasets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            + f"Authorization: Bearer {world.tokens['root']}\r\nContent-Length: {MAX_BODY_BYTES + 1}\r\n\r\n".encode()
-        )
-        received = b""
-        while chunk := connection.recv(65536):  # the server answers, then closes the connection
-            received += chunk
-        head = received.decode()
+    # Only the headers are sent: the server must answer from Content-Length alone.
+    head = raw_exchange(
+        served,
+        b"POST /datasets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Authorization: Bearer {world.tokens['root']}\r\nContent-Length: {MAX_BODY_BYTES + 1}\r\n\r\n".encode(),
+    )
     assert head.startswith("HTTP/1.1 413"), head
     assert '"error": "payload_too_large"' in head
     assert snapshot(world) == before
@@ -191,3 +188,29 @@ def test_an_oversized_body_is_413_on_the_lambda_path_too(world: World) -> None:
 def test_an_unknown_route_is_a_json_404(world: World) -> None:
     reply = world.client("root").get("/nothing/here")
     assert reply.status == 404 and reply.body["error"] == "not_found"
+
+
+def raw_exchange(served: Served, request: bytes) -> str:
+    with socket.create_connection((served.host, served.port), timeout=10) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received.decode(errors="replace")
+
+
+def test_a_chunked_body_is_refused_not_misread(world: World, served: Served) -> None:
+    before = snapshot(world)
+    answer = raw_exchange(
+        served,
+        b"POST /datasets HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        + f"Authorization: Bearer {world.tokens['root']}\r\nContent-Type: application/json\r\n\r\n".encode()
+        + b'11\r\n{"name": "sneak"}\r\n0\r\n\r\n',
+    )
+    assert answer.startswith("HTTP/1.1 411") and '"length_required"' in answer
+    assert snapshot(world) == before
+
+
+def test_a_bad_content_length_is_400(world: World, served: Served) -> None:
+    answer = raw_exchange(served, b"POST /datasets HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")
+    assert answer.startswith("HTTP/1.1 400") and '"bad_request"' in answer

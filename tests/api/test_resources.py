@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import shutil
+import threading
 
 from autolabel.domain.models import ReviewState
 from autolabel.inference.catalog import shipped_models_dir
 from autolabel.ports import AnnotationQuery, queue_name
-from tests.api.conftest import Client, World, seed_task, snapshot
+from tests.api.conftest import Client, Served, World, record_run, seed_task, snapshot
 from tests.conftest import sample
 
 
@@ -52,8 +54,15 @@ def test_datasets_uploads_registration_paging_and_deletion(world: World) -> None
     listed = pages(root, "/datasets/a-set/inputs", 3)
     assert [len(p) for p in listed] == [3, 1]
     ids_ = [i for p in listed for i in p]
+    first_key = world.svc.records.get_input(ids_[0]).blob_key
+    assert world.svc.blobs.exists(first_key)
     deleted = root.delete(f"/datasets/a-set/inputs/{ids_[0]}")
     assert deleted.status == 200 and deleted.body == {"deleted": [ids_[0]]}
+    assert not world.svc.blobs.exists(first_key)  # uploaded bytes go with the input
+    registered_id = registered.body["items"][0]["id"]
+    assert root.post("/inputs/delete", {"input_ids": [registered_id]}).status == 200
+    assert world.svc.blobs.exists("incoming/rocket.jpg")  # a registered blob is not ours to delete
+    ids_.remove(registered_id)
     assert [i for p in pages(root, "/datasets/a-set/inputs", 10) for i in p] == ids_[1:]
     assert root.delete(f"/datasets/a-set/inputs/{ids_[0]}").status == 404
 
@@ -201,3 +210,53 @@ def test_input_manager_adds_and_removes_labels_and_deletes_inputs(world: World) 
         world.client("alice").post(f"/review/items/{reply['item']['id']}/accept")
     assert items[0].input_id not in handed and len(handed) == len(items) - 1
     assert all(i.state == ReviewState.DECIDED for i in world.svc.records.review_items(task.id))
+
+
+def test_input_bytes_for_admins_and_the_items_reviewer_only(world: World, served: Served) -> None:
+    root = world.client("root")
+    root.post("/datasets", {"name": "pics"})
+    photo = sample("coffee")
+    upload = {"files": [{"filename": photo.name, "content_base64": base64.b64encode(photo.read_bytes()).decode()}]}
+    uploaded = root.post("/datasets/pics/inputs", upload).body["items"][0]
+    body = {"name": "p", "dataset": "pics", "model": "ssd-mobilenet-v2-coco", "concepts": ["cat"],
+            "thresholds": {"upper": 0.9, "lower": 0.4}, "reviewers": [{"name": "alice"}, {"name": "bob"}]}  # fmt: skip
+    task = world.svc.records.get_task(root.post("/tasks", body).body["id"])
+    inputs = [world.svc.records.get_input(uploaded["id"])]
+    [item] = record_run(world, task, inputs, [[0.5]])
+    other = "bob" if item.reviewer == "alice" else "alice"
+
+    def fetch(user: str) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection(served.host, served.port, timeout=30)
+        connection.request(
+            "GET", f"/inputs/{uploaded['id']}/content", headers={"Authorization": f"Bearer {world.tokens[user]}"}
+        )
+        response = connection.getresponse()
+        data = response.read()
+        connection.close()
+        return response.status, data
+
+    assert fetch(item.reviewer) == (200, photo.read_bytes())
+    assert fetch("root") == (200, photo.read_bytes())
+    assert fetch(other)[0] == 403
+    assert fetch("eve")[0] == 403
+
+
+def test_concurrent_versions_get_distinct_numbers(world: World, served: Served) -> None:
+    task, _ = seed_task(world, reviewers=("alice",))
+    barrier = threading.Barrier(4)
+    numbers: list[int] = []
+
+    def snapshot_once() -> None:
+        barrier.wait()
+        reply = served.request("POST", f"/tasks/{task.id}/versions", None, world.tokens["root"])
+        assert reply.status == 201, reply
+        numbers.append(reply.body["number"])
+
+    threads = [threading.Thread(target=snapshot_once) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(numbers) == [1, 2, 3, 4]
+    stored = world.svc.records.dataset_versions(task.id)
+    assert all(world.svc.blobs.exists(v.blob_key) for v in stored) and len(stored) == 4

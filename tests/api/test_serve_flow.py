@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import Served
+from tests.api.conftest import Served, autolabel_serve
 from tests.conftest import SAMPLES
 
 AUTOLABEL = [sys.executable, "-m", "autolabel.cli"]
@@ -36,19 +35,8 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture
 def server(home: Path) -> Iterator[Served]:
     cli(home, "user", "list")  # creates the workspace before the server opens it
-    env = {**os.environ, "AUTOLABEL_HOME": str(home), "COLUMNS": "200"}
-    process = subprocess.Popen(
-        [*AUTOLABEL, "serve", "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        found = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-        assert found, f"no address announced: {line!r} {process.stderr.read() if process.stderr else ''}"
-        yield Served("127.0.0.1", int(found.group(1)))
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with autolabel_serve(home) as served:
+        yield served
 
 
 @pytest.mark.slow
@@ -91,6 +79,8 @@ def test_full_flow_through_autolabel_serve(home: Path, server: Served) -> None:
     )
     started = call("POST", f"/tasks/{task['id']}/runs", expect=202)
     assert started == {"task_id": task["id"], "status": "In progress"}
+    again = server.request("POST", f"/tasks/{task['id']}/runs", None, tokens["root"])
+    assert again.status == 409 and "already running" in again.body["message"]
 
     deadline = time.monotonic() + 180
     while (detail := call("GET", f"/tasks/{task['id']}"))["summary"]["status"] == "In progress":

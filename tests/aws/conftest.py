@@ -51,6 +51,8 @@ class Account:
         module = self.modules.get(name)
         if module is None:
             module_name = f"autolabel_fn_{name}"
+            # A new container builds its app afresh (the API's resolver lives in lambda_app).
+            sys.modules.pop("autolabel.api.lambda_app", None)
             spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "handler.py")
             assert spec and spec.loader
             module = importlib.util.module_from_spec(spec)

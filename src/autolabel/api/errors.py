@@ -99,10 +99,6 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
         first = errors[0]
         return error_response(422, "validation_error", f"{_where(first)}: {first['msg']}", {"errors": errors})
 
-    @app.exception_handler(UnicodeDecodeError)
-    def undecodable(exc: UnicodeDecodeError) -> Response[Any]:
-        return error_response(400, "malformed_json", "the request body is not UTF-8 JSON")
-
     @app.not_found
     def no_route(exc: Exception) -> Response[Any]:
         event = app.current_event

@@ -39,3 +39,8 @@ def _authenticator(service: Autolabel) -> Authenticator:
 
 _svc, _launcher = _build()
 app = create_app(_svc, _authenticator(_svc), _launcher)
+
+
+def app_service() -> Autolabel:
+    """The service behind ``app`` (for administration scripts and tests)."""
+    return _svc

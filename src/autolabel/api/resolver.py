@@ -12,6 +12,7 @@ AWS: an unauthenticated request learns nothing, not even whether its body would 
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Mapping
@@ -90,6 +91,9 @@ class ThreadSafeHttpResolver(APIGatewayHttpResolver):
         size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
         if size > MAX_BODY_BYTES:
             return too_large_response(size)
+        if event.get("isBase64Encoded") and not is_utf8(body):
+            # Every request body of this API is JSON; bytes that are not even UTF-8 cannot be.
+            return raw_error(400, "malformed_json", "the request body is not UTF-8 JSON")
         proxy_event = self._to_proxy_event(dict(event))
         self.current_event = proxy_event
         self.lambda_context = context
@@ -103,6 +107,14 @@ class ThreadSafeHttpResolver(APIGatewayHttpResolver):
             return super().resolve(event, context)
         finally:
             self._request.actor = None
+
+
+def is_utf8(base64_body: str) -> bool:
+    try:
+        base64.b64decode(base64_body).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def raw_error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -102,9 +102,15 @@ def make_handler(app: ThreadSafeHttpResolver) -> type[BaseHTTPRequestHandler]:
         # Headers and body go out as separate writes; with Nagle's algorithm on, the body
         # waits for the client's delayed ACK of the headers: +40 ms on every response.
         disable_nagle_algorithm = True
+        timeout = 120  # an idle (or stalled) connection gives its thread back after two minutes
         server_version = "autolabel"
 
         def _handle(self) -> None:
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                # API Gateway needs the length up front too; refusing beats misreading the stream.
+                self._send(plain_error(411, "length_required", "send a Content-Length, not a chunked body"))
+                self.close_connection = True
+                return
             length_header = self.headers.get("Content-Length") or "0"
             try:
                 length = int(length_header)

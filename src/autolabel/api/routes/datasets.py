@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from autolabel.api.context import ApiContext, Cursor, Limit, decode_base64, path_ref
@@ -66,5 +67,27 @@ def datasets_router(api: ApiContext) -> Router:
     def delete_input(dataset: str, input_id: str) -> Deleted:
         deleted = api.service.delete_inputs(api.actor(), [path_ref(input_id)], path_ref(dataset))
         return Deleted(deleted=deleted)
+
+    @router.get(
+        "/inputs/<input_id>/content",
+        tags=TAGS,
+        summary="An input's bytes (reviewers: inputs of their own items)",
+        enable_validation=False,  # a path parameter in, raw bytes out: nothing for pydantic to check
+        responses={
+            **responses(),
+            200: {
+                "description": "The file as it was added",
+                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            },
+        },
+    )
+    def input_content(input_id: str) -> Response[bytes]:
+        found, data = api.service.input_content(api.actor(), path_ref(input_id))
+        return Response(
+            status_code=200,
+            content_type="application/octet-stream",
+            body=data,
+            headers={"Content-Disposition": f'inline; filename="{found.sha256}{Path(found.blob_key).suffix}"'},
+        )
 
     return router

@@ -21,7 +21,6 @@ def models_router(api: ApiContext) -> Router:
         "/models", tags=TAGS, summary="Shipped and registered models with their concepts", responses=responses()
     )
     def list_models(cursor: Cursor = None, limit: Limit = 100) -> ModelPage:
-        api.actor()
         page = page_of(sorted(api.service.models(), key=lambda m: m.id), lambda m: m.id, cursor, limit)
         return ModelPage(items=page.items, cursor=page.cursor)
 
