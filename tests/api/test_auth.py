@@ -217,3 +217,11 @@ def test_user_roles_are_checked_in_the_core_not_only_the_transport(world: World)
         world.svc.create_dataset(alice, "sneaky")
     with pytest.raises(Forbidden):
         world.svc.delete_inputs(alice, ["in_x"])
+
+
+def test_every_route_is_ready_before_the_first_request(world: World) -> None:
+    """Powertools builds a route's middleware stack on its first request by wrapping it in
+    place, which two racing first requests would do twice. The app builds them all up front."""
+    routes = [*world.app._static_routes, *world.app._dynamic_routes]
+    assert len(routes) == len(OPERATIONS)
+    assert all(route._middleware_stack_built for route in routes)

@@ -44,6 +44,7 @@ def create_app(
     app.include_router(tasks_router(context))
     app.include_router(review_router(context))
     app.include_router(input_manager_router(context))
+    app.build_middleware_stacks()
     return app
 
 

@@ -38,6 +38,17 @@ class ThreadSafeHttpResolver(APIGatewayHttpResolver):
         self.authenticate = authenticate
         self.public_paths = public_paths
 
+    def build_middleware_stacks(self) -> None:
+        """Build every route's middleware stack now, on one thread.
+
+        Powertools builds a route's stack on its first request by wrapping the route's stack in
+        place; two first requests racing on two threads wrap it twice, and the route is broken
+        for good. Building them all before serving leaves nothing to race on.
+        """
+        for route in (*self._static_routes, *self._dynamic_routes):
+            if not route._middleware_stack_built:
+                route._build_middleware_stack(router_middlewares=self._router_middlewares, app=self)
+
     def current_actor(self) -> Actor:
         """The authenticated caller of the request this thread is handling."""
         actor: Actor | None = getattr(self._request, "actor", None)
