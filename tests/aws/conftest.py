@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,9 @@ DETECTOR = "ssd-mobilenet-v2-coco"
 CLASSIFIER_CONCEPTS = ["tiger cat", "Egyptian cat", "tabby", "coffee mug", "espresso", "cup", "crash helmet", "suit"]
 
 
+_import_lock = threading.Lock()
+
+
 @dataclass
 class FakeContext:
     """The parts of the Lambda context powertools reads."""
@@ -47,7 +51,15 @@ class Account:
     modules: dict[str, ModuleType] = field(default_factory=dict)
 
     def handler(self, name: str) -> Callable[[dict[str, Any]], Any]:
-        """The real handler of functions/<name>, imported once per test (one 'container')."""
+        """The real handler of functions/<name>, imported once per test (one 'container').
+
+        Step Functions runs Map iterations on several threads; the lock keeps them from
+        importing the module twice at once (a Lambda container imports it once, alone)."""
+        with _import_lock:
+            module = self._load(name)
+        return lambda event: module.handler(event, FakeContext())
+
+    def _load(self, name: str) -> ModuleType:
         module = self.modules.get(name)
         if module is None:
             module_name = f"autolabel_fn_{name}"
@@ -59,7 +71,7 @@ class Account:
             sys.modules[module_name] = module
             spec.loader.exec_module(module)
             self.modules[name] = module
-        return lambda event: module.handler(event, FakeContext())
+        return module
 
 
 def create_resources() -> None:

@@ -51,7 +51,10 @@ def moto_aws() -> Iterator[None]:
                 return
         original(self, receipt_handle)
 
-    with mock_aws(), mock.patch.object(Queue, "delete_message", delete_message), serialised_dynamodb():
+    # Step Functions executions really run (tests/aws/test_state_machine.py); Lambda never
+    # needs Docker because those tests route invocations to the handlers in-process.
+    config: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+    with mock_aws(config=config), mock.patch.object(Queue, "delete_message", delete_message), serialised_dynamodb():
         yield
 
 
