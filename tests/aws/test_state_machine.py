@@ -21,6 +21,7 @@ from autolabel.aws.executions import start_run
 from autolabel.aws.world import publish_models
 from autolabel.domain import partition
 from autolabel.domain.models import Reviewer, TaskStatus, Thresholds
+from autolabel.domain.users import Actor
 from autolabel.inference.catalog import shipped_models_dir
 from autolabel.ports import AnnotationQuery, queue_name
 from autolabel.service import Autolabel
@@ -32,6 +33,8 @@ from tests.infra.conftest import Synthesized, synthesized  # noqa: F401 - the se
 CONCEPTS = ["cat", "cup", "motorcycle", "person", "bowl", "spoon"]
 THRESHOLDS = Thresholds(upper=0.8, lower=0.3)
 REVIEWERS = [Reviewer(name="alice", weight=2), Reviewer(name="bob")]
+
+OWNER = Actor.workspace_owner()
 
 
 def runnable_definition(synth: Synthesized, arns: dict[str, str]) -> str:
@@ -130,6 +133,7 @@ def run(arn: str, task_id: str) -> dict[str, Any]:
 
 def create(svc: Autolabel) -> Any:
     return svc.create_task(
+        OWNER,
         name="street",
         dataset="samples",
         model=DETECTOR,
@@ -156,7 +160,7 @@ def test_run_on_aws_matches_the_embedded_pipeline(deployed: tuple[Account, str],
     account, arn = deployed
     aws = account.world.service
     publish_models(aws, shipped_models_dir(), only={DETECTOR})
-    aws.add_files("samples", [SAMPLES])
+    aws.add_files(OWNER, "samples", [SAMPLES])
     task = create(aws)
 
     described = run(arn, task.id)
@@ -166,9 +170,9 @@ def test_run_on_aws_matches_the_embedded_pipeline(deployed: tuple[Account, str],
     assert stored.status == TaskStatus.COMPLETE
 
     # The embedded pipeline on the same photos with the same task settings.
-    svc.add_files("samples", [SAMPLES])
+    svc.add_files(OWNER, "samples", [SAMPLES])
     create(svc)
-    svc.run_task("street")
+    svc.run_task(OWNER, "street")
     local = svc.task("street")
     assert results(aws, task.id) == results(svc, local.id)
     assert aws.records.counts(task.id) == svc.records.counts(local.id)
@@ -196,8 +200,9 @@ def test_run_on_aws_matches_the_embedded_pipeline(deployed: tuple[Account, str],
 def test_a_run_that_cannot_start_marks_the_task_failed(deployed: tuple[Account, str]) -> None:
     account, arn = deployed
     aws = account.world.service
-    aws.add_files("samples", [SAMPLES / "coffee.png"])
+    aws.add_files(OWNER, "samples", [SAMPLES / "coffee.png"])
     task = aws.create_task(
+        OWNER,
         name="empty",
         dataset="samples",
         model="efficientnet-lite0-imagenet",
