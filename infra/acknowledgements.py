@@ -76,6 +76,30 @@ def acknowledge(stack: AutolabelStack) -> None:
                 f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/models/*]",
                 "Models are read from models/<id>/ (fetched once per container); read-only.",
             )
+    api_role = stack.api.handler.role
+    assert api_role is not None
+    ack(
+        api_role,
+        f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/models/*]",
+        "The API registers models (models/<id>/model.onnx, spec.json) and reads their specs; that prefix only.",
+    )
+    ack(
+        api_role,
+        f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/versions/*]",
+        "Dataset versions are immutable snapshots written to versions/<task>/<n>.json; that prefix only.",
+    )
+    ack(
+        stack.api.user_pool,
+        "AwsSolutions-COG8",
+        "The Plus feature plan adds threat protection at a per-user monthly price; the pool already refuses "
+        "self sign-up, requires TOTP MFA and 12-character passwords. Turn Plus on for internet-wide deployments.",
+    )
+    ack(
+        stack.api.http_api,
+        "AwsSolutions-APIG4",
+        "Every route but GET /health uses the Cognito JWT authorizer; the health check is open on purpose (load "
+        "balancers and uptime probes carry no token) and returns only {'status': 'ok'}.",
+    )
     ack(
         stack.pipeline.start.role,  # type: ignore[arg-type]
         f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/runs/*]",

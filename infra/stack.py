@@ -39,3 +39,5 @@ class AutolabelStack(Stack):
         CfnOutput(self, "Table", value=self.storage.table.table_name)
         CfnOutput(self, "StateMachine", value=self.pipeline.state_machine.state_machine_arn)
         CfnOutput(self, "ApiUrl", value=self.api.http_api.api_endpoint)
+        CfnOutput(self, "UserPoolId", value=self.api.user_pool.user_pool_id)
+        CfnOutput(self, "UserPoolClientId", value=self.api.client.user_pool_client_id)

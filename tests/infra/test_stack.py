@@ -205,7 +205,10 @@ def test_least_privilege(synthesized: Synthesized) -> None:
     assert label["sqs:ReceiveMessage"] == {f"<{synthesized.logical_id(stack.review.uploads)}>"}
     api = grants(synthesized, stack.api.handler)
     assert api["states:StartExecution"] == {f"<{synthesized.logical_id(stack.pipeline.state_machine)}>"}
-    assert "s3:DeleteObject" not in api and "dynamodb:DeleteTable" not in api
+    # Deleting an input removes its uploaded bytes; deleting a task removes its versions.
+    assert api["s3:DeleteObject"] == {f"<{bucket}>/datasets/*", f"<{bucket}>/versions/*"}
+    assert api["s3:PutObject"] == {f"<{bucket}>/datasets/*", f"<{bucket}>/versions/*", f"<{bucket}>/models/*"}
+    assert "dynamodb:DeleteTable" not in api and "s3:DeleteBucket" not in api
 
 
 def test_state_machine_fans_out_with_batches_retries_and_a_catch(synthesized: Synthesized) -> None:
@@ -233,14 +236,34 @@ def test_state_machine_fans_out_with_batches_retries_and_a_catch(synthesized: Sy
     assert states[states["MarkFailed"]["Next"]]["Type"] == "Fail"
 
 
-def test_api_routes_are_iam_authorised_and_logged(synthesized: Synthesized) -> None:
-    routes = synthesized.resources("AWS::ApiGatewayV2::Route")
-    assert {r["Properties"]["RouteKey"] for r in routes.values()} == {
-        "GET /health",
-        "GET /tasks/{name}",
-        "POST /tasks/{name}/run",
+def test_api_routes_need_a_cognito_token_but_health_and_are_logged(synthesized: Synthesized) -> None:
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"] for r in synthesized.resources("AWS::ApiGatewayV2::Route").values()
     }
-    assert {r["Properties"]["AuthorizationType"] for r in routes.values()} == {"AWS_IAM"}
+    # Every path goes to the resolver, which knows the routes; only the health check is open.
+    assert set(routes) == {"GET /health", "ANY /{proxy+}"}
+    assert routes["GET /health"]["AuthorizationType"] == "NONE"
+    assert routes["ANY /{proxy+}"]["AuthorizationType"] == "JWT"
+    authorizer = only(synthesized.resources("AWS::ApiGatewayV2::Authorizer"))
+    assert authorizer["AuthorizerType"] == "JWT"
+    assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
+    pool_id = synthesized.logical_id(synthesized.stack.api.user_pool)
+    assert pool_id in json.dumps(authorizer["JwtConfiguration"]["Issuer"])
+    client_id = synthesized.logical_id(synthesized.stack.api.client)
+    assert authorizer["JwtConfiguration"]["Audience"] == [{"Ref": client_id}]
+    pool = only(synthesized.resources("AWS::Cognito::UserPool"))
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["MfaConfiguration"] == "ON" and pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
+    groups = {g["Properties"]["GroupName"] for g in synthesized.resources("AWS::Cognito::UserPoolGroup").values()}
+    assert groups == {"admin", "reviewer"}
+    client = only(synthesized.resources("AWS::Cognito::UserPoolClient"))
+    assert client["GenerateSecret"] is False
+    api_env = next(
+        f["Properties"]["Environment"]["Variables"]
+        for f in synthesized.resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Description") == "HTTP API entry point"
+    )
+    assert api_env["AUTOLABEL_AUTH"] == "jwt"
     stage = only(synthesized.resources("AWS::ApiGatewayV2::Stage"))
     assert "requestId" in stage["AccessLogSettings"]["Format"]
 
