@@ -21,6 +21,12 @@ class Config:
     retain_data: bool = True  # False: `cdk destroy` also deletes the bucket and tables
     layers_dir: str = str(ROOT / "build" / "layers")
 
+    @property
+    def intra_op_threads(self) -> int:
+        """onnxruntime threads for the memory's vCPU share: more threads than vCPUs spin on a
+        throttled CPU and bill the spinning as duration."""
+        return max(1, self.inference_memory_mb // 1769)
+
     @classmethod
     def from_context(cls, get: Any) -> Config:
         values: dict[str, Any] = {}
