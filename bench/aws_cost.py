@@ -10,7 +10,7 @@ memory (Lambda gives 1 vCPU per 1,769 MB). Prices: us-east-1, as published (issu
     python -m bench.aws_cost [--images 1000] [--model ssd-mobilenet-v2-coco]
 
 Prints the table, the total, the target check (<= $0.01 per 1,000 images) and each handler
-module's import time (a cold-start proxy). Saves bench/results/aws_cost.json.
+module's import time (a cold-start proxy). Saves bench/results/aws_cost-<model>.json.
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ PRICE = {
 }
 TARGET_PER_1000 = 0.01
 VCPU_MB = 1769  # Lambda's memory per vCPU
+CONCEPTS = {
+    "ssd-mobilenet-v2-coco": ["person", "car", "cat", "dog", "cup", "motorcycle", "bicycle", "bowl"],
+    "efficientnet-lite0-imagenet": ["tabby", "tiger cat", "Egyptian cat", "coffee mug", "cup", "crash helmet", "suit"],
+}
 HANDLERS = ("start_run", "infer_batch", "finalize_run", "label_upload", "api")
 
 
@@ -78,6 +82,7 @@ class Meter:
     requests: Counter[tuple[str, str]] = field(default_factory=Counter)
     write_units: float = 0.0
     read_units: float = 0.0
+    write_units_by: Counter[str] = field(default_factory=Counter)  # operation/kind -> units
 
     def attach(self, client: Any) -> Any:
         client.meta.events.register("before-parameter-build.*.*", self._before)
@@ -88,7 +93,9 @@ class Meter:
         service = model.service_model.service_id.hyphenize()
         self.requests[(service, model.name)] += 1
         if service == "dynamodb":
-            self.write_units += self._writes(model.name, params)
+            units = self._writes(model.name, params)
+            self.write_units += units
+            self.write_units_by[model.name] += units
 
     @staticmethod
     def _put_units(item: dict[str, Any], transactional: bool) -> float:
@@ -237,13 +244,14 @@ def run(images: int, model: str, config: Config, workdir: Path) -> dict[str, Any
             name="bench",
             dataset="bench",
             model=model,
-            concepts=["person", "car", "cat", "dog", "cup", "motorcycle", "bicycle", "bowl"],
+            concepts=CONCEPTS.get(model, CONCEPTS["ssd-mobilenet-v2-coco"]),
             thresholds=Thresholds(upper=0.8, lower=0.4),
             reviewers=[Reviewer(name="alice"), Reviewer(name="bob")],
         )
         handlers = {name: load_handler(name) for name in ("start_run", "infer_batch", "finalize_run")}
         meter.requests.clear()
         meter.write_units = meter.read_units = 0.0  # count the run, not the set-up
+        meter.write_units_by.clear()
 
         cpu: dict[str, float] = defaultdict(float)
         invocations: Counter[str] = Counter()
@@ -266,6 +274,7 @@ def run(images: int, model: str, config: Config, workdir: Path) -> dict[str, Any
         return {
             "requests": meter.requests,
             "write_units": meter.write_units,
+            "write_units_by": dict(meter.write_units_by),
             "read_units": meter.read_units,
             "cpu": dict(cpu),
             "invocations": dict(invocations),
@@ -354,6 +363,9 @@ def main() -> None:
     print(f"{'total':<15} {'':<22} {'':>18} {total:>12.6f}")
     verdict = "within" if total <= TARGET_PER_1000 else "OVER"
     print(f"target <= ${TARGET_PER_1000:.2f} per 1,000 images: {verdict}\n")
+    print("DynamoDB write units by operation, per 1,000 images:")
+    for operation, units in sorted(measured["write_units_by"].items(), key=lambda kv: -kv[1]):
+        print(f"  {operation:<22} {units * scale:>10,.0f}")
     print("requests by operation (whole run):")
     for (service, operation), count in sorted(measured["requests"].items()):
         print(f"  {service:<10} {operation:<22} {count:>7}")
@@ -362,7 +374,7 @@ def main() -> None:
     for name, info in imports.items():
         print(f"  {name:<14} {info['total_ms']:>8.1f} ms   heaviest: {info['heaviest_ms']}")
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "aws_cost.json"
+    out = RESULTS / f"aws_cost-{args.model}.json"
     out.write_text(
         json.dumps(
             {
@@ -375,6 +387,7 @@ def main() -> None:
                 ],
                 "total_per_1000": total,
                 "requests": {f"{s}:{o}": n for (s, o), n in sorted(measured["requests"].items())},
+                "write_units_by_operation_per_1000": {k: v * scale for k, v in measured["write_units_by"].items()},
                 "import_ms": imports,
             },
             indent=2,
