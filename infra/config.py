@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class Config:
-    batch_size: int = 16  # images per infer_batch invocation (ItemBatcher MaxItemsPerBatch)
+    batch_size: int = 32  # images per infer_batch invocation (ItemBatcher MaxItemsPerBatch)
     max_concurrency: int = 20  # Distributed Map children running at once
     tolerated_failure_percentage: int = 5  # failed batches a run tolerates before it fails
     inference_memory_mb: int = 2048  # more memory, more vCPU: 1769 MB is one full vCPU
@@ -20,6 +20,12 @@ class Config:
     upload_prefix: str = "uploads/"
     retain_data: bool = True  # False: `cdk destroy` also deletes the bucket and tables
     layers_dir: str = str(ROOT / "build" / "layers")
+
+    @property
+    def intra_op_threads(self) -> int:
+        """onnxruntime threads for the memory's vCPU share: more threads than vCPUs spin on a
+        throttled CPU and bill the spinning as duration."""
+        return max(1, self.inference_memory_mb // 1769)
 
     @classmethod
     def from_context(cls, get: Any) -> Config:

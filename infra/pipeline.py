@@ -63,6 +63,7 @@ class Pipeline(Construct):
             "AUTOLABEL_QUEUE_PREFIX": config.queue_prefix,
             "AUTOLABEL_IDEMPOTENCY_TABLE": storage.idempotency.table_name,
             "AUTOLABEL_UPLOAD_PREFIX": config.upload_prefix,
+            "AUTOLABEL_INTRA_OP_THREADS": str(config.intra_op_threads),
         }
         queues = queue_arn(self, config.queue_prefix)
 

@@ -148,3 +148,35 @@ def test_local_path_downloads_once_and_url_is_presigned(meter: RequestMeter, tmp
     assert url.path.endswith("/models/m/model.onnx")
     query = parse_qs(url.query)
     assert query["X-Amz-Expires"] == ["600"] and "X-Amz-Signature" in query
+
+
+def test_compact_predictions_round_trip_exactly() -> None:
+    from autolabel.aws.records import decode_predictions, encode_predictions
+    from autolabel.domain.models import Band, Box, Classification, Prediction
+
+    pairs = [
+        (
+            Prediction(
+                id=ids.prediction_id("task_x", "in_y", n),
+                task_id="task_x",
+                input_id="in_y",
+                concept=concept,
+                score=score,
+                geometry=geometry,
+                model_id="ssd",
+                model_version="3",
+            ),
+            band,
+        )
+        for n, (concept, score, geometry, band) in enumerate(
+            [
+                ("cat", 0.912345678901, Box(x=1.5, y=2, w=3, h=4), Band.APPROVED),
+                ("dog", 0.5, Classification(), Band.REVIEW),
+                ("cup", 0.0001, Box(x=0, y=0, w=1, h=1), Band.DISCARDED),
+            ]
+        )
+    ]
+    raw = encode_predictions(pairs)
+    assert decode_predictions(raw, "task_x", "in_y") == pairs
+    assert len(raw) < 0.5 * sum(len(p.model_dump_json()) for p, _ in pairs)
+    assert decode_predictions(encode_predictions([]), "task_x", "in_y") == []

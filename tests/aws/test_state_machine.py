@@ -118,10 +118,10 @@ def deployed(account: Account, synthesized: Synthesized) -> Iterator[tuple[Accou
         yield account, arn
 
 
-def run(arn: str, task_id: str) -> dict[str, Any]:
+def run(arn: str, task_id: str, name: str | None = None) -> dict[str, Any]:
     sfn = clients.stepfunctions(REGION)
     execution = start_run(sfn, arn, task_id)
-    assert execution.endswith(f":{task_id}")  # execution name = task id
+    assert execution.endswith(f":{name or task_id}")  # execution name = task id
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         described = dict(sfn.describe_execution(executionArn=execution))
@@ -218,3 +218,5 @@ def test_a_run_that_cannot_start_marks_the_task_failed(deployed: tuple[Account, 
     assert stored.status == TaskStatus.FAILED
     assert stored.failure_reason is not None and stored.failure_reason.startswith("ValidationError: ")
     assert "no inputs" in stored.failure_reason
+    # Names of finished standard executions stay taken, so a re-run gets the next suffix.
+    assert run(arn, task.id, name=f"{task.id}-r1")["status"] == "FAILED"
