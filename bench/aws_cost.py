@@ -219,6 +219,7 @@ def run(images: int, model: str, config: Config, workdir: Path) -> dict[str, Any
     from autolabel.aws.records import create_table
     from autolabel.aws.world import AwsWorld, Settings, publish_models
     from autolabel.domain.models import Reviewer, Thresholds
+    from autolabel.domain.users import Actor
     from autolabel.inference.catalog import shipped_models_dir
 
     os.environ.update(environment(workdir))
@@ -239,8 +240,10 @@ def run(images: int, model: str, config: Config, workdir: Path) -> dict[str, Any
         clients.s3(REGION).create_bucket(Bucket="autolabel-bench")
         seed = AwsWorld(Settings(cache_dir=workdir / "seed-cache"))
         publish_models(seed.service, shipped_models_dir(), only={model})
-        seed.service.add_files("bench", bench_images(workdir / "images", images))
+        owner = Actor.workspace_owner()
+        seed.service.add_files(owner, "bench", bench_images(workdir / "images", images))
         task = seed.service.create_task(
+            owner,
             name="bench",
             dataset="bench",
             model=model,
