@@ -40,7 +40,8 @@ def export_files(
     if fmt not in FORMATS:
         raise ValidationError(f"unknown export format '{fmt}': choose one of {', '.join(FORMATS)}")
     task = svc.task(name)
-    statuses = [AnnotationStatus.SUCCESS] + ([AnnotationStatus.AWAITING_REVIEW] if include_review else [])
+    awaiting = [AnnotationStatus.AWAITING_REVIEW, AnnotationStatus.AWAITING_CONSENSUS_REVIEW]
+    statuses = [AnnotationStatus.SUCCESS, *(awaiting if include_review else [])]
     annotations = svc.annotations(AnnotationQuery(task_id=task.id, statuses=statuses))
     images = export_images(svc, task)
     if fmt == "coco":
