@@ -102,6 +102,19 @@ def page_of(items: Sequence[T], key: Callable[[T], str], cursor: str | None, lim
     return Page(chosen, key(chosen[-1]) if len(remaining) > limit else None)
 
 
+def _input_record(dataset: Dataset, key: str, data: bytes, digest: str, kind: InputKind, source: str) -> Input:
+    """The record of stored bytes: its id is content-addressed within the dataset."""
+    return Input(
+        id=ids.input_id(dataset.id, digest),
+        dataset_id=dataset.id,
+        kind=kind,
+        blob_key=key,
+        source=source,
+        sha256=digest,
+        size_bytes=len(data),
+    )
+
+
 class Autolabel:
     def __init__(
         self, records: RecordStore, blobs: BlobStore, queues: ReviewQueues, users: UserStore | None = None
@@ -231,18 +244,7 @@ class Autolabel:
         inputs = []
         for key, kind in zip(checked, kinds, strict=True):
             data = self.blobs.get(key)
-            digest = hashlib.sha256(data).hexdigest()
-            inputs.append(
-                Input(
-                    id=ids.input_id(dataset.id, digest),
-                    dataset_id=dataset.id,
-                    kind=kind,
-                    blob_key=key,
-                    source=key,
-                    sha256=digest,
-                    size_bytes=len(data),
-                )
-            )
+            inputs.append(_input_record(dataset, key, data, hashlib.sha256(data).hexdigest(), kind, source=key))
         self.records.put_inputs(inputs)
         return inputs
 
@@ -252,15 +254,7 @@ class Autolabel:
         key = f"datasets/{dataset.id}/{digest}{suffix}"
         if not self.blobs.exists(key):
             self.blobs.put(key, data, mimetypes.guess_type(filename)[0])
-        return Input(
-            id=ids.input_id(dataset.id, digest),
-            dataset_id=dataset.id,
-            kind=kind,
-            blob_key=key,
-            source=source,
-            sha256=digest,
-            size_bytes=len(data),
-        )
+        return _input_record(dataset, key, data, digest, kind, source)
 
     def input_content(self, actor: Actor, input_id: str) -> tuple[Input, bytes]:
         """An input's bytes: admins any, a reviewer only those of items in their partition."""

@@ -1165,9 +1165,7 @@ class DynamoRecordStore(RecordStore):
             raise Conflict(f"version {version.number} of task {version.task_id} already exists") from None
 
     def dataset_versions(self, task_id: str) -> list[DatasetVersion]:
-        return [
-            DatasetVersion.model_validate_json(text(i, "body")) for i in self._partition(task_pk(task_id), "VER#")
-        ]
+        return [DatasetVersion.model_validate_json(text(i, "body")) for i in self._partition(task_pk(task_id), "VER#")]
 
     def _recount(self, task_id: str) -> None:
         """Recompute the counters from the task's records (rethreshold and input deletion)."""

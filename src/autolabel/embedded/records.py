@@ -223,8 +223,8 @@ class SQLiteRecordStore(RecordStore):
 
     def change_reviewers(self, task_id: str, reviewers: Sequence[Reviewer]) -> Task:
         with self.database.write() as db:
-            next_seq = self._require_task(db, task_id)
-            task = self._stored_task(db, task_id).model_copy(
+            next_seq, task = self._stored_task(db, task_id)
+            task = task.model_copy(
                 update={"reviewers": list(reviewers), "reviewers_from_sequence": next_seq, "updated_at": utcnow()}
             )
             Task.model_validate(task.model_dump())  # the task's own rules (unique names) still hold
@@ -260,8 +260,7 @@ class SQLiteRecordStore(RecordStore):
 
     def commit_batch(self, task: Task, results: Sequence[InputResult]) -> list[ReviewItem]:
         with self.database.write() as db:
-            next_seq = self._require_task(db, task.id)
-            assigner = self._stored_task(db, task.id)
+            next_seq, assigner = self._stored_task(db, task.id)
             wanted = [r.input_id for r in results]
             # Look up by primary key (task_id, input_id): filtering on state first would walk
             # every pending input of the task for each batch.
@@ -320,11 +319,12 @@ class SQLiteRecordStore(RecordStore):
         return int(row[0])
 
     @staticmethod
-    def _stored_task(db: sqlite3.Connection, task_id: str) -> Task:
-        row = db.execute("SELECT body FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    def _stored_task(db: sqlite3.Connection, task_id: str) -> tuple[int, Task]:
+        """The task as stored and its next review sequence number, in one read."""
+        row = db.execute("SELECT review_seq, body FROM tasks WHERE id = ?", (task_id,)).fetchone()
         if row is None:
             raise NotFound(f"no task {task_id} (was it deleted?)")
-        return Task.model_validate_json(row[0])
+        return int(row[0]), Task.model_validate_json(row[1])
 
     @staticmethod
     def _new_review_item(task: Task, routed: RoutedInput, sequence: int) -> ReviewItem:
@@ -555,9 +555,9 @@ class SQLiteRecordStore(RecordStore):
     def replace_routing(self, task: Task, routed: Sequence[RoutedInput]) -> list[ReviewItem]:
         created: list[ReviewItem] = []
         with self.database.write() as db:
-            next_seq = self._require_task(db, task.id)
+            next_seq, stored = self._stored_task(db, task.id)
             # Only the thresholds come from the caller: reviewers may have changed meanwhile.
-            stored = self._stored_task(db, task.id).model_copy(
+            stored = stored.model_copy(
                 update={
                     "thresholds": task.thresholds,
                     "concept_thresholds": task.concept_thresholds,
