@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, CfnElement, Stack, Token, Validations
+from aws_cdk import Acknowledgment, CfnElement, DefaultStackSynthesizer, Stack, Token, Validations
 from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
@@ -18,6 +18,7 @@ RUNTIME = (
     "Python 3.12 on purpose: the layers are built for cp312 arm64 wheels (onnxruntime, numpy, pillow) by "
     "layers/build.py; moving the runtime means rebuilding and re-testing them together."
 )
+BOOTSTRAP_QUALIFIER = "@aws-cdk/core:bootstrapQualifier"  # `cdk bootstrap --qualifier`; names the asset bucket
 
 
 def ack(construct: IConstruct, rule: str, reason: str) -> None:
@@ -172,9 +173,12 @@ def _acknowledge_site(stack: AutolabelStack) -> None:
         "anyway. With a custom domain and an ACM certificate, set TLSv1.2_2021.",
     )
     role = site_deployment.role
+    region = _pseudo(stack, stack.region, "AWS::Region")
+    account = _pseudo(stack, stack.account, "AWS::AccountId")
+    qualifier = stack.node.try_get_context(BOOTSTRAP_QUALIFIER) or DefaultStackSynthesizer.DEFAULT_QUALIFIER
     ack(
         role,
-        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]",
+        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-{qualifier}-assets-{account}-{region}/*]",
         "CDK's BucketDeployment reads the zipped web build from the bootstrap asset bucket (read-only actions); the "
         "object key is a content hash known only at synth.",
     )
