@@ -87,9 +87,13 @@ class Site(Construct):
             removal_policy=RemovalPolicy.DESTROY,
             auto_delete_objects=True,
         )
+        # CloudFront is global: its policy and OAC names are unique per account, so they carry
+        # the region and the stack name (CDK's default names would collide between regions).
+        global_name = f"{Aws.STACK_NAME}-{Aws.REGION}"
         headers = cloudfront.ResponseHeadersPolicy(
             self,
             "Headers",
+            response_headers_policy_name=f"{global_name}-site-headers",
             comment="autolabel web app: security headers",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
@@ -125,7 +129,12 @@ class Site(Construct):
             "Distribution",
             comment="autolabel web app",
             default_behavior=cloudfront.BehaviorOptions(
-                origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
+                origin=origins.S3BucketOrigin.with_origin_access_control(
+                    self.bucket,
+                    origin_access_control=cloudfront.S3OriginAccessControl(
+                        self, "OriginAccess", origin_access_control_name=f"{global_name}-site"
+                    ),
+                ),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,

@@ -136,8 +136,8 @@ def test_site_bucket_is_private_and_only_cloudfront_reads_it(synthesized: Synthe
         if statement["Effect"] == "Allow" and statement is not reads:
             assert "AutoDeleteObjects" in json.dumps(statement["Principal"]), statement
     (oac,) = synthesized.resources("AWS::CloudFront::OriginAccessControl").values()
-    assert oac["Properties"]["OriginAccessControlConfig"] == {
-        "Name": oac["Properties"]["OriginAccessControlConfig"]["Name"],
+    assert render(oac["Properties"]["OriginAccessControlConfig"]) == {
+        "Name": "<AWS::StackName>-<AWS::Region>-site",  # account-wide names: one per stack and region
         "OriginAccessControlOriginType": "s3",
         "SigningBehavior": "always",
         "SigningProtocol": "sigv4",
@@ -159,6 +159,7 @@ def test_distribution_serves_the_app_over_https_with_security_headers(synthesize
     assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""} and "OriginAccessControlId" in origin
     headers_id = behavior["ResponseHeadersPolicyId"]["Ref"]
     policy = properties(synthesized, headers_id)["ResponseHeadersPolicyConfig"]
+    assert render(policy["Name"]) == "<AWS::StackName>-<AWS::Region>-site-headers"
     security = policy["SecurityHeadersConfig"]
     assert security["FrameOptions"]["FrameOption"] == "DENY"
     assert security["ContentTypeOptions"]["Override"] is True
