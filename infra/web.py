@@ -8,6 +8,7 @@ distribution's URL; the deployment depends on all of them."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from aws_cdk import Aws, Duration, RemovalPolicy
@@ -43,7 +44,16 @@ def sign_in_domain_prefix(config: Config) -> str:
     """The Cognito prefix domain (`<prefix>.auth.<region>.amazoncognito.com`). Prefixes are global
     per region, so the default carries the account id; it is known before the user pool exists,
     which lets the site's CSP name it without depending on the pool."""
-    return config.sign_in_domain_prefix or f"autolabel-{Aws.ACCOUNT_ID}"
+    prefix = config.sign_in_domain_prefix
+    if not prefix:
+        return f"autolabel-{Aws.ACCOUNT_ID}"
+    # Cognito's rules, checked here so a bad value fails synth rather than the deployment.
+    if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", prefix) or re.search("aws|amazon|cognito", prefix):
+        raise ValueError(
+            f"sign_in_domain_prefix {prefix!r}: use 1-63 lowercase letters, digits and inner hyphens, "
+            "without 'aws', 'amazon' or 'cognito' (Cognito reserves them)"
+        )
+    return prefix
 
 
 def content_security_policy(config: Config) -> str:

@@ -298,3 +298,16 @@ def test_the_site_can_be_left_out(synthesized: Synthesized) -> None:
     (api,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
     assert "CorsConfiguration" not in api
     assert not {"SiteUrl", "SignInDomain", "WebClientId"} & set(template["Outputs"])
+
+
+def test_a_chosen_sign_in_prefix_is_used_and_checked() -> None:
+    from infra.config import Config
+    from infra.web import content_security_policy, sign_in_domain_prefix
+
+    config = Config.from_context({"sign_in_domain_prefix": "acme-labels", "web": "false", "web_dir": "/x"}.get)
+    assert (config.web, config.web_dir) == (False, "/x")
+    assert sign_in_domain_prefix(config) == "acme-labels"
+    assert "https://acme-labels.auth." in content_security_policy(config)
+    for bad in ("Acme", "-acme", "acme-", "my-aws-labels", "cognito-login", "a" * 64, "acme_labels"):
+        with pytest.raises(ValueError, match="sign_in_domain_prefix"):
+            sign_in_domain_prefix(Config(sign_in_domain_prefix=bad))
