@@ -168,7 +168,9 @@ def test_distribution_serves_the_app_over_https_with_security_headers(synthesize
     csp = dict(
         d.strip().split(" ", 1) for d in render(security["ContentSecurityPolicy"]["ContentSecurityPolicy"]).split(";")
     )
-    assert csp["script-src"] == "'self'" and csp["frame-ancestors"] == "'none'" and csp["object-src"] == "'none'"
+    assert csp["default-src"] == csp["script-src"] == csp["style-src"] == "'self'"  # nothing inline, no CDN
+    assert csp["frame-ancestors"] == csp["object-src"] == "'none'"
+    assert csp["img-src"] == "'self' data: blob:"
     # The API (any of this region's execute-api hosts: naming this API's id would be a cycle)
     # and exactly the stack's hosted-UI domain.
     domain = render(properties(synthesized, n["domain"])["Domain"])
