@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, CfnElement, Stack, Token, Validations
+from aws_cdk import Acknowledgment, CfnElement, DefaultStackSynthesizer, Stack, Token, Validations
 from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
@@ -18,6 +18,7 @@ RUNTIME = (
     "Python 3.12 on purpose: the layers are built for cp312 arm64 wheels (onnxruntime, numpy, pillow) by "
     "layers/build.py; moving the runtime means rebuilding and re-testing them together."
 )
+BOOTSTRAP_QUALIFIER = "@aws-cdk/core:bootstrapQualifier"  # `cdk bootstrap --qualifier`; names the asset bucket
 
 
 def ack(construct: IConstruct, rule: str, reason: str) -> None:
@@ -135,6 +136,8 @@ def acknowledge(stack: AutolabelStack) -> None:
             f"AwsSolutions-IAM5[Resource::{executions}{suffix}]",
             "A Distributed Map starts and stops its own child executions (CDK's grant, scoped to this machine).",
         )
+    if stack.site is not None and stack.site_deployment is not None:
+        _acknowledge_site(stack)
     notifications = stack.node.try_find_child("BucketNotificationsHandler050a0587b7544547bf325f094a3db834")
     if notifications is not None:
         ack(
@@ -143,3 +146,65 @@ def acknowledge(stack: AutolabelStack) -> None:
             "CDK's own deploy-time handler that turns on the bucket's EventBridge notifications; it runs only "
             "during deployment and CDK fixes its role.",
         )
+
+
+def _acknowledge_site(stack: AutolabelStack) -> None:
+    site, site_deployment = stack.site, stack.site_deployment
+    assert site is not None and site_deployment is not None
+    site_bucket = _id(stack, site.bucket)
+    ack(
+        site.distribution,
+        "AwsSolutions-CFR1",
+        "No geo restriction: reviewers work from wherever the operator's team is. The distribution serves only the "
+        "static app; every API call needs a Cognito token. Add a restriction in the distribution if policy demands.",
+    )
+    ack(
+        site.distribution,
+        "AwsSolutions-CFR2",
+        "No WAF web ACL: it serves only static, public build output (the app holds no data), and the API it calls "
+        "checks a Cognito JWT on every route; a web ACL costs a monthly fee per ACL and rule. Attach one for "
+        "internet-wide deployments.",
+    )
+    ack(
+        site.distribution,
+        "AwsSolutions-CFR4",
+        "The distribution uses CloudFront's default *.cloudfront.net certificate, whose viewer policy CloudFront fixes "
+        "at TLSv1 (MinimumProtocolVersion can only be set with a custom certificate); browsers negotiate TLS 1.2/1.3 "
+        "anyway. With a custom domain and an ACM certificate, set TLSv1.2_2021.",
+    )
+    role = site_deployment.role
+    region = _pseudo(stack, stack.region, "AWS::Region")
+    account = _pseudo(stack, stack.account, "AWS::AccountId")
+    qualifier = stack.node.try_get_context(BOOTSTRAP_QUALIFIER) or DefaultStackSynthesizer.DEFAULT_QUALIFIER
+    ack(
+        role,
+        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-{qualifier}-assets-{account}-{region}/*]",
+        "CDK's BucketDeployment reads the zipped web build from the bootstrap asset bucket (read-only actions); the "
+        "object key is a content hash known only at synth.",
+    )
+    for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*"):
+        ack(
+            role,
+            f"AwsSolutions-IAM5[Action::{action}]",
+            "CDK's BucketDeployment grant (read the asset, sync into the site bucket and prune old files), on the "
+            "asset bucket and the site bucket only.",
+        )
+    ack(
+        role,
+        f"AwsSolutions-IAM5[Resource::<{site_bucket}.Arn>/*]",
+        "The deployment function syncs the whole app into the site bucket, which holds nothing else.",
+    )
+    ack(
+        role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "CDK's BucketDeployment grants cloudfront:CreateInvalidation/GetInvalidation on '*'; this role belongs only "
+        "to the deploy-time function, which invalidates this stack's distribution after each upload.",
+    )
+    handler = stack.node.try_find_child("Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C")
+    assert handler is not None, "CDK renamed BucketDeployment's singleton function"
+    ack(
+        handler,
+        "AwsSolutions-L1",
+        "CDK's own BucketDeployment function: CDK picks its runtime and code (it runs the AWS CLI's s3 sync), and it "
+        "runs only during `cdk deploy`.",
+    )

@@ -2,8 +2,12 @@
 whose JWT authorizer checks Cognito tokens. Users sign in to the stack's user pool; its groups
 ``admin`` and ``reviewer`` become the caller's role (authorization itself lives in the core).
 
-API Gateway forwards every path to the Lambda (``ANY /{proxy+}``), so the resolver stays the one
-place that knows the routes; only ``GET /health`` is open."""
+API Gateway forwards every path to the Lambda (``/{proxy+}`` for each method the resolver serves),
+so the resolver stays the one place that knows the routes; only ``GET /health`` is open.
+
+With the web app (``infra/web.py``) the pool also gets a hosted-UI domain and a web app client
+(authorization code + PKCE, no secret), the authorizer accepts that client's tokens too, and CORS
+lets the app's CloudFront origin, and no other, call the API."""
 
 from __future__ import annotations
 
@@ -20,15 +24,24 @@ from infra.config import Config
 from infra.lambdas import RECORDS_READ, RECORDS_WRITE, function, queue_arn, table_statement
 from infra.pipeline import Pipeline
 from infra.storage import Storage
+from infra.web import Site, sign_in_domain_prefix
 
 GROUPS = {
     "admin": "Create, change and delete datasets, models and tasks; see everything.",
     "reviewer": "Review the items of their own partition of the tasks they are on.",
 }
 
+# The methods the resolver's routes use (docs/openapi.json; a test keeps them equal). Routes per
+# method rather than ANY: an ANY route with an authorizer also catches the browser's unauthenticated
+# CORS preflight (OPTIONS) and answers 401, while an OPTIONS matching no route is answered by API
+# Gateway's own CORS handling.
+METHODS = [apigw.HttpMethod.GET, apigw.HttpMethod.POST, apigw.HttpMethod.PATCH, apigw.HttpMethod.DELETE]
+
 
 class Api(Construct):
-    def __init__(self, scope: Construct, id: str, config: Config, storage: Storage, pipeline: Pipeline) -> None:
+    def __init__(
+        self, scope: Construct, id: str, config: Config, storage: Storage, pipeline: Pipeline, site: Site | None
+    ) -> None:
         super().__init__(scope, id)
         self.handler = function(
             self,
@@ -103,15 +116,55 @@ class Api(Construct):
             prevent_user_existence_errors=True,
             id_token_validity=Duration.hours(1),
             access_token_validity=Duration.hours(1),
+            # Scripts sign in with SRP; without this CDK would enable the implicit and code grants
+            # with an example.com callback on this client, reachable once the pool has a domain.
+            disable_o_auth=True,
         )
+        self.sign_in_domain: cognito.UserPoolDomain | None = None
+        self.web_client: cognito.UserPoolClient | None = None
+        clients = [self.client]
+        cors = None
+        if site is not None:
+            self.sign_in_domain = self.user_pool.add_domain(
+                "SignIn", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=sign_in_domain_prefix(config))
+            )
+            self.web_client = self.user_pool.add_client(
+                "Web",
+                # A browser cannot keep a secret; a public client uses PKCE with the code grant.
+                generate_secret=False,
+                o_auth=cognito.OAuthSettings(
+                    flows=cognito.OAuthFlows(authorization_code_grant=True),
+                    scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                    callback_urls=[site.url],
+                    logout_urls=[site.url],
+                ),
+                supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
+                prevent_user_existence_errors=True,
+                id_token_validity=Duration.hours(1),
+                access_token_validity=Duration.hours(1),
+                refresh_token_validity=Duration.hours(12),  # a working day, then sign in again
+                enable_token_revocation=True,
+            )
+            # Cognito's default for a client without explicit flows also allows SRP and custom auth;
+            # this one signs in through the hosted UI only and just refreshes its tokens.
+            cfn_web_client = self.web_client.node.default_child
+            assert isinstance(cfn_web_client, cognito.CfnUserPoolClient)
+            cfn_web_client.explicit_auth_flows = ["ALLOW_REFRESH_TOKEN_AUTH"]
+            clients.append(self.web_client)
+            cors = apigw.CorsPreflightOptions(
+                allow_origins=[site.origin],
+                allow_methods=[apigw.CorsHttpMethod(m.value) for m in METHODS],
+                allow_headers=["authorization", "content-type"],
+                max_age=Duration.hours(1),
+            )
         self.http_api = apigw.HttpApi(
             self,
             "Http",
             description="autolabel HTTP API",
-            # The ID token carries cognito:username and cognito:groups, which the core reads.
-            default_authorizer=authorizers.HttpUserPoolAuthorizer(
-                "Cognito", self.user_pool, user_pool_clients=[self.client]
-            ),
+            # The ID token carries cognito:username and cognito:groups, which the core reads;
+            # its audience is the client that signed the user in (scripts or the web app).
+            default_authorizer=authorizers.HttpUserPoolAuthorizer("Cognito", self.user_pool, user_pool_clients=clients),
+            cors_preflight=cors,
             create_default_stage=True,
         )
         stage = self.http_api.default_stage
@@ -130,4 +183,4 @@ class Api(Construct):
             integration=integration,
             authorizer=apigw.HttpNoneAuthorizer(),
         )
-        self.http_api.add_routes(path="/{proxy+}", methods=[apigw.HttpMethod.ANY], integration=integration)
+        self.http_api.add_routes(path="/{proxy+}", methods=METHODS, integration=integration)

@@ -20,6 +20,11 @@ class Config:
     upload_prefix: str = "uploads/"
     retain_data: bool = True  # False: `cdk destroy` also deletes the bucket and tables
     layers_dir: str = str(ROOT / "build" / "layers")
+    # The review web app on S3 + CloudFront with Cognito's hosted UI (infra/web.py). On by
+    # default: the app is how people review. `web=false` deploys the API alone (scripts, CLI).
+    web: bool = True
+    web_dir: str = str(ROOT / "src" / "autolabel" / "web" / "static")  # `make web` builds it
+    sign_in_domain_prefix: str = ""  # <prefix>.auth.<region>.amazoncognito.com; "" = autolabel-<account>
 
     @property
     def intra_op_threads(self) -> int:

@@ -1,4 +1,4 @@
-"""The stack: storage, pipeline, review, api, monitoring."""
+"""The stack: storage, pipeline, review, the web app's site, api, the site's deployment, monitoring."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from infra.monitoring import Monitoring
 from infra.pipeline import Pipeline
 from infra.review import Review
 from infra.storage import Storage
+from infra.web import Site, SiteDeployment
 
 
 class AutolabelStack(Stack):
@@ -23,7 +24,21 @@ class AutolabelStack(Stack):
         self.storage = Storage(self, "Storage", config)
         self.pipeline = Pipeline(self, "Pipeline", config, self.storage)
         self.review = Review(self, "Review", config, self.storage, self.pipeline)
-        self.api = Api(self, "Api", config, self.storage, self.pipeline)
+        # Order matters only for readability; CloudFormation orders by references: site, then the
+        # API and the web client that name the site's URL, then the deployment naming them all.
+        self.site = Site(self, "Site", config, self.storage) if config.web else None
+        self.api = Api(self, "Api", config, self.storage, self.pipeline, self.site)
+        self.site_deployment: SiteDeployment | None = None
+        if self.site is not None:
+            assert self.api.sign_in_domain is not None and self.api.web_client is not None
+            self.site_deployment = SiteDeployment(
+                self,
+                "SiteDeployment",
+                self.site,
+                api_base=self.api.http_api.api_endpoint,
+                sign_in_domain=self.api.sign_in_domain.base_url(),
+                client_id=self.api.web_client.user_pool_client_id,
+            )
         functions = [
             self.pipeline.start,
             self.pipeline.infer,
@@ -41,3 +56,7 @@ class AutolabelStack(Stack):
         CfnOutput(self, "ApiUrl", value=self.api.http_api.api_endpoint)
         CfnOutput(self, "UserPoolId", value=self.api.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=self.api.client.user_pool_client_id)
+        if self.site is not None and self.api.sign_in_domain is not None and self.api.web_client is not None:
+            CfnOutput(self, "SiteUrl", value=self.site.url, description="The web app; sign in there")
+            CfnOutput(self, "SignInDomain", value=self.api.sign_in_domain.base_url(), description="Cognito hosted UI")
+            CfnOutput(self, "WebClientId", value=self.api.web_client.user_pool_client_id)

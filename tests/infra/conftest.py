@@ -41,7 +41,12 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
     # use empty layer folders; tests/infra/test_layers.py builds the real ones.
     for layer in ("core", "inference"):
         (root / "layers" / layer / "python").mkdir(parents=True)
-    config = Config(layers_dir=str(root / "layers"), batch_size=8, max_concurrency=7)
+    # The web app's build output is the other half of the site; a stand-in with the same shape.
+    web = root / "web"
+    (web / "assets").mkdir(parents=True)
+    (web / "index.html").write_text('<!doctype html><script type="module" src="/assets/app-1a2b3c.js"></script>')
+    (web / "assets" / "app-1a2b3c.js").write_text("document.title = 'autolabel'")
+    config = Config(layers_dir=str(root / "layers"), web_dir=str(web), batch_size=8, max_concurrency=7)
     app = App(outdir=str(root / "out"))
     app, stack = build(app, config)
     app.synth()  # raises if cdk-nag reports any finding not acknowledged

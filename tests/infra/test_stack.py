@@ -60,7 +60,7 @@ def test_bucket_defaults_are_secure(synthesized: Synthesized) -> None:
             s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
             for s in policy["Statement"]
         )
-    assert len(policies) == 2
+    assert len(policies) == 3  # the data bucket, its access logs, the web app's site
 
 
 def test_table_matches_the_adapter_and_is_on_demand_with_pitr(synthesized: Synthesized) -> None:
@@ -242,23 +242,25 @@ def test_api_routes_need_a_cognito_token_but_health_and_are_logged(synthesized: 
         r["Properties"]["RouteKey"]: r["Properties"] for r in synthesized.resources("AWS::ApiGatewayV2::Route").values()
     }
     # Every path goes to the resolver, which knows the routes; only the health check is open.
-    assert set(routes) == {"GET /health", "ANY /{proxy+}"}
+    proxied = {f"{method} /{{proxy+}}" for method in ("GET", "POST", "PATCH", "DELETE")}
+    assert set(routes) == {"GET /health"} | proxied
     assert routes["GET /health"]["AuthorizationType"] == "NONE"
-    assert routes["ANY /{proxy+}"]["AuthorizationType"] == "JWT"
+    assert all(routes[key]["AuthorizationType"] == "JWT" for key in proxied)
     authorizer = only(synthesized.resources("AWS::ApiGatewayV2::Authorizer"))
     assert authorizer["AuthorizerType"] == "JWT"
     assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
     pool_id = synthesized.logical_id(synthesized.stack.api.user_pool)
     assert pool_id in json.dumps(authorizer["JwtConfiguration"]["Issuer"])
     client_id = synthesized.logical_id(synthesized.stack.api.client)
-    assert authorizer["JwtConfiguration"]["Audience"] == [{"Ref": client_id}]
+    assert {"Ref": client_id} in authorizer["JwtConfiguration"]["Audience"]  # and the web app's (test_web)
     pool = only(synthesized.resources("AWS::Cognito::UserPool"))
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
     assert pool["MfaConfiguration"] == "ON" and pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
     groups = {g["Properties"]["GroupName"] for g in synthesized.resources("AWS::Cognito::UserPoolGroup").values()}
     assert groups == {"admin", "reviewer"}
-    client = only(synthesized.resources("AWS::Cognito::UserPoolClient"))
+    client = synthesized.resources("AWS::Cognito::UserPoolClient")[client_id]["Properties"]
     assert client["GenerateSecret"] is False
+    assert client["AllowedOAuthFlowsUserPoolClient"] is False  # scripts use SRP, never the hosted UI
     api_env = next(
         f["Properties"]["Environment"]["Variables"]
         for f in synthesized.resources("AWS::Lambda::Function").values()
