@@ -56,16 +56,17 @@ function cornerPoint(box: BoxGeometry, corner: Corner): [number, number] {
 
 /** The box with one corner moved to (x, y), kept inside the image and at least 1 px wide and high. */
 export function moveCorner(box: BoxGeometry, corner: Corner, x: number, y: number, size: { w: number; h: number }): BoxGeometry {
-  const clampX = Math.max(0, Math.min(size.w, x));
-  const clampY = Math.max(0, Math.min(size.h, y));
+  // Only the dragged corner's edges move (to a tenth of a pixel); the opposite edges stay exact.
+  const clampX = Math.round(Math.max(0, Math.min(size.w, x)) * 10) / 10;
+  const clampY = Math.round(Math.max(0, Math.min(size.h, y)) * 10) / 10;
   let [left, right] = [box.x, box.x + box.w];
   let [top, bottom] = [box.y, box.y + box.h];
   if (corner.endsWith("l")) left = Math.min(clampX, right - 1);
   else right = Math.max(clampX, left + 1);
   if (corner.startsWith("t")) top = Math.min(clampY, bottom - 1);
   else bottom = Math.max(clampY, top + 1);
-  const round = (v: number) => Math.round(v * 10) / 10;
-  return { type: "box", x: round(left), y: round(top), w: round(right - left), h: round(bottom - top) };
+  const tidy = (v: number) => Math.round(v * 1000) / 1000;
+  return { type: "box", x: left, y: top, w: tidy(right - left), h: tidy(bottom - top) };
 }
 
 /**

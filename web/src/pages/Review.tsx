@@ -20,6 +20,9 @@ interface Choice {
   box: BoxGeometry | null; // the edited box, when changed
 }
 
+/** A file's name without its folders: what a person recognises. */
+const fileName = (path: string) => path.split(/[\\/]/).pop() || path;
+
 const DECIDED_WORDS: Record<string, string> = { accept: "Accepted", reject: "Rejected", edit: "Saved with your edits" };
 
 /** Review one item at a time: the next of the caller's queue (taskId) or one item by id (itemId). */
@@ -131,7 +134,7 @@ export function ReviewPage({ taskId, itemId }: { taskId?: string; itemId?: strin
       else if (rejected.length === 0) result = await api.post<Decided>(`${base}/accept`, {});
       else if (accepted.length === 0) result = await api.post<Decided>(`${base}/reject`, {});
       else result = await api.post<Decided>(`${base}/accept`, { prediction_ids: accepted });
-      setNotice(`${DECIDED_WORDS[result.decision] ?? result.decision}: ${view.input.source || view.input.id}.`);
+      setNotice(`${DECIDED_WORDS[result.decision] ?? result.decision}: ${fileName(view.input.source || view.input.id)}.`);
       if (itemId) navigate(`#/review/${enc(view.item.task_id)}`);
       else await loadNext(view.item.task_id);
     } catch (failure) {
@@ -252,7 +255,7 @@ export function ReviewPage({ taskId, itemId }: { taskId?: string; itemId?: strin
                 size={size}
                 shapes={shapes}
                 editing={editingBox}
-                label={`${view.input.source || view.input.id} with ${view.flagged.length} flagged predictions`}
+                label={`${fileName(view.input.source || view.input.id)} with ${view.flagged.length} flagged predictions`}
                 onEdit={(box) =>
                   setChoices((c) => ({ ...c, [selected as string]: { ...c[selected as string], box } }))
                 }
@@ -263,7 +266,7 @@ export function ReviewPage({ taskId, itemId }: { taskId?: string; itemId?: strin
           </div>
           <div class="panel" ref={panel}>
             <p class="small">
-              {view.input.source || view.input.id} · item {view.item.sequence + 1}
+              {fileName(view.input.source || view.input.id)} · item {view.item.sequence + 1}
             </p>
             <h2>Flagged predictions</h2>
             <ul class="predictions">

@@ -106,7 +106,7 @@ export function TasksPage() {
                       </span>
                       {task.failure_reason && <span class="small error-text">{task.failure_reason}</span>}
                     </td>
-                    <td data-testid="reviewed">{summary.percent_reviewed}%</td>
+                    <td data-testid="reviewed">{summary.percent_reviewed.toFixed(1)}%</td>
                     <td data-testid="labeled-by">
                       <ul class="plain">
                         {Object.entries(summary.labeled_by).map(([who, count]) => (
