@@ -563,9 +563,7 @@ def serve(
 
     def announce(url: str) -> None:
         console.print(f"autolabel API on {url}", highlight=False)
-        console.print(
-            f"web app on {url}/ (sign in with a token from `autolabel user add`)", highlight=False
-        )
+        console.print(f"web app on {url}/ (sign in with a token from `autolabel user add`)", highlight=False)
 
     run_server(service(serving=True), host, port, announce=announce)
 

@@ -121,4 +121,49 @@ def sign_in(page: Page, site: Site, user: str) -> None:
     page.get_by_test_id("who").wait_for()
 
 
+# Every control a person can operate, as the keyboard sees it: a radio group is one Tab stop.
+_MARK_CONTROLS = """() => {
+  const controls = [...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex="0"]')]
+    .filter((el) => !el.disabled && el.getClientRects().length > 0 && !el.closest('dialog:not([open])'))
+    .filter((el) => el.type !== 'radio' || el.checked ||
+      !document.querySelector(`input[type=radio][name="${el.name}"]:checked`));
+  const seenRadio = new Set();
+  let n = 0;
+  for (const el of controls) {
+    if (el.type === 'radio') { if (seenRadio.has(el.name)) continue; seenRadio.add(el.name); }
+    el.dataset.tabStop = String(n++);
+  }
+  document.activeElement?.blur();
+  return n;
+}"""
+
+
+def assert_keyboard_reaches_every_control(page: Page) -> None:
+    """Tab from the top of the page reaches every enabled, visible control."""
+    total = page.evaluate(_MARK_CONTROLS)
+    assert total > 0
+    seen: set[str] = set()
+    for _ in range(total * 2 + 10):
+        page.keyboard.press("Tab")
+        stop = page.evaluate("() => document.activeElement?.dataset?.tabStop ?? null")
+        if stop is not None:
+            seen.add(stop)
+        if len(seen) == total:
+            break
+    missing = page.evaluate(
+        "(seen) => [...document.querySelectorAll('[data-tab-stop]')]"
+        ".filter((el) => !seen.includes(el.dataset.tabStop)).map((el) => el.outerHTML.slice(0, 120))",
+        sorted(seen),
+    )
+    assert not missing, f"Tab never reaches: {missing}"
+    page.evaluate("() => document.activeElement?.blur()")
+
+
+def assert_fits_1280x800(page: Page) -> None:
+    """No sideways scrolling at 1280×800."""
+    assert page.viewport_size == VIEWPORT
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= VIEWPORT["width"], f"the page is {width}px wide"
+
+
 __all__ = ["Browser", "Site", "screenshot", "sign_in"]

@@ -12,7 +12,14 @@ from typing import Any, cast
 import pytest
 from playwright.sync_api import BrowserContext, Page, Response, expect
 
-from tests.web.conftest import Site, cli, screenshot, sign_in
+from tests.web.conftest import (
+    Site,
+    assert_fits_1280x800,
+    assert_keyboard_reaches_every_control,
+    cli,
+    screenshot,
+    sign_in,
+)
 
 TASK = "street-e2e"
 CONCEPTS = ["person", "cat", "cup", "motorcycle", "airplane", "bicycle", "car", "dog", "tie", "bowl", "spoon"]
@@ -76,6 +83,8 @@ def test_end_to_end_flow(browser: BrowserContext, site: Site) -> None:
     admin.locator('input[name="reviewer-1"]').fill("bob")
     expect(problems).to_have_count(0)
     screenshot(admin, "04-new-task-filled")
+    assert_keyboard_reaches_every_control(admin)
+    assert_fits_1280x800(admin)
     create.click()
 
     # ---- the task is listed; run it and watch it reach Complete
@@ -89,6 +98,8 @@ def test_end_to_end_flow(browser: BrowserContext, site: Site) -> None:
     expect(row(admin).get_by_test_id("reviewed")).to_have_text("0.0%")
     expect(row(admin).locator('[data-labeler="alice"]')).to_have_count(0)
     screenshot(admin, "06-tasks-complete")
+    assert_keyboard_reaches_every_control(admin)
+    assert_fits_1280x800(admin)
     task = cast(dict[str, Any], site.api("GET", f"/tasks/{TASK}", "root"))
     items = task["summary"]["review_items"]
     progress = cast(dict[str, Any], site.api("GET", f"/tasks/{TASK}/review/progress", "alice"))
@@ -106,6 +117,10 @@ def test_end_to_end_flow(browser: BrowserContext, site: Site) -> None:
     expect(queue).to_have_text(f"{total} of {total} left in your queue")
     alice.locator("svg.overlay g.shape").first.wait_for()
     screenshot(alice, "08-review")
+    assert_keyboard_reaches_every_control(alice)
+    assert_fits_1280x800(alice)
+    decide = alice.get_by_role("button", name=re.compile(r"^Accept input")).bounding_box()
+    assert decide is not None and decide["y"] + decide["height"] <= 800, "the decision buttons need no scrolling"
     decided: list[dict[str, Any]] = []
 
     with alice.expect_response(is_decision("accept")) as accepted:
@@ -178,6 +193,8 @@ def test_end_to_end_flow(browser: BrowserContext, site: Site) -> None:
     expect(admin.locator("ul.gallery [data-input]")).to_have_count(len({a["input_id"] for a in decided}))
     admin.locator("ul.gallery svg.overlay").first.wait_for()
     screenshot(admin, "12-input-manager")
+    assert_keyboard_reaches_every_control(admin)
+    assert_fits_1280x800(admin)
     admin.get_by_label(re.compile("Object Mode")).check()
     expect(admin.locator("ul.gallery.objects li[data-annotation-id]")).to_have_count(len(decided))
     admin.locator("ul.gallery.objects svg").first.wait_for()
@@ -187,7 +204,10 @@ def test_end_to_end_flow(browser: BrowserContext, site: Site) -> None:
 def item_of(site: Site, reviewer: str, pending: bool) -> dict[str, Any]:
     """One review item of ``reviewer`` (read as admin), pending or decided."""
     page = cast(dict[str, Any], site.api("GET", f"/tasks/{TASK}/review/items?labeler=ssd-mobilenet-v2-coco@2", "root"))
-    everyone = [*page["items"], *cast(dict[str, Any], site.api("GET", f"/tasks/{TASK}/review/items?labeler={reviewer}", "root"))["items"]]
+    everyone = [
+        *page["items"],
+        *cast(dict[str, Any], site.api("GET", f"/tasks/{TASK}/review/items?labeler={reviewer}", "root"))["items"],
+    ]
     for item in everyone:
         if item["reviewer"] == reviewer and (item["state"] == "PENDING") == pending:
             return item

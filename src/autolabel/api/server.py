@@ -11,8 +11,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -98,7 +98,11 @@ def plain_error(status: int, code: str, message: str) -> dict[str, Any]:
     return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": body}
 
 
-def make_handler(app: ThreadSafeHttpResolver, static_root: Path = STATIC_DIR) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    app: ThreadSafeHttpResolver, static_root: Path = STATIC_DIR, web_config: dict[str, Any] | None = None
+) -> type[BaseHTTPRequestHandler]:
+    """The request handler: the web app's files are answered here, everything else by ``app``."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
         # Headers and body go out as separate writes; with Nagle's algorithm on, the body
@@ -131,7 +135,7 @@ def make_handler(app: ThreadSafeHttpResolver, static_root: Path = STATIC_DIR) ->
             path = unquote(urlsplit(self.path).path)
             if self.command in ("GET", "HEAD") and is_app_path(path):
                 # The web app's files: public, like the page that asks for the token.
-                page = static_response(path, static_root)
+                page = static_response(path, static_root, web_config)
                 self._send({"statusCode": page.status, "headers": page.headers, "body": page.body})
                 return
             event = to_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0])

@@ -60,12 +60,13 @@ def _security_headers() -> dict[str, str]:
     }
 
 
-def static_response(path: str, root: Path = STATIC_DIR) -> StaticResponse:
-    """The answer for an app path (see ``is_app_path``): a file of the build, or a clear 404."""
+def static_response(path: str, root: Path = STATIC_DIR, config: dict[str, Any] | None = None) -> StaticResponse:
+    """The answer for an app path (see ``is_app_path``): a file of the build, the app's
+    ``config.json`` (``config``, by default the embedded one), or a clear 404."""
     headers = _security_headers()
     if path == "/config.json":
         headers.update({"Content-Type": "application/json", "Cache-Control": "no-cache"})
-        return StaticResponse(200, headers, json.dumps(EMBEDDED_CONFIG).encode())
+        return StaticResponse(200, headers, json.dumps(config or EMBEDDED_CONFIG).encode())
     if path in ("/", "/index.html"):
         index = root / "index.html"
         if not index.is_file():

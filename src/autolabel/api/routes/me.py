@@ -16,7 +16,7 @@ def me_router(api: ApiContext) -> Router:
         "/me",
         tags=TAGS,
         summary="Who the bearer token says the caller is (name and role)",
-        responses=responses(200, (401, 403)),
+        responses=responses(),
     )
     def me() -> Me:
         actor = api.actor()
