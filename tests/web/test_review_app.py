@@ -260,3 +260,53 @@ def test_invalid_and_revoked_tokens_say_so(browser: BrowserContext, site: Site) 
     page.reload()
     expect(page.get_by_test_id("signin-message")).to_contain_text("expired or the token is not valid")
     expect(page.get_by_label("Access token")).to_be_visible()
+
+
+def test_input_manager_adds_concepts_removes_annotations_and_deletes_inputs(
+    browser: BrowserContext, site: Site
+) -> None:
+    admin = browser.new_page()
+    sign_in(admin, site, "root")
+    admin.goto(site.url + "#/inputs")
+    admin.locator('select[name="task"]').select_option(label=TASK)
+    admin.get_by_role("checkbox", name="alice", exact=True).check()
+    admin.get_by_role("button", name="Apply filters").click()
+    cards = admin.locator("ul.gallery li[data-input]")
+    cards.first.wait_for()
+    chosen = cards.first.get_attribute("data-input")
+
+    # Add Concepts: a whole-input 'cat' label by the admin on the selected input.
+    cards.first.get_by_role("checkbox").check()
+    admin.get_by_role("button", name="Add Concepts").click()
+    dialog = admin.get_by_role("dialog", name="Add a concept to the selected inputs")
+    dialog.locator("select").select_option("cat")
+    dialog.get_by_role("button", name="Add", exact=True).click()
+    expect(admin.get_by_role("status")).to_contain_text("Added 'cat' to 1 input(s)")
+    added = cast(dict[str, Any], site.api("GET", f"/annotations?task={TASK}&labeler=root", "root"))["items"]
+    assert [(a["input_id"], a["concept"], a["status"]) for a in added] == [(chosen, "cat", "SUCCESS")]
+
+    # Remove Annotations, in Object Mode: exactly the selected object goes.
+    admin.get_by_role("checkbox", name="alice", exact=True).uncheck()
+    admin.get_by_role("checkbox", name="root", exact=True).check()
+    admin.get_by_role("button", name="Apply filters").click()
+    admin.get_by_label(re.compile("Object Mode")).check()
+    objects = admin.locator("ul.gallery.objects li[data-annotation-id]")
+    expect(objects).to_have_count(1)
+    objects.first.get_by_role("checkbox").check()
+    screenshot(admin, "17-input-manager-selected")
+    admin.get_by_role("button", name="Remove Annotations").click()
+    expect(admin.get_by_role("status")).to_contain_text("Removed 1 annotation(s)")
+    expect(objects).to_have_count(0)
+    assert cast(dict[str, Any], site.api("GET", f"/annotations?task={TASK}&labeler=root", "root"))["items"] == []
+
+    # Delete Input, after confirming.
+    admin.get_by_label(re.compile("Object Mode")).uncheck()
+    admin.get_by_role("checkbox", name="root", exact=True).uncheck()
+    admin.get_by_role("checkbox", name="alice", exact=True).check()
+    admin.get_by_role("button", name="Apply filters").click()
+    admin.locator(f'ul.gallery li[data-input="{chosen}"]').get_by_role("checkbox").check()
+    admin.get_by_role("button", name="Delete Input").click()
+    admin.get_by_role("dialog", name="Delete 1 input(s)?").get_by_role("button", name="Delete").click()
+    expect(admin.get_by_role("status")).to_contain_text("Deleted 1 input(s)")
+    expect(admin.locator(f'ul.gallery li[data-input="{chosen}"]')).to_have_count(0)
+    assert site.served.request("GET", f"/inputs/{chosen}/content", token=site.tokens["root"]).status == 404

@@ -41,7 +41,7 @@ function toggled<T>(list: T[], value: T): T[] {
 }
 
 export function InputManagerPage() {
-  const { api } = useSession();
+  const { api, me } = useSession();
   const tasks = useLoad(() => api.all<Task>("/tasks"), []);
   const [filters, setFilters] = useState<Filters>({ task: "", labelers: [], statuses: [], concepts: [], match: "all" });
   const [applied, setApplied] = useState<Filters | null>(null);
@@ -70,11 +70,19 @@ export function InputManagerPage() {
   );
 
   const task = detail.data?.task;
+  // Who can have labeled: the model, the reviewers, whoever the counters name, admins (you add
+  // labels here) and whoever labeled what is shown now.
   const labelers = useMemo(() => {
-    const known = new Set([...(task?.reviewers.map((r) => r.name) ?? []), ...Object.keys(detail.data?.summary.labeled_by ?? {})]);
+    const known = new Set([
+      me.name,
+      ...(task?.reviewers.map((r) => r.name) ?? []),
+      ...Object.keys(detail.data?.summary.labeled_by ?? {}),
+      ...(annotations.data ?? []).map((a) => labelerName(a.labeled_by)),
+      ...filters.labelers,
+    ]);
     if (task) known.add(`${task.model_id}@${task.model_version}`);
     return [...known].sort();
-  }, [detail.data]);
+  }, [detail.data, annotations.data]);
 
   const byInput = useMemo(() => {
     const groups = new Map<string, Annotation[]>();
@@ -97,6 +105,7 @@ export function InputManagerPage() {
     try {
       setNotice(await what());
       annotations.reload();
+      detail.reload();
     } catch (error) {
       setActionError(error);
     }

@@ -63,7 +63,7 @@ export function NewTaskPage() {
     setBusy(true);
     setError(null);
     try {
-      const task = await api.post<Task>("/tasks", {
+      await api.post<Task>("/tasks", {
         name: name.trim(),
         dataset,
         model: modelId,
@@ -73,7 +73,7 @@ export function NewTaskPage() {
         concept_thresholds: overrides,
         reviewers: reviewers.filter((r) => r.name.trim()).map((r) => ({ name: r.name.trim(), weight: r.weight })),
       });
-      navigate(`#/tasks?created=${encodeURIComponent(task.name)}`);
+      navigate("#/tasks");
     } catch (failure) {
       setError(failure);
     } finally {
