@@ -139,7 +139,10 @@ export function ReviewPage({ taskId, itemId }: { taskId?: string; itemId?: strin
       else await loadNext(view.item.task_id);
     } catch (failure) {
       setError(failure);
-      if (failure instanceof ApiError && failure.status === 409) setConflict(true);
+      if (failure instanceof ApiError && failure.status === 409) {
+        setConflict(true);
+        await refreshProgress(view.item.task_id).catch(() => undefined);
+      }
     } finally {
       setBusy(false);
     }
@@ -225,6 +228,7 @@ export function ReviewPage({ taskId, itemId }: { taskId?: string; itemId?: strin
       <ErrorMessage error={error ?? image.error} />
       {conflict && (
         <p>
+          Another decision on this item came first; yours was not recorded.{" "}
           <button type="button" class="primary" onClick={next}>
             Go to the next item
           </button>
