@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 
 from autolabel.web import STATIC_DIR
 from tests.api.conftest import Served, autolabel_serve
@@ -166,4 +166,4 @@ def assert_fits_1280x800(page: Page) -> None:
     assert width <= VIEWPORT["width"], f"the page is {width}px wide"
 
 
-__all__ = ["Browser", "Site", "screenshot", "sign_in"]
+__all__ = ["Site", "add_user", "cli", "screenshot", "sign_in"]

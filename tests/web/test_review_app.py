@@ -35,6 +35,11 @@ def decided_by(response: Response) -> list[dict[str, Any]]:
     return cast(list[dict[str, Any]], response.json()["annotations"])
 
 
+def rect_width(width: float) -> str:
+    """An SVG attribute as Preact writes a number into it."""
+    return str(int(width)) if width == int(width) else str(width)
+
+
 def is_decision(kind: str) -> Any:
     return lambda r: r.request.method == "POST" and r.url.endswith(f"/{kind}") and "/review/items/" in r.url
 
@@ -152,7 +157,15 @@ def test_end_to_end_flow(browser: BrowserContext, site: Site) -> None:
     assert after["x"] == before["x"] and after["y"] == before["y"]
     assert after["width"] < before["width"] and after["height"] < before["height"], (before, after)
     expect(alice.locator("ul.predictions li.selected .badge")).to_have_text("edited")
+    # The same by keyboard: a focused corner moves 10 px with Shift+arrow.
+    handle.focus()
+    alice.keyboard.press("Shift+ArrowLeft")
+    dragged = after
+    expect(rect).not_to_have_attribute("width", rect_width(dragged["width"]))
+    after = {k: float(rect.get_attribute(k) or 0) for k in ("x", "y", "width", "height")}
+    assert after == {**dragged, "width": pytest.approx(dragged["width"] - 10)}
     screenshot(alice, "09-review-editing")
+    assert_keyboard_reaches_every_control(alice)  # the corner handles and the concept picker too
     with alice.expect_response(is_decision("edit")) as edit:
         alice.get_by_role("button", name=re.compile(r"^Save decision")).click()
     edited = decided_by(edit.value)

@@ -163,7 +163,9 @@ export function Overlay({
               cx={cx}
               cy={cy}
               r={Math.max(6, stroke * 3)}
-              tabIndex={0}
+              // Lower-case: on an SVG element Preact sets the attribute as spelled, and only
+              // "tabindex" makes it focusable.
+              tabindex={0}
               role="button"
               aria-label={`${CORNER_NAMES[corner]} corner: drag, or use the arrow keys`}
               onPointerDown={(event) => {
