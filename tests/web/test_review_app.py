@@ -262,6 +262,7 @@ def test_a_decision_that_lost_the_race_says_409(browser: BrowserContext, site: S
 def test_invalid_and_revoked_tokens_say_so(browser: BrowserContext, site: Site) -> None:
     page = browser.new_page()
     page.goto(site.url)
+    assert_keyboard_reaches_every_control(page)
     page.get_by_label("Access token").fill("al_not-a-real-token")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("signin-message")).to_contain_text("expired or the token is not valid")
@@ -323,3 +324,30 @@ def test_input_manager_adds_concepts_removes_annotations_and_deletes_inputs(
     expect(admin.get_by_role("status")).to_contain_text("Deleted 1 input(s)")
     expect(admin.locator(f'ul.gallery li[data-input="{chosen}"]')).to_have_count(0)
     assert site.served.request("GET", f"/inputs/{chosen}/content", token=site.tokens["root"]).status == 404
+
+
+def test_task_row_actions_version_copy_edit_delete(browser: BrowserContext, site: Site) -> None:
+    admin = browser.new_page()
+    sign_in(admin, site, "root")
+    task = cast(dict[str, Any], site.api("GET", f"/tasks/{TASK}", "root"))["task"]
+    successes = cast(dict[str, Any], site.api("GET", f"/annotations?task={TASK}&status=SUCCESS", "root"))["items"]
+
+    row(admin).get_by_role("button", name="Create version").click()
+    expect(admin.get_by_role("status")).to_contain_text(f"Dataset version 1 of '{TASK}': {len(successes)} annotations")
+    row(admin).get_by_role("button", name="Copy id").click()
+    expect(admin.get_by_role("status")).to_contain_text(task["id"])
+
+    row(admin).get_by_role("link", name="Edit").click()
+    admin.get_by_label("Task name").fill("street-renamed")
+    admin.get_by_role("button", name="Save").click()
+    renamed = admin.locator('tr[data-task="street-renamed"]')
+    expect(renamed).to_be_visible()
+    screenshot(admin, "18-tasks-after-edit")
+
+    renamed.get_by_role("button", name="Delete").click()
+    dialog = admin.get_by_role("dialog", name="Delete task 'street-renamed'?")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()  # the safe choice is the default
+    dialog.get_by_role("button", name="Delete").click()
+    expect(admin.get_by_role("status")).to_contain_text("Task 'street-renamed' deleted.")
+    expect(renamed).to_have_count(0)
+    assert cast(dict[str, Any], site.api("GET", "/tasks", "root"))["items"] == []
