@@ -262,6 +262,7 @@ def test_a_decision_that_lost_the_race_says_409(browser: BrowserContext, site: S
 def test_invalid_and_revoked_tokens_say_so(browser: BrowserContext, site: Site) -> None:
     page = browser.new_page()
     page.goto(site.url)
+    page.get_by_label("Access token").wait_for()
     assert_keyboard_reaches_every_control(page)
     page.get_by_label("Access token").fill("al_not-a-real-token")
     page.get_by_role("button", name="Sign in").click()
