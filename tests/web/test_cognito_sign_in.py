@@ -57,6 +57,7 @@ class FakeCognito:
     token_requests: list[dict[str, str]] = field(default_factory=list)
     logouts: list[dict[str, str]] = field(default_factory=list)
     bearers: list[str] = field(default_factory=list)
+    expires_in: int = 3600
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
@@ -97,6 +98,11 @@ class FakeCognito:
         return self.api.resolve(authorized, context)
 
     def token(self, form: dict[str, str]) -> dict[str, Any]:
+        if form.get("grant_type") == "refresh_token" and form.get("refresh_token") == "r":
+            if form.get("client_id") != CLIENT_ID:
+                return raw_error(400, "invalid_client", "unknown client")
+            fresh = {"id_token": ID_TOKEN, "access_token": ACCESS_TOKEN, "expires_in": 3600}
+            return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(fresh)}
         challenge = self.authorize_requests[-1]["code_challenge"] if self.authorize_requests else None
         verifier = form.get("code_verifier", "")
         if (
@@ -107,7 +113,12 @@ class FakeCognito:
             or b64url(hashlib.sha256(verifier.encode()).digest()) != challenge
         ):
             return raw_error(400, "invalid_grant", "code, client, redirect or verifier do not match")
-        tokens = {"id_token": ID_TOKEN, "access_token": ACCESS_TOKEN, "refresh_token": "r", "expires_in": 3600}
+        tokens = {
+            "id_token": ID_TOKEN,
+            "access_token": ACCESS_TOKEN,
+            "refresh_token": "r",
+            "expires_in": self.expires_in,
+        }
         return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(tokens)}
 
 
@@ -172,3 +183,18 @@ def test_an_answer_to_a_sign_in_not_started_here_is_refused(
     page.goto(f"{url}?code={CODE}&state=forged")
     expect(page.get_by_role("alert")).to_contain_text("state mismatch")
     assert fake.token_requests == []
+
+
+def test_an_id_token_about_to_expire_is_refreshed_first(
+    browser: BrowserContext, cognito: tuple[str, FakeCognito]
+) -> None:
+    url, fake = cognito
+    fake.expires_in = 30  # within the minute before expiry in which the app refreshes
+    page = browser.new_page()
+    page.goto(url + "#/tasks")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("who")).to_contain_text("alice")
+    grants = [r["grant_type"] for r in fake.token_requests]
+    assert grants[0] == "authorization_code" and "refresh_token" in grants[1:]
+    refresh = next(r for r in fake.token_requests if r["grant_type"] == "refresh_token")
+    assert refresh == {"grant_type": "refresh_token", "refresh_token": "r", "client_id": CLIENT_ID}
