@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck synth bench bench-api openapi serve clean
+.PHONY: demo test lint typecheck synth bench bench-api openapi serve web clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11+)"; exit 1; }
@@ -13,8 +13,33 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,aws,cdk]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) web
 	AUTOLABEL_HOME=$${AUTOLABEL_HOME:-.autolabel} $(BIN)/autolabel demo --samples samples/images --out demo-output
+	@echo "Review in the browser: 'make serve', open the URL it prints, sign in with a token from 'autolabel user add'."
+
+# The review web app (web/, Vite + Preact + TypeScript), built into the package for `autolabel serve`.
+# npm ci runs only when the lockfile changes; the build (type-check + bundle) only when a source does.
+WEB_BUILD   := src/autolabel/web/static/index.html
+WEB_DEPS    := web/node_modules/.installed
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+
+web: $(WEB_BUILD)
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "need Node.js 20+ and npm to build the web app"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_BUILD): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run --silent build
+
+# The browser tests drive Debian's chromium (Playwright cannot download browsers here).
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
 LINTED  := src tests bench functions infra layers
 
@@ -24,7 +49,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy layers/build.py
 	for f in functions/*/handler.py; do $(BIN)/mypy --config-file pyproject.toml $$f || exit 1; done
 
-test: $(STAMP)
+test: $(STAMP) web $(CHROMIUM)
 	$(BIN)/ruff check $(LINTED)
 	$(MAKE) --no-print-directory typecheck
 	$(BIN)/python -m pytest -q
@@ -55,8 +80,8 @@ bench-api: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/python -m autolabel.api.openapi
 
-serve: $(STAMP)
+serve: $(STAMP) web
 	AUTOLABEL_HOME=$${AUTOLABEL_HOME:-.autolabel} $(BIN)/autolabel serve
 
 clean:
-	rm -rf $(VENV) .autolabel demo-output .pytest_cache .mypy_cache
+	rm -rf $(VENV) .autolabel demo-output .pytest_cache .mypy_cache web/node_modules src/autolabel/web/static

@@ -552,7 +552,7 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to bind; loopback unless you mean it.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0 picks a free port.")] = 8080,
 ) -> None:
-    """Serve the HTTP API (the same resolver as the Lambda) until interrupted."""
+    """Serve the HTTP API (the same resolver as the Lambda) and the review web app until interrupted."""
     from autolabel.api.server import run_server
 
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -563,6 +563,7 @@ def serve(
 
     def announce(url: str) -> None:
         console.print(f"autolabel API on {url}", highlight=False)
+        console.print(f"web app on {url}/ (sign in with a token from `autolabel user add`)", highlight=False)
 
     run_server(service(serving=True), host, port, announce=announce)
 

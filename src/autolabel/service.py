@@ -88,6 +88,16 @@ class ReviewView(BaseModel):
     remaining: int
 
 
+class ReviewProgress(BaseModel):
+    """The caller's own share of a task's review: what the review page's "N of M left" reads."""
+
+    task_id: str
+    reviewer: str
+    total: int
+    pending: int
+    decided: int
+
+
 @dataclass(frozen=True)
 class BulkAcceptReport:
     accepted: list[str]
@@ -608,6 +618,19 @@ class Autolabel:
                 continue
             self.records.set_lease(item.id, message.receipt)
             return self._view(item.model_copy(update={"lease_receipt": message.receipt}), reviewer)
+
+    def review_progress(self, actor: Actor, task_name: str) -> ReviewProgress:
+        """How many items of the caller's partition there are and how many are still pending.
+
+        Counted from the items themselves (exact on every store), not from the queue, whose
+        depth is approximate on SQS and also counts leased messages.
+        """
+        task = self.visible_task(actor, task_name)
+        mine = self.records.review_items(task.id, reviewer=actor.name)
+        pending = sum(1 for item in mine if item.state == ReviewState.PENDING)
+        return ReviewProgress(
+            task_id=task.id, reviewer=actor.name, total=len(mine), pending=pending, decided=len(mine) - pending
+        )
 
     def review_item(self, actor: Actor, item_id: str) -> ReviewView:
         """One item: its reviewer and admins may look at it."""

@@ -12,6 +12,7 @@ from autolabel.api.resolver import ThreadSafeHttpResolver
 from autolabel.api.routes.datasets import datasets_router
 from autolabel.api.routes.health import health_router
 from autolabel.api.routes.input_manager import input_manager_router
+from autolabel.api.routes.me import me_router
 from autolabel.api.routes.models import models_router
 from autolabel.api.routes.review import review_router
 from autolabel.api.routes.tasks import tasks_router
@@ -39,6 +40,7 @@ def create_app(
     )
     register_error_handlers(app)
     app.include_router(health_router())
+    app.include_router(me_router(context))
     app.include_router(datasets_router(context))
     app.include_router(models_router(context))
     app.include_router(tasks_router(context))

@@ -60,6 +60,11 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class Me(BaseModel):
+    name: str
+    role: Literal["admin", "reviewer"]
+
+
 # --------------------------------------------------------------------------- datasets
 
 

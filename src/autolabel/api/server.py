@@ -12,14 +12,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, cast
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from autolabel.api.app import create_app
 from autolabel.api.resolver import MAX_BODY_BYTES, ThreadSafeHttpResolver, too_large_response
 from autolabel.service import Autolabel
+from autolabel.web import STATIC_DIR, is_app_path, static_response
 
 log = logging.getLogger("autolabel.api.server")
 
@@ -96,7 +98,11 @@ def plain_error(status: int, code: str, message: str) -> dict[str, Any]:
     return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": body}
 
 
-def make_handler(app: ThreadSafeHttpResolver) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    app: ThreadSafeHttpResolver, static_root: Path = STATIC_DIR, web_config: dict[str, Any] | None = None
+) -> type[BaseHTTPRequestHandler]:
+    """The request handler: the web app's files are answered here, everything else by ``app``."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
         # Headers and body go out as separate writes; with Nagle's algorithm on, the body
@@ -126,6 +132,12 @@ def make_handler(app: ThreadSafeHttpResolver) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             body = self.rfile.read(length) if length else b""
+            path = unquote(urlsplit(self.path).path)
+            if self.command in ("GET", "HEAD") and is_app_path(path):
+                # The web app's files: public, like the page that asks for the token.
+                page = static_response(path, static_root, web_config)
+                self._send({"statusCode": page.status, "headers": page.headers, "body": page.body})
+                return
             event = to_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
             context = cast(LambdaContext, LocalContext(aws_request_id=event["requestContext"]["requestId"]))
             try:
@@ -137,7 +149,12 @@ def make_handler(app: ThreadSafeHttpResolver) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, response: dict[str, Any]) -> None:
             raw = response.get("body") or ""
-            payload = base64.b64decode(raw) if response.get("isBase64Encoded") else str(raw).encode("utf-8")
+            if isinstance(raw, bytes):
+                payload = raw
+            elif response.get("isBase64Encoded"):
+                payload = base64.b64decode(raw)
+            else:
+                payload = str(raw).encode("utf-8")
             self.send_response(int(response["statusCode"]))
             for name, value in (response.get("headers") or {}).items():
                 if name.lower() != "content-length":
@@ -162,8 +179,10 @@ class ApiServer(ThreadingHTTPServer):
     request_queue_size = 128  # 50+ clients connecting at once must not be refused
 
 
-def make_server(service: Autolabel, host: str = "127.0.0.1", port: int = 8080) -> ApiServer:
-    return ApiServer((host, port), make_handler(create_app(service)))
+def make_server(
+    service: Autolabel, host: str = "127.0.0.1", port: int = 8080, static_root: Path = STATIC_DIR
+) -> ApiServer:
+    return ApiServer((host, port), make_handler(create_app(service), static_root))
 
 
 def run_server(service: Autolabel, host: str, port: int, announce: Callable[[str], None] = print) -> None:

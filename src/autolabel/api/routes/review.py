@@ -17,7 +17,7 @@ from autolabel.api.schemas import (
     ReviewItemPage,
 )
 from autolabel.domain.models import Decision, DecisionKind, Edit
-from autolabel.service import ReviewView, page_of
+from autolabel.service import ReviewProgress, ReviewView, page_of
 
 TAGS = ["review"]
 
@@ -38,6 +38,15 @@ def review_router(api: ApiContext) -> Router:
     )
     def review_next(task: str) -> NextItem:
         return NextItem(item=api.service.review_next(api.actor(), path_ref(task)))
+
+    @router.get(
+        "/tasks/<task>/review/progress",
+        tags=TAGS,
+        summary="The caller's own items of the task: total, pending and decided",
+        responses=responses(),
+    )
+    def review_progress(task: str) -> ReviewProgress:
+        return api.service.review_progress(api.actor(), path_ref(task))
 
     @router.get(
         "/review/items/<item_id>", tags=TAGS, summary="One item of the caller's partition", responses=responses()

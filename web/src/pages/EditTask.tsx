@@ -1,0 +1,82 @@
+import { useEffect, useState } from "preact/hooks";
+import { enc, type Reviewer, type Task, type TaskDetail, type Thresholds } from "../api";
+import { navigate, useLoad, useSession } from "../app";
+import { ReviewersEditor, reviewerProblems } from "../components/ReviewersEditor";
+import { ThresholdSlider, thresholdProblems } from "../components/ThresholdSlider";
+import { ErrorMessage, Page } from "../components/ui";
+
+/** Rename, change reviewers (assigned items stay put) and re-threshold from stored predictions. */
+export function EditTaskPage({ taskId }: { taskId: string }) {
+  const { api } = useSession();
+  const loaded = useLoad(() => api.get<TaskDetail>(`/tasks/${enc(taskId)}`), [taskId]);
+  const [name, setName] = useState("");
+  const [reviewers, setReviewers] = useState<Reviewer[]>([]);
+  const [thresholds, setThresholds] = useState<Thresholds>({ lower: 0, upper: 1 });
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    const task = loaded.data?.task;
+    if (!task) return;
+    setName(task.name);
+    setReviewers(task.reviewers);
+    setThresholds(task.thresholds);
+  }, [loaded.data]);
+
+  const task = loaded.data?.task;
+  const problems = [...(name.trim() ? [] : ["Give the task a name."]), ...reviewerProblems(reviewers), ...thresholdProblems(thresholds)];
+
+  const save = async (event: Event) => {
+    event.preventDefault();
+    if (!task || problems.length) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const changed: Record<string, unknown> = {};
+      if (name.trim() !== task.name) changed.name = name.trim();
+      if (JSON.stringify(reviewers) !== JSON.stringify(task.reviewers)) changed.reviewers = reviewers;
+      if (Object.keys(changed).length) await api.patch<Task>(`/tasks/${enc(task.id)}`, changed);
+      if (thresholds.lower !== task.thresholds.lower || thresholds.upper !== task.thresholds.upper) {
+        await api.post<Task>(`/tasks/${enc(task.id)}/rethreshold`, { thresholds });
+      }
+      navigate("#/tasks");
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Page title={task ? `Edit '${task.name}'` : "Edit task"}>
+      <ErrorMessage error={error ?? loaded.error} />
+      {task && (
+        <form class="task-form" onSubmit={save} noValidate>
+          <label>
+            Task name
+            <input type="text" name="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+          </label>
+          <ThresholdSlider id="global" label="Thresholds (re-applied to stored predictions; decisions stand)" value={thresholds} onChange={setThresholds} />
+          <ReviewersEditor value={reviewers} onChange={setReviewers} />
+          {problems.length > 0 && (
+            <div class="problems" role="status" aria-live="polite">
+              <ul>
+                {problems.map((p) => (
+                  <li key={p}>{p}</li>
+                ))}
+              </ul>
+            </div>
+          )}
+          <div class="buttons">
+            <button type="submit" class="primary" disabled={busy || problems.length > 0}>
+              Save
+            </button>
+            <a class="button" href="#/tasks">
+              Cancel
+            </a>
+          </div>
+        </form>
+      )}
+    </Page>
+  );
+}
