@@ -62,7 +62,7 @@ lint: $(STAMP)
 # Offline: builds the layers (pip, manylinux aarch64 wheels), synthesizes with cdk-nag, no AWS
 # account needed. npm's aws-cdk CLI is used when present (npx), plain Python otherwise. The stack
 # uploads the web app's build (src/autolabel/web/static), so the app is built first (`make web`).
-synth: $(STAMP) $(if $(wildcard web/package.json),web)
+synth: $(STAMP) web
 	$(BIN)/python layers/build.py
 	if command -v npx >/dev/null 2>&1; then \
 		JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 PATH=$(CURDIR)/$(BIN):$$PATH npx --yes aws-cdk@2 synth --quiet; \
