@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import NamedTuple
 
 from autolabel.domain import ids
 from autolabel.domain.models import (
@@ -28,18 +31,32 @@ def band_of(score: float, thresholds: Thresholds) -> Band:
     return Band.DISCARDED
 
 
+class Kept(NamedTuple):
+    """A prediction routing keeps (approved or review band), with the thresholds that decided it."""
+
+    prediction: Prediction
+    status: AnnotationStatus
+    thresholds: Thresholds
+
+
 @dataclass(frozen=True)
 class RoutedInput:
     """The outcome of routing one input's predictions.
 
-    ``annotations`` holds one annotation per prediction that is not discarded: SUCCESS for the
-    approved band, AWAITING_REVIEW for the review band (a proposal a reviewer will decide).
+    ``kept`` lists the predictions that are not discarded: SUCCESS for the approved band,
+    AWAITING_REVIEW for the review band (a proposal a reviewer will decide). ``annotations``
+    turns them into Annotation records, labeled by ``labeler`` at ``routed_at``; it is built
+    on first use because a store that writes columns (SQLite) records ``kept`` directly, and
+    building and validating pydantic records per prediction cost as much as storing them.
     """
 
     input_id: str
-    annotations: tuple[Annotation, ...]
+    task_id: str
+    kept: tuple[Kept, ...]
     review_prediction_ids: tuple[str, ...]
     bands: dict[str, Band]
+    labeler: Labeler
+    routed_at: datetime
 
     @property
     def needs_review(self) -> bool:
@@ -47,6 +64,26 @@ class RoutedInput:
 
     def count(self, band: Band) -> int:
         return sum(1 for b in self.bands.values() if b == band)
+
+    @cached_property
+    def annotations(self) -> tuple[Annotation, ...]:
+        return tuple(
+            Annotation(
+                id=ids.annotation_id(self.task_id, k.prediction.id),
+                task_id=self.task_id,
+                input_id=self.input_id,
+                concept=k.prediction.concept,
+                geometry=k.prediction.geometry,
+                status=k.status,
+                labeled_by=self.labeler,
+                score=k.prediction.score,
+                prediction_id=k.prediction.id,
+                thresholds=k.thresholds,
+                created_at=self.routed_at,
+                updated_at=self.routed_at,
+            )
+            for k in self.kept
+        )
 
 
 def model_labeler(task: Task) -> Labeler:
@@ -60,9 +97,7 @@ def route_input(task: Task, input_id: str, predictions: Sequence[Prediction]) ->
     task's business (a COCO detector sees 80 concepts; a task may want three).
     """
     wanted = set(task.concepts)
-    labeler = model_labeler(task)
-    now = utcnow()
-    annotations: list[Annotation] = []
+    kept: list[Kept] = []
     review: list[str] = []
     bands: dict[str, Band] = {}
     for prediction in predictions:
@@ -73,28 +108,12 @@ def route_input(task: Task, input_id: str, predictions: Sequence[Prediction]) ->
         if band == Band.APPROVED and not task.auto_annotate:
             band = Band.REVIEW  # auto-annotation off: no label without a person, however sure the model is
         bands[prediction.id] = band
-        if band == Band.DISCARDED:
-            continue
-        status = AnnotationStatus.SUCCESS if band == Band.APPROVED else AnnotationStatus.AWAITING_REVIEW
-        if band == Band.REVIEW:
+        if band == Band.APPROVED:
+            kept.append(Kept(prediction, AnnotationStatus.SUCCESS, thresholds))
+        elif band == Band.REVIEW:
+            kept.append(Kept(prediction, AnnotationStatus.AWAITING_REVIEW, thresholds))
             review.append(prediction.id)
-        annotations.append(
-            Annotation(
-                id=ids.annotation_id(task.id, prediction.id),
-                task_id=task.id,
-                input_id=input_id,
-                concept=prediction.concept,
-                geometry=prediction.geometry,
-                status=status,
-                labeled_by=labeler,
-                score=prediction.score,
-                prediction_id=prediction.id,
-                thresholds=thresholds,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    return RoutedInput(input_id, tuple(annotations), tuple(review), bands)
+    return RoutedInput(input_id, task.id, tuple(kept), tuple(review), bands, model_labeler(task), utcnow())
 
 
 def band_counts(routed: Iterable[RoutedInput]) -> dict[Band, int]:
