@@ -251,7 +251,8 @@ class SQLiteRecordStore(RecordStore):
                 )
                 if row[1] == InputState.PENDING.value
             }
-            rows: list[tuple[Any, ...]] = []
+            annotated: list[labels.Row] = []
+            bare: list[labels.Row] = []
             items: list[ReviewItem] = []
             states: list[tuple[str, str | None, str]] = []
             for result in results:
@@ -262,13 +263,14 @@ class SQLiteRecordStore(RecordStore):
                     states.append((InputState.FAILED.value, result.failure or "no result", result.input_id))
                     continue
                 routed = result.routed
-                rows.extend(labels.routed_rows(result.predictions, routed))
+                labels.routed_rows(result.predictions, routed, annotated, bare)
                 if routed.needs_review:
                     items.append(self._new_review_item(assigner, routed, next_seq))
                     next_seq += 1
                 states.append((InputState.DONE.value, None, result.input_id))
             # One statement per table per batch: row-by-row inserts cost more than routing.
-            db.executemany(labels.INSERT_ROW, rows)
+            db.executemany(labels.INSERT_ROW, annotated)
+            db.executemany(labels.INSERT_PREDICTION_ROW, bare)
             self._insert_review_items(db, items)
             db.executemany(
                 "UPDATE task_inputs SET state = ?, failure = ? WHERE task_id = ? AND input_id = ?",
