@@ -96,14 +96,14 @@ def route_input(task: Task, input_id: str, predictions: Sequence[Prediction]) ->
     Predictions of concepts the task does not ask for are ignored entirely: they are not the
     task's business (a COCO detector sees 80 concepts; a task may want three).
     """
-    wanted = set(task.concepts)
+    thresholds_of = {concept: task.thresholds_for(concept) for concept in task.concepts}
     kept: list[Kept] = []
     review: list[str] = []
     bands: dict[str, Band] = {}
     for prediction in predictions:
-        if prediction.concept not in wanted:
+        thresholds = thresholds_of.get(prediction.concept)
+        if thresholds is None:
             continue
-        thresholds = task.thresholds_for(prediction.concept)
         band = band_of(prediction.score, thresholds)
         if band == Band.APPROVED and not task.auto_annotate:
             band = Band.REVIEW  # auto-annotation off: no label without a person, however sure the model is

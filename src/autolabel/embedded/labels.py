@@ -83,6 +83,10 @@ SET_ANNOTATION = "UPDATE labels SET " + ", ".join(f"{c} = ?" for c in _ANNOTATIO
 CLEAR_ANNOTATION = "UPDATE labels SET " + ", ".join(f"{c} = NULL" for c in _ANNOTATION)  # noqa: S608
 
 Row = tuple[Any, ...]
+# Plain strings for enum members: sqlite3 binds only exact str cheaply (a subclass goes through
+# its adapter lookup), and ``.value`` is a Python-level property.
+_BAND_TEXT = {band: band.value for band in Band}
+_STATUS_TEXT = {status: status.value for status in AnnotationStatus}
 NO_ANNOTATION: tuple[None, ...] = (None,) * 18
 _NOT_A_BOX: tuple[None, ...] = (None,) * 4
 _GEOMETRY: TypeAdapter[Any] = TypeAdapter(Geometry)
@@ -138,7 +142,7 @@ def routed_rows(
     stamp = routed.routed_at.isoformat()
     for p in predictions:
         geometry = geometry_columns(p.geometry)
-        band = bands.get(p.id, Band.DISCARDED).value
+        band = _BAND_TEXT[bands.get(p.id, Band.DISCARDED)]
         prediction = (p.id, p.task_id, p.input_id, band, p.model_id, p.model_version, p.concept, p.score, *geometry)
         k = kept.get(p.id)
         if k is None:
@@ -148,7 +152,7 @@ def routed_rows(
             (
                 *prediction,
                 ids.annotation_id(routed.task_id, p.id),
-                k.status.value,
+                _STATUS_TEXT[k.status],
                 *labeler,
                 p.concept,
                 *geometry,
