@@ -47,21 +47,22 @@ LABELS_SCHEMA = (
     """
 CREATE TABLE IF NOT EXISTS labels (
     id TEXT NOT NULL,
-    task_id TEXT NOT NULL, input_id TEXT NOT NULL,
+    task_id TEXT NOT NULL, input_id TEXT NOT NULL, input_seq INTEGER NOT NULL,
     band TEXT, model_id TEXT, model_version TEXT, p_concept TEXT, p_score REAL,
     p_geometry TEXT, p_x REAL, p_y REAL, p_w REAL, p_h REAL,
     annotation_id TEXT, status TEXT, labeler TEXT, labeler_kind TEXT, labeler_id TEXT, labeler_version TEXT,
     concept TEXT, geometry TEXT, x REAL, y REAL, w REAL, h REAL, score REAL, source_prediction TEXT,
     upper REAL, lower REAL, created_at TEXT, updated_at TEXT
 )""",
-    # The key leads with the input: ids are hashes, so a key on the id alone scattered a batch's
-    # rows over the whole index and every commit rewrote most of its pages; keyed by input, a
-    # batch touches one page per input. It also serves "an input's rows" and deletes by task.
-    "CREATE UNIQUE INDEX IF NOT EXISTS labels_key ON labels(task_id, input_id, id)",
+    # Keyed by the input's position in its dataset (inputs.seq), which a run follows: a batch's
+    # entries land at the end of the index. Ids are hashes, so a key on the prediction id, or on
+    # the input id, put each batch's entries all over the index, and every commit rewrote (and
+    # later checkpointed) most of its pages: half the bytes a run wrote. Also "an input's rows".
+    "CREATE UNIQUE INDEX IF NOT EXISTS labels_key ON labels(task_id, input_seq, id)",
     "CREATE INDEX IF NOT EXISTS labels_by_status ON labels(task_id, status, labeler) WHERE status IS NOT NULL",
 )
 
-_KEY = ("id", "task_id", "input_id")
+_KEY = ("id", "task_id", "input_id", "input_seq")
 _PREDICTION = ("band", "model_id", "model_version", "p_concept", "p_score", "p_geometry", "p_x", "p_y", "p_w", "p_h")
 _ANNOTATION = (
     "annotation_id", "status", "labeler", "labeler_kind", "labeler_id", "labeler_version", "concept",
@@ -71,14 +72,31 @@ PREDICTION_COLUMNS = ", ".join(_PREDICTION)
 ANNOTATION_COLUMNS = ", ".join(_ANNOTATION)
 # The statements' text is built from this module's constant column names only.
 INSERT_ROW = "INSERT OR REPLACE INTO labels({}) VALUES ({})".format(  # noqa: S608
-    ", ".join((*_KEY, *_PREDICTION, *_ANNOTATION)), ", ".join("?" * 31)
+    ", ".join((*_KEY, *_PREDICTION, *_ANNOTATION)), ", ".join("?" * 32)
 )
 INSERT_PREDICTION_ROW = "INSERT OR REPLACE INTO labels({}) VALUES ({})".format(  # noqa: S608
-    ", ".join((*_KEY, *_PREDICTION)), ", ".join("?" * 13)
+    ", ".join((*_KEY, *_PREDICTION)), ", ".join("?" * 14)
 )
-INSERT_ANNOTATION_ROW = "INSERT OR REPLACE INTO labels({}) VALUES ({})".format(  # noqa: S608
-    ", ".join((*_KEY, *_ANNOTATION)), ", ".join("?" * 21)
+# An input's seq, or -1 for an input id the inputs table does not know (a person's label on an
+# input deleted meanwhile): such rows are still unique by id and found by input id.
+SEQ_OF_INPUT = "COALESCE((SELECT seq FROM inputs WHERE id = ?), -1)"
+# Rows of one input, by the key: parameters (task_id, input_id, input_id).
+OF_INPUT = f"task_id = ? AND input_seq = {SEQ_OF_INPUT} AND input_id = ?"
+# Parameters: id, task_id, input_id, input_id (for its seq), then the annotation columns.
+INSERT_ANNOTATION_ROW = "INSERT OR REPLACE INTO labels({}) VALUES (?, ?, ?, {}, {})".format(  # noqa: S608
+    ", ".join((*_KEY, *_ANNOTATION)), SEQ_OF_INPUT, ", ".join("?" * 18)
 )
+
+
+def of_inputs(count: int) -> str:
+    """Rows of ``count`` inputs of one task: parameters (task_id, *input_ids, *input_ids)."""
+    marks = ", ".join("?" * count)
+    return (
+        f"task_id = ? AND input_seq IN (SELECT seq FROM inputs WHERE id IN ({marks}) UNION ALL SELECT -1)"  # noqa: S608
+        f" AND input_id IN ({marks})"
+    )
+
+
 SET_ANNOTATION = "UPDATE labels SET " + ", ".join(f"{c} = ?" for c in _ANNOTATION)  # noqa: S608
 CLEAR_ANNOTATION = "UPDATE labels SET " + ", ".join(f"{c} = NULL" for c in _ANNOTATION)  # noqa: S608
 
@@ -128,10 +146,7 @@ def annotation_columns(annotation: Annotation) -> tuple[Any, ...]:
 
 
 def routed_rows(
-    predictions: Sequence[Prediction],
-    routed: RoutedInput,
-    annotated: list[tuple[Any, ...]],
-    bare: list[tuple[Any, ...]],
+    predictions: Sequence[Prediction], routed: RoutedInput, input_seq: int, annotated: list[Row], bare: list[Row]
 ) -> None:
     """Add one input's rows as a run records them, straight from the routing, with no Annotation
     record built: rows for INSERT_ROW to ``annotated`` (their annotation columns are exactly what
@@ -143,7 +158,9 @@ def routed_rows(
     for p in predictions:
         geometry = geometry_columns(p.geometry)
         band = _BAND_TEXT[bands.get(p.id, Band.DISCARDED)]
-        prediction = (p.id, p.task_id, p.input_id, band, p.model_id, p.model_version, p.concept, p.score, *geometry)
+        prediction = (
+            p.id, p.task_id, p.input_id, input_seq, band, p.model_id, p.model_version, p.concept, p.score, *geometry
+        )  # fmt: skip
         k = kept.get(p.id)
         if k is None:
             bare.append(prediction)
@@ -246,12 +263,17 @@ def _convert_json_rows(db: sqlite3.Connection, workspace: str) -> None:
     db.execute("ALTER TABLE labels RENAME TO labels_json")
     for statement in LABELS_SCHEMA:
         db.execute(statement)
-    insert_annotation_row = INSERT_ANNOTATION_ROW.replace("INSERT OR REPLACE", "INSERT")
-    rows = db.execute("SELECT id, task_id, input_id, band, prediction, annotation FROM labels_json ORDER BY rowid")
+    insert_annotation_row = "INSERT INTO labels({}) VALUES ({})".format(  # noqa: S608
+        ", ".join((*_KEY, *_ANNOTATION)), ", ".join("?" * 22)
+    )
+    rows = db.execute(
+        "SELECT l.id, l.task_id, l.input_id, COALESCE(i.seq, -1), l.band, l.prediction, l.annotation"
+        " FROM labels_json l LEFT JOIN inputs i ON i.id = l.input_id ORDER BY l.rowid"
+    )
     while chunk := rows.fetchmany(1000):
         full: list[tuple[Any, ...]] = []
         annotation_only: list[tuple[Any, ...]] = []
-        for row_id, task_id, input_id, band, prediction_json, annotation_json in chunk:
+        for row_id, task_id, input_id, input_seq, band, prediction_json, annotation_json in chunk:
             try:
                 annotation = (
                     NO_ANNOTATION
@@ -265,10 +287,10 @@ def _convert_json_rows(db: sqlite3.Connection, workspace: str) -> None:
                     f" does not read as a prediction or annotation ({exc.errors()[0]['msg']}); it is left as it was"
                 ) from None
             if p is None:
-                annotation_only.append((row_id, task_id, input_id, *annotation))
+                annotation_only.append((row_id, task_id, input_id, input_seq, *annotation))
                 continue
             prediction = (band, p.model_id, p.model_version, p.concept, p.score, *geometry_columns(p.geometry))
-            full.append((row_id, task_id, input_id, *prediction, *annotation))
+            full.append((row_id, task_id, input_id, input_seq, *prediction, *annotation))
         db.executemany(INSERT_ROW.replace("INSERT OR REPLACE", "INSERT"), full)
         db.executemany(insert_annotation_row, annotation_only)
     db.execute("DROP TABLE labels_json")

@@ -243,10 +243,11 @@ class SQLiteRecordStore(RecordStore):
             # Look up by primary key (task_id, input_id): filtering on state first would walk
             # every pending input of the task for each batch.
             pending = {
-                row[0]
+                row[0]: row[2]
                 for row in db.execute(
-                    f"SELECT input_id, state FROM task_inputs WHERE task_id = ?"  # noqa: S608
-                    f" AND input_id IN ({','.join('?' * len(wanted))})",
+                    f"SELECT t.input_id, t.state, COALESCE(i.seq, -1) FROM task_inputs t"  # noqa: S608
+                    f" LEFT JOIN inputs i ON i.id = t.input_id"
+                    f" WHERE t.task_id = ? AND t.input_id IN ({','.join('?' * len(wanted))})",
                     (task.id, *wanted),
                 )
                 if row[1] == InputState.PENDING.value
@@ -258,12 +259,12 @@ class SQLiteRecordStore(RecordStore):
             for result in results:
                 if result.input_id not in pending:
                     continue  # not part of the run, or already recorded by an earlier attempt
-                pending.discard(result.input_id)
+                input_seq = pending.pop(result.input_id)
                 if result.failure is not None or result.routed is None:
                     states.append((InputState.FAILED.value, result.failure or "no result", result.input_id))
                     continue
                 routed = result.routed
-                labels.routed_rows(result.predictions, routed, annotated, bare)
+                labels.routed_rows(result.predictions, routed, input_seq, annotated, bare)
                 if routed.needs_review:
                     items.append(self._new_review_item(assigner, routed, next_seq))
                     next_seq += 1
@@ -312,12 +313,15 @@ class SQLiteRecordStore(RecordStore):
             columns = labels.annotation_columns(annotation)
             if annotation.prediction_id is not None:
                 changed = db.execute(
-                    f"{labels.SET_ANNOTATION} WHERE task_id = ? AND input_id = ? AND id = ? AND band IS NOT NULL",
-                    (*columns, annotation.task_id, annotation.input_id, annotation.prediction_id),
+                    f"{labels.SET_ANNOTATION} WHERE {labels.OF_INPUT} AND id = ? AND band IS NOT NULL",
+                    (*columns, annotation.task_id, annotation.input_id, annotation.input_id, annotation.prediction_id),
                 ).rowcount
                 if changed:
                     continue
-            db.execute(labels.INSERT_ANNOTATION_ROW, (annotation.id, annotation.task_id, annotation.input_id, *columns))
+            db.execute(
+                labels.INSERT_ANNOTATION_ROW,
+                (annotation.id, annotation.task_id, annotation.input_id, annotation.input_id, *columns),
+            )
 
     @staticmethod
     def _insert_review_items(db: sqlite3.Connection, items: Iterable[ReviewItem]) -> None:
@@ -392,8 +396,8 @@ class SQLiteRecordStore(RecordStore):
         else:
             rows = self.database.read().execute(
                 f"SELECT {columns} FROM labels"  # noqa: S608
-                " WHERE task_id = ? AND input_id = ? AND band IS NOT NULL ORDER BY id",
-                (task_id, input_id),
+                f" WHERE {labels.OF_INPUT} AND band IS NOT NULL ORDER BY id",
+                (task_id, input_id, input_id),
             )
         return [labels.prediction_from(r) for r in rows.fetchall()]
 
@@ -403,7 +407,10 @@ class SQLiteRecordStore(RecordStore):
         if query.task_id is not None:
             scope.append("task_id = ?")
             scope_args.append(query.task_id)
-        if query.input_ids:
+        if query.input_ids and query.task_id is not None:
+            scope = [labels.of_inputs(len(query.input_ids))]
+            scope_args = [query.task_id, *query.input_ids, *query.input_ids]
+        elif query.input_ids:
             scope.append(f"input_id IN ({','.join('?' * len(query.input_ids))})")
             scope_args.extend(query.input_ids)
         filters: list[str] = []
@@ -535,12 +542,12 @@ class SQLiteRecordStore(RecordStore):
                 if existing is not None and existing.state == ReviewState.DECIDED:
                     continue  # a person decided this input; their labels stand
                 db.executemany(
-                    "UPDATE labels SET band = ? WHERE task_id = ? AND input_id = ? AND id = ?",
-                    [(band.value, task.id, entry.input_id, pid) for pid, band in entry.bands.items()],
+                    f"UPDATE labels SET band = ? WHERE {labels.OF_INPUT} AND id = ?",  # noqa: S608
+                    [(band.value, task.id, entry.input_id, entry.input_id, pid) for pid, band in entry.bands.items()],
                 )
                 db.execute(
-                    f"{labels.CLEAR_ANNOTATION} WHERE task_id = ? AND input_id = ? AND labeler_kind = ?",
-                    (task.id, entry.input_id, LabelerKind.MODEL.value),
+                    f"{labels.CLEAR_ANNOTATION} WHERE {labels.OF_INPUT} AND labeler_kind = ?",
+                    (task.id, entry.input_id, entry.input_id, LabelerKind.MODEL.value),
                 )
                 self._write_annotations(db, entry.annotations)
                 if existing is not None and not entry.needs_review:
