@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import NamedTuple
 
 from autolabel.domain import ids
 from autolabel.domain.models import (
@@ -22,39 +21,42 @@ from autolabel.domain.models import (
     utcnow,
 )
 
+# Enum members as module constants: a class attribute lookup on an Enum costs several times a
+# global one, and routing does a few per prediction.
+_APPROVED, _REVIEW, _DISCARDED = Band.APPROVED, Band.REVIEW, Band.DISCARDED
+
 
 def band_of(score: float, thresholds: Thresholds) -> Band:
     if score >= thresholds.upper:
-        return Band.APPROVED
+        return _APPROVED
     if score >= thresholds.lower:
-        return Band.REVIEW
-    return Band.DISCARDED
+        return _REVIEW
+    return _DISCARDED
 
 
-class Kept(NamedTuple):
-    """A prediction routing keeps (approved or review band), with the thresholds that decided it."""
-
-    prediction: Prediction
-    status: AnnotationStatus
-    thresholds: Thresholds
+def status_for(band: Band) -> AnnotationStatus:
+    """The status of the annotation a kept prediction becomes."""
+    return AnnotationStatus.SUCCESS if band is _APPROVED else AnnotationStatus.AWAITING_REVIEW
 
 
 @dataclass(frozen=True)
 class RoutedInput:
     """The outcome of routing one input's predictions.
 
-    ``kept`` lists the predictions that are not discarded: SUCCESS for the approved band,
-    AWAITING_REVIEW for the review band (a proposal a reviewer will decide). ``annotations``
-    turns them into Annotation records, labeled by ``labeler`` at ``routed_at``; it is built
-    on first use because a store that writes columns (SQLite) records ``kept`` directly, and
-    building and validating pydantic records per prediction cost as much as storing them.
+    ``kept`` lists the predictions that are not discarded: each becomes an annotation, SUCCESS
+    for the approved band, AWAITING_REVIEW for the review band (a proposal a reviewer will
+    decide), with the ``thresholds`` of its concept. ``annotations`` builds those records,
+    labeled by ``labeler`` at ``routed_at``, on first use: a store that writes columns (SQLite)
+    records the decisions directly, and building and validating pydantic records per prediction
+    cost as much as storing them.
     """
 
     input_id: str
     task_id: str
-    kept: tuple[Kept, ...]
+    kept: tuple[Prediction, ...]
     review_prediction_ids: tuple[str, ...]
     bands: dict[str, Band]
+    thresholds: dict[str, Thresholds]  # per concept, as in force when routed
     labeler: Labeler
     routed_at: datetime
 
@@ -69,20 +71,20 @@ class RoutedInput:
     def annotations(self) -> tuple[Annotation, ...]:
         return tuple(
             Annotation(
-                id=ids.annotation_id(self.task_id, k.prediction.id),
+                id=ids.annotation_id(self.task_id, p.id),
                 task_id=self.task_id,
                 input_id=self.input_id,
-                concept=k.prediction.concept,
-                geometry=k.prediction.geometry,
-                status=k.status,
+                concept=p.concept,
+                geometry=p.geometry,
+                status=status_for(self.bands[p.id]),
                 labeled_by=self.labeler,
-                score=k.prediction.score,
-                prediction_id=k.prediction.id,
-                thresholds=k.thresholds,
+                score=p.score,
+                prediction_id=p.id,
+                thresholds=self.thresholds[p.concept],
                 created_at=self.routed_at,
                 updated_at=self.routed_at,
             )
-            for k in self.kept
+            for p in self.kept
         )
 
 
@@ -97,7 +99,8 @@ def route_input(task: Task, input_id: str, predictions: Sequence[Prediction]) ->
     task's business (a COCO detector sees 80 concepts; a task may want three).
     """
     thresholds_of = {concept: task.thresholds_for(concept) for concept in task.concepts}
-    kept: list[Kept] = []
+    demote = not task.auto_annotate  # auto-annotation off: no label without a person, however sure the model is
+    kept: list[Prediction] = []
     review: list[str] = []
     bands: dict[str, Band] = {}
     for prediction in predictions:
@@ -105,15 +108,17 @@ def route_input(task: Task, input_id: str, predictions: Sequence[Prediction]) ->
         if thresholds is None:
             continue
         band = band_of(prediction.score, thresholds)
-        if band == Band.APPROVED and not task.auto_annotate:
-            band = Band.REVIEW  # auto-annotation off: no label without a person, however sure the model is
+        if band is _APPROVED and demote:
+            band = _REVIEW
         bands[prediction.id] = band
-        if band == Band.APPROVED:
-            kept.append(Kept(prediction, AnnotationStatus.SUCCESS, thresholds))
-        elif band == Band.REVIEW:
-            kept.append(Kept(prediction, AnnotationStatus.AWAITING_REVIEW, thresholds))
+        if band is _DISCARDED:
+            continue
+        kept.append(prediction)
+        if band is _REVIEW:
             review.append(prediction.id)
-    return RoutedInput(input_id, task.id, tuple(kept), tuple(review), bands, model_labeler(task), utcnow())
+    return RoutedInput(
+        input_id, task.id, tuple(kept), tuple(review), bands, thresholds_of, model_labeler(task), utcnow()
+    )
 
 
 def band_counts(routed: Iterable[RoutedInput]) -> dict[Band, int]:

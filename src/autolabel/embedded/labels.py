@@ -104,7 +104,8 @@ Row = tuple[Any, ...]
 # Plain strings for enum members: sqlite3 binds only exact str cheaply (a subclass goes through
 # its adapter lookup), and ``.value`` is a Python-level property.
 _BAND_TEXT = {band: band.value for band in Band}
-_STATUS_TEXT = {status: status.value for status in AnnotationStatus}
+_APPROVED, _DISCARDED = Band.APPROVED, Band.DISCARDED
+_SUCCESS, _AWAITING_REVIEW = AnnotationStatus.SUCCESS.value, AnnotationStatus.AWAITING_REVIEW.value
 NO_ANNOTATION: tuple[None, ...] = (None,) * 18
 _NOT_A_BOX: tuple[None, ...] = (None,) * 4
 _GEOMETRY: TypeAdapter[Any] = TypeAdapter(Geometry)
@@ -151,32 +152,33 @@ def routed_rows(
     """Add one input's rows as a run records them, straight from the routing, with no Annotation
     record built: rows for INSERT_ROW to ``annotated`` (their annotation columns are exactly what
     ``annotation_columns`` gives the annotation), rows for INSERT_PREDICTION_ROW to ``bare``."""
-    kept = {k.prediction.id: k for k in routed.kept}
     bands = routed.bands
+    thresholds_of = routed.thresholds
     labeler = _labeler_columns(routed.labeler)
     stamp = routed.routed_at.isoformat()
     for p in predictions:
         geometry = geometry_columns(p.geometry)
-        band = _BAND_TEXT[bands.get(p.id, Band.DISCARDED)]
+        band = bands.get(p.id, _DISCARDED)
         prediction = (
-            p.id, p.task_id, p.input_id, input_seq, band, p.model_id, p.model_version, p.concept, p.score, *geometry
+            p.id, p.task_id, p.input_id, input_seq, _BAND_TEXT[band], p.model_id, p.model_version, p.concept, p.score,
+            *geometry,
         )  # fmt: skip
-        k = kept.get(p.id)
-        if k is None:
+        if band is _DISCARDED:
             bare.append(prediction)
             continue
+        thresholds = thresholds_of[p.concept]
         annotated.append(
             (
                 *prediction,
                 ids.annotation_id(routed.task_id, p.id),
-                _STATUS_TEXT[k.status],
+                _SUCCESS if band is _APPROVED else _AWAITING_REVIEW,
                 *labeler,
                 p.concept,
                 *geometry,
                 p.score,
                 p.id,
-                k.thresholds.upper,
-                k.thresholds.lower,
+                thresholds.upper,
+                thresholds.lower,
                 stamp,
                 stamp,
             )
