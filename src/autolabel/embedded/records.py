@@ -404,12 +404,12 @@ class SQLiteRecordStore(RecordStore):
     def annotations(self, query: AnnotationQuery) -> Page[Annotation]:
         scope: list[str] = []
         scope_args: list[Any] = []
-        if query.task_id is not None:
+        if query.task_id is not None and query.input_ids:  # through the key (a reviewer's item)
+            scope.append(labels.of_inputs(len(query.input_ids)))
+            scope_args.extend((query.task_id, *query.input_ids, *query.input_ids))
+        elif query.task_id is not None:
             scope.append("task_id = ?")
             scope_args.append(query.task_id)
-        if query.input_ids and query.task_id is not None:
-            scope = [labels.of_inputs(len(query.input_ids))]
-            scope_args = [query.task_id, *query.input_ids, *query.input_ids]
         elif query.input_ids:
             scope.append(f"input_id IN ({','.join('?' * len(query.input_ids))})")
             scope_args.extend(query.input_ids)
