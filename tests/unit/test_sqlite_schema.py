@@ -200,3 +200,16 @@ def test_an_early_development_workspace_is_refused(tmp_path: Path) -> None:
     with pytest.raises(IncompatibleWorkspace, match="early development version"):
         open_store(path)
     assert user_version(path) == 0
+
+
+def test_an_inputs_labels_are_found_through_the_key(tmp_path: Path) -> None:
+    # Review reads an input's labels on every decision: a scan of the task's rows would grow
+    # with the task, which is what keying labels by the input's seq must not cost.
+    store = open_store(tmp_path / "w.sqlite3")
+    db = store.database.read()
+    for where, args in (
+        (labels.OF_INPUT, ("t", "i", "i")),
+        (labels.of_inputs(2), ("t", "i", "j", "i", "j")),
+    ):
+        plan = " ".join(r[3] for r in db.execute(f"EXPLAIN QUERY PLAN SELECT * FROM labels WHERE {where}", args))
+        assert "SEARCH labels USING INDEX labels_key (task_id=? AND input_seq=?)" in plan, plan
