@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import time
@@ -91,22 +92,34 @@ def main() -> None:
 
         # The product's structure: workers route (Python) while the main thread records (SQLite,
         # which releases the GIL), in batch order.
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         with ThreadPoolExecutor(max(1, args.threads)) as pool:
             routed = pool.map(route, batches) if args.threads else map(route, batches)
             for results in routed:
                 created = records.commit_batch(task, results)
                 enqueue_review_items(task, created, records, backends.queues)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         counts = records.counts(task.id)
     rate = total / elapsed
+    # CPU seconds of this process alongside: on a shared machine the wall clock also counts
+    # the time other processes held the cores, which the load average shows.
+    load = os.getloadavg()[0]
     print(
         f"routed and stored {total} predictions of {args.inputs} inputs in {elapsed:.2f}s: {rate:,.0f} predictions/s "
-        f"(target >= 20,000); {counts.review_items} review items queued"
+        f"(target >= 20,000); {counts.review_items} review items queued; {cpu:.2f} CPU s; load average {load:.1f}"
     )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "routing.json").write_text(
-        json.dumps({"predictions": total, "seconds": elapsed, "predictions_per_s": rate}, indent=2)
+        json.dumps(
+            {
+                "predictions": total,
+                "seconds": elapsed,
+                "cpu_seconds": cpu,
+                "predictions_per_s": rate,
+                "load_average_1min": load,
+            },
+            indent=2,
+        )
     )
 
 

@@ -214,6 +214,73 @@ def test_commit_batch_routes_assigns_and_counts(records: RecordStore) -> None:
     assert [(i.sequence, i.reviewer) for i in more] == [(2, partition.reviewer_for(2, task.reviewers))]
 
 
+def test_predictions_and_annotations_come_back_exactly_as_recorded(records: RecordStore) -> None:
+    # Every geometry kind, scores on the band edges, a per-concept threshold, a label a person
+    # added: what is read back equals what routing produced, field for field.
+    from autolabel.domain.models import (
+        Annotation,
+        Classification,
+        Labeler,
+        LabelerKind,
+        Polygon,
+        TextSpan,
+    )
+
+    dataset, inputs = make_dataset(records, count=2)
+    task = make_task(records, dataset).model_copy(
+        update={"concept_thresholds": {"dog": Thresholds(upper=0.95, lower=0.3)}}
+    )
+    records.update_task(task)
+    records.add_task_inputs(task.id, [i.id for i in inputs])
+    input_id = inputs[0].id
+    shapes = [
+        ("cat", 0.8, Box(x=0.0, y=1.25, w=3.5, h=1e-3)),
+        ("dog", 0.30000000000000004, Polygon(points=[(0.0, 0.0), (5.5, 0.0), (2.0, 7.125)])),
+        ("cat", 0.4, Classification()),
+        ("dog", 0.1, TextSpan(start=3, end=9)),
+        ("cat", 1.0, Box(x=12.0, y=0.0, w=640.0, h=480.0)),
+    ]
+    predictions = tuple(
+        Prediction(
+            id=ids.prediction_id(task.id, input_id, i),
+            task_id=task.id,
+            input_id=input_id,
+            concept=concept,
+            score=score,
+            geometry=geometry,
+            model_id=task.model_id,
+            model_version=task.model_version,
+        )
+        for i, (concept, score, geometry) in enumerate(shapes)
+    )
+    routed = route_input(task, input_id, predictions)
+    records.commit_batch(task, [InputResult(input_id, predictions, routed)])
+    by_id = sorted(predictions, key=lambda p: p.id)
+    assert records.predictions(task.id) == by_id
+    assert records.predictions(task.id, input_id) == by_id
+    stored = records.annotations(AnnotationQuery(task_id=task.id)).items
+    assert sorted(stored, key=lambda a: a.id) == sorted(routed.annotations, key=lambda a: a.id)
+    assert [a.model_dump_json() for a in sorted(stored, key=lambda a: a.id)] == [
+        a.model_dump_json() for a in sorted(routed.annotations, key=lambda a: a.id)
+    ]
+    assert {a.thresholds for a in stored if a.concept == "dog"} == {Thresholds(upper=0.95, lower=0.3)}
+
+    by_hand = Annotation(
+        id="an_by_hand",
+        task_id=task.id,
+        input_id=inputs[1].id,
+        concept="dog",
+        geometry=Polygon(points=[(1.0, 1.0), (2.0, 1.0), (2.0, 2.5)]),
+        status=AnnotationStatus.SUCCESS,
+        labeled_by=Labeler(kind=LabelerKind.REVIEWER, id="alice"),
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    records.put_annotations([by_hand])
+    assert records.annotations(AnnotationQuery(task_id=task.id, input_ids=[inputs[1].id])).items == [by_hand]
+    assert records.predictions(task.id, inputs[1].id) == []
+
+
 def test_commit_for_a_deleted_task_is_not_found(records: RecordStore) -> None:
     dataset, inputs = make_dataset(records)
     task = make_task(records, dataset)

@@ -103,10 +103,10 @@ def outcome(home: Path) -> dict[str, object]:
     with sqlite3.connect(home / "autolabel.sqlite3") as db:
         source = dict(db.execute("SELECT id, json_extract(body, '$.source') FROM inputs").fetchall())
         annotations = sorted(
-            (Path(source[input_id]).name, concept, status, labeler, round(score, 5), geometry)
-            for input_id, concept, status, labeler, score, geometry in db.execute(
-                "SELECT input_id, concept, status, labeler, json_extract(annotation, '$.score'),"
-                " json_extract(annotation, '$.geometry') FROM labels WHERE status IS NOT NULL"
+            (Path(source[input_id]).name, concept, status, labeler, round(score, 5), *geometry)
+            for input_id, concept, status, labeler, score, *geometry in db.execute(
+                "SELECT input_id, concept, status, labeler, score, geometry, x, y, w, h"
+                " FROM labels WHERE status IS NOT NULL"
             )
         )
         items = sorted(
@@ -119,8 +119,7 @@ def outcome(home: Path) -> dict[str, object]:
         predictions = sorted(
             (Path(source[row[0]]).name, *row[1:])
             for row in db.execute(
-                "SELECT input_id, band, json_extract(prediction, '$.concept'), json_extract(prediction, '$.score'),"
-                " json_extract(prediction, '$.geometry') FROM labels"
+                "SELECT input_id, band, p_concept, p_score, p_geometry, p_x, p_y, p_w, p_h FROM labels"
             )
         )
         states = sorted(db.execute("SELECT state, COUNT(*) FROM task_inputs GROUP BY state").fetchall())

@@ -59,3 +59,10 @@ class Unauthorized(AutolabelError):
 class PayloadTooLarge(AutolabelError):
     code = "payload_too_large"
     http_status = 413
+
+
+class IncompatibleWorkspace(AutolabelError):
+    """Stored data in a layout this version cannot read (newer, or too old to convert)."""
+
+    code = "incompatible_workspace"
+    http_status = 500

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
 
 from autolabel.domain import ids
 from autolabel.domain.models import (
@@ -19,27 +21,44 @@ from autolabel.domain.models import (
     utcnow,
 )
 
+# Enum members as module constants: a class attribute lookup on an Enum costs several times a
+# global one, and routing does a few per prediction.
+_APPROVED, _REVIEW, _DISCARDED = Band.APPROVED, Band.REVIEW, Band.DISCARDED
+
 
 def band_of(score: float, thresholds: Thresholds) -> Band:
     if score >= thresholds.upper:
-        return Band.APPROVED
+        return _APPROVED
     if score >= thresholds.lower:
-        return Band.REVIEW
-    return Band.DISCARDED
+        return _REVIEW
+    return _DISCARDED
+
+
+def status_for(band: Band) -> AnnotationStatus:
+    """The status of the annotation a kept prediction becomes."""
+    return AnnotationStatus.SUCCESS if band is _APPROVED else AnnotationStatus.AWAITING_REVIEW
 
 
 @dataclass(frozen=True)
 class RoutedInput:
     """The outcome of routing one input's predictions.
 
-    ``annotations`` holds one annotation per prediction that is not discarded: SUCCESS for the
-    approved band, AWAITING_REVIEW for the review band (a proposal a reviewer will decide).
+    ``kept`` lists the predictions that are not discarded: each becomes an annotation, SUCCESS
+    for the approved band, AWAITING_REVIEW for the review band (a proposal a reviewer will
+    decide), with the ``thresholds`` of its concept. ``annotations`` builds those records,
+    labeled by ``labeler`` at ``routed_at``, on first use: a store that writes columns (SQLite)
+    records the decisions directly, and building and validating pydantic records per prediction
+    cost as much as storing them.
     """
 
     input_id: str
-    annotations: tuple[Annotation, ...]
+    task_id: str
+    kept: tuple[Prediction, ...]
     review_prediction_ids: tuple[str, ...]
     bands: dict[str, Band]
+    thresholds: dict[str, Thresholds]  # per concept, as in force when routed
+    labeler: Labeler
+    routed_at: datetime
 
     @property
     def needs_review(self) -> bool:
@@ -47,6 +66,26 @@ class RoutedInput:
 
     def count(self, band: Band) -> int:
         return sum(1 for b in self.bands.values() if b == band)
+
+    @cached_property
+    def annotations(self) -> tuple[Annotation, ...]:
+        return tuple(
+            Annotation(
+                id=ids.annotation_id(self.task_id, p.id),
+                task_id=self.task_id,
+                input_id=self.input_id,
+                concept=p.concept,
+                geometry=p.geometry,
+                status=status_for(self.bands[p.id]),
+                labeled_by=self.labeler,
+                score=p.score,
+                prediction_id=p.id,
+                thresholds=self.thresholds[p.concept],
+                created_at=self.routed_at,
+                updated_at=self.routed_at,
+            )
+            for p in self.kept
+        )
 
 
 def model_labeler(task: Task) -> Labeler:
@@ -59,42 +98,27 @@ def route_input(task: Task, input_id: str, predictions: Sequence[Prediction]) ->
     Predictions of concepts the task does not ask for are ignored entirely: they are not the
     task's business (a COCO detector sees 80 concepts; a task may want three).
     """
-    wanted = set(task.concepts)
-    labeler = model_labeler(task)
-    now = utcnow()
-    annotations: list[Annotation] = []
+    thresholds_of = {concept: task.thresholds_for(concept) for concept in task.concepts}
+    demote = not task.auto_annotate  # auto-annotation off: no label without a person, however sure the model is
+    kept: list[Prediction] = []
     review: list[str] = []
     bands: dict[str, Band] = {}
     for prediction in predictions:
-        if prediction.concept not in wanted:
+        thresholds = thresholds_of.get(prediction.concept)
+        if thresholds is None:
             continue
-        thresholds = task.thresholds_for(prediction.concept)
         band = band_of(prediction.score, thresholds)
-        if band == Band.APPROVED and not task.auto_annotate:
-            band = Band.REVIEW  # auto-annotation off: no label without a person, however sure the model is
+        if band is _APPROVED and demote:
+            band = _REVIEW
         bands[prediction.id] = band
-        if band == Band.DISCARDED:
+        if band is _DISCARDED:
             continue
-        status = AnnotationStatus.SUCCESS if band == Band.APPROVED else AnnotationStatus.AWAITING_REVIEW
-        if band == Band.REVIEW:
+        kept.append(prediction)
+        if band is _REVIEW:
             review.append(prediction.id)
-        annotations.append(
-            Annotation(
-                id=ids.annotation_id(task.id, prediction.id),
-                task_id=task.id,
-                input_id=input_id,
-                concept=prediction.concept,
-                geometry=prediction.geometry,
-                status=status,
-                labeled_by=labeler,
-                score=prediction.score,
-                prediction_id=prediction.id,
-                thresholds=thresholds,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    return RoutedInput(input_id, tuple(annotations), tuple(review), bands)
+    return RoutedInput(
+        input_id, task.id, tuple(kept), tuple(review), bands, thresholds_of, model_labeler(task), utcnow()
+    )
 
 
 def band_counts(routed: Iterable[RoutedInput]) -> dict[Band, int]:

@@ -1,5 +1,6 @@
-"""Records in SQLite: every entity is stored as its JSON document plus the columns it is
-queried by. Each batch, decision and rethreshold is one transaction."""
+"""Records in SQLite: each entity is stored as its JSON document plus the columns it is queried
+by, except predictions and annotations, which are columns only (see ``labels``). Each batch,
+decision and rethreshold is one transaction."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from autolabel.domain.models import (
 )
 from autolabel.domain.progress import TaskCounts
 from autolabel.domain.routing import RoutedInput
+from autolabel.embedded import labels
 from autolabel.embedded.sqlite import SQLiteDatabase
 from autolabel.ports import AnnotationQuery, InputResult, Page, RecordStore
 
@@ -53,18 +55,6 @@ CREATE TABLE IF NOT EXISTS task_inputs (
     PRIMARY KEY (task_id, input_id)
 );
 CREATE INDEX IF NOT EXISTS task_inputs_by_state ON task_inputs(task_id, state, ordinal);
--- One row per prediction, carrying the annotation made from it (if any): a run records a
--- prediction and its annotation together, so one row and two index entries per prediction
--- instead of two rows and four (recording was SQLite-bound). Annotations a person adds
--- without a prediction are rows with NULL prediction columns, keyed by the annotation id.
-CREATE TABLE IF NOT EXISTS labels (
-    id TEXT PRIMARY KEY,
-    task_id TEXT NOT NULL, input_id TEXT NOT NULL,
-    band TEXT, prediction TEXT,
-    annotation_id TEXT, status TEXT, labeler TEXT, labeler_kind TEXT, concept TEXT, annotation TEXT
-);
-CREATE INDEX IF NOT EXISTS labels_by_input ON labels(task_id, input_id);
-CREATE INDEX IF NOT EXISTS labels_by_status ON labels(task_id, status, labeler) WHERE status IS NOT NULL;
 CREATE TABLE IF NOT EXISTS review_items (
     id TEXT PRIMARY KEY, task_id TEXT NOT NULL, input_id TEXT NOT NULL,
     reviewer TEXT NOT NULL, sequence INTEGER NOT NULL, state TEXT NOT NULL,
@@ -83,27 +73,15 @@ def _dump(model: Any) -> str:
     return str(model.model_dump_json())
 
 
-_NO_ANNOTATION: tuple[None, ...] = (None,) * 6
-
-
-def _annotation_columns(annotation: Annotation | None) -> tuple[Any, ...]:
-    """(annotation_id, status, labeler, labeler_kind, concept, annotation JSON)."""
-    if annotation is None:
-        return _NO_ANNOTATION
-    labeler = annotation.labeled_by
-    return (
-        annotation.id,
-        annotation.status.value,
-        labeler.display,
-        labeler.kind.value,
-        annotation.concept,
-        _dump(annotation),
-    )
-
-
 class SQLiteRecordStore(RecordStore):
     def __init__(self, database: SQLiteDatabase) -> None:
         self.database = database
+        # Before anything else touches the file: a layout this version cannot read is refused
+        # as it is, and the previous version's is converted.
+        version = database.read().execute("PRAGMA user_version").fetchone()[0]
+        if version != labels.SCHEMA_VERSION:
+            with database.write() as db:
+                labels.upgrade(db, database.path)
         database.connection().executescript(SCHEMA)
 
     # ------------------------------------------------------------------ datasets and inputs
@@ -265,44 +243,35 @@ class SQLiteRecordStore(RecordStore):
             # Look up by primary key (task_id, input_id): filtering on state first would walk
             # every pending input of the task for each batch.
             pending = {
-                row[0]
+                row[0]: row[2]
                 for row in db.execute(
-                    f"SELECT input_id, state FROM task_inputs WHERE task_id = ?"  # noqa: S608
-                    f" AND input_id IN ({','.join('?' * len(wanted))})",
+                    f"SELECT t.input_id, t.state, COALESCE(i.seq, -1) FROM task_inputs t"  # noqa: S608
+                    f" LEFT JOIN inputs i ON i.id = t.input_id"
+                    f" WHERE t.task_id = ? AND t.input_id IN ({','.join('?' * len(wanted))})",
                     (task.id, *wanted),
                 )
                 if row[1] == InputState.PENDING.value
             }
-            predictions: list[tuple[Prediction, Band]] = []
-            annotations: list[Annotation] = []
+            annotated: list[labels.Row] = []
+            bare: list[labels.Row] = []
             items: list[ReviewItem] = []
             states: list[tuple[str, str | None, str]] = []
             for result in results:
                 if result.input_id not in pending:
                     continue  # not part of the run, or already recorded by an earlier attempt
-                pending.discard(result.input_id)
+                input_seq = pending.pop(result.input_id)
                 if result.failure is not None or result.routed is None:
                     states.append((InputState.FAILED.value, result.failure or "no result", result.input_id))
                     continue
                 routed = result.routed
-                predictions.extend((p, routed.bands.get(p.id, Band.DISCARDED)) for p in result.predictions)
-                annotations.extend(routed.annotations)
+                labels.routed_rows(result.predictions, routed, input_seq, annotated, bare)
                 if routed.needs_review:
                     items.append(self._new_review_item(assigner, routed, next_seq))
                     next_seq += 1
                 states.append((InputState.DONE.value, None, result.input_id))
             # One statement per table per batch: row-by-row inserts cost more than routing.
-            annotation_of = {a.prediction_id: a for a in annotations}
-            rows = []
-            for prediction, band in predictions:
-                annotation = annotation_of.get(prediction.id)
-                prediction_columns = (prediction.id, prediction.task_id, prediction.input_id, band.value)
-                rows.append((*prediction_columns, _dump(prediction), *_annotation_columns(annotation)))
-            db.executemany(
-                "INSERT OR REPLACE INTO labels(id, task_id, input_id, band, prediction, annotation_id, status,"
-                " labeler, labeler_kind, concept, annotation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            db.executemany(labels.INSERT_ROW, annotated)
+            db.executemany(labels.INSERT_PREDICTION_ROW, bare)
             self._insert_review_items(db, items)
             db.executemany(
                 "UPDATE task_inputs SET state = ?, failure = ? WHERE task_id = ? AND input_id = ?",
@@ -341,19 +310,17 @@ class SQLiteRecordStore(RecordStore):
     def _write_annotations(db: sqlite3.Connection, annotations: Iterable[Annotation]) -> None:
         """Set the annotation of existing prediction rows, or add rows for manual annotations."""
         for annotation in annotations:
-            columns = _annotation_columns(annotation)
+            columns = labels.annotation_columns(annotation)
             if annotation.prediction_id is not None:
                 changed = db.execute(
-                    "UPDATE labels SET annotation_id = ?, status = ?, labeler = ?, labeler_kind = ?, concept = ?,"
-                    " annotation = ? WHERE id = ?",
-                    (*columns, annotation.prediction_id),
+                    f"{labels.SET_ANNOTATION} WHERE {labels.OF_INPUT} AND id = ? AND band IS NOT NULL",
+                    (*columns, annotation.task_id, annotation.input_id, annotation.input_id, annotation.prediction_id),
                 ).rowcount
                 if changed:
                     continue
             db.execute(
-                "INSERT OR REPLACE INTO labels(id, task_id, input_id, annotation_id, status, labeler, labeler_kind,"
-                " concept, annotation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (annotation.id, annotation.task_id, annotation.input_id, *columns),
+                labels.INSERT_ANNOTATION_ROW,
+                (annotation.id, annotation.task_id, annotation.input_id, annotation.input_id, *columns),
             )
 
     @staticmethod
@@ -420,26 +387,30 @@ class SQLiteRecordStore(RecordStore):
     # ------------------------------------------------------------------ results
 
     def predictions(self, task_id: str, input_id: str | None = None) -> list[Prediction]:
+        columns = f"id, task_id, input_id, {labels.PREDICTION_COLUMNS}"
         if input_id is None:
             rows = self.database.read().execute(
-                "SELECT prediction FROM labels WHERE task_id = ? AND prediction IS NOT NULL ORDER BY input_id, id",
+                f"SELECT {columns} FROM labels WHERE task_id = ? AND band IS NOT NULL ORDER BY input_id, id",  # noqa: S608
                 (task_id,),
             )
         else:
             rows = self.database.read().execute(
-                "SELECT prediction FROM labels"
-                " WHERE task_id = ? AND input_id = ? AND prediction IS NOT NULL ORDER BY id",
-                (task_id, input_id),
+                f"SELECT {columns} FROM labels"  # noqa: S608
+                f" WHERE {labels.OF_INPUT} AND band IS NOT NULL ORDER BY id",
+                (task_id, input_id, input_id),
             )
-        return [Prediction.model_validate_json(r[0]) for r in rows.fetchall()]
+        return [labels.prediction_from(r) for r in rows.fetchall()]
 
     def annotations(self, query: AnnotationQuery) -> Page[Annotation]:
         scope: list[str] = []
         scope_args: list[Any] = []
-        if query.task_id is not None:
+        if query.task_id is not None and query.input_ids:  # through the key (a reviewer's item)
+            scope.append(labels.of_inputs(len(query.input_ids)))
+            scope_args.extend((query.task_id, *query.input_ids, *query.input_ids))
+        elif query.task_id is not None:
             scope.append("task_id = ?")
             scope_args.append(query.task_id)
-        if query.input_ids:
+        elif query.input_ids:
             scope.append(f"input_id IN ({','.join('?' * len(query.input_ids))})")
             scope_args.extend(query.input_ids)
         filters: list[str] = []
@@ -462,11 +433,11 @@ class SQLiteRecordStore(RecordStore):
         clauses.append("status IS NOT NULL AND annotation_id > ?")
         args.append(after)
         sql = (
-            f"SELECT annotation_id, annotation FROM labels WHERE {' AND '.join(clauses)}"  # noqa: S608
-            " ORDER BY annotation_id LIMIT ?"
+            f"SELECT task_id, input_id, {labels.ANNOTATION_COLUMNS} FROM labels"  # noqa: S608
+            f" WHERE {' AND '.join(clauses)} ORDER BY annotation_id LIMIT ?"
         )
         rows = self.database.read().execute(sql, (*args, query.limit + 1)).fetchall()
-        items = [Annotation.model_validate_json(r["annotation"]) for r in rows[: query.limit]]
+        items = [labels.annotation_from(r) for r in rows[: query.limit]]
         cursor = rows[query.limit - 1]["annotation_id"] if len(rows) > query.limit else None
         return Page(items, cursor)
 
@@ -480,12 +451,11 @@ class SQLiteRecordStore(RecordStore):
             # A person's annotation is its own row; a model's annotation shares its prediction's
             # row, which stays (the prediction and its score are kept, only the label goes).
             db.executemany(
-                "DELETE FROM labels WHERE task_id = ? AND annotation_id = ? AND prediction IS NULL",
+                "DELETE FROM labels WHERE task_id = ? AND annotation_id = ? AND band IS NULL",
                 [(task_id, a) for a in annotation_ids],
             )
             db.executemany(
-                "UPDATE labels SET annotation_id = NULL, status = NULL, labeler = NULL, labeler_kind = NULL,"
-                " concept = NULL, annotation = NULL WHERE task_id = ? AND annotation_id = ?",
+                f"{labels.CLEAR_ANNOTATION} WHERE task_id = ? AND annotation_id = ?",
                 [(task_id, a) for a in annotation_ids],
             )
             return db.total_changes - before
@@ -571,12 +541,13 @@ class SQLiteRecordStore(RecordStore):
                 existing = ReviewItem.model_validate_json(item_row[0]) if item_row else None
                 if existing is not None and existing.state == ReviewState.DECIDED:
                     continue  # a person decided this input; their labels stand
-                for prediction_id, band in entry.bands.items():
-                    db.execute("UPDATE labels SET band = ? WHERE id = ?", (band.value, prediction_id))
+                db.executemany(
+                    f"UPDATE labels SET band = ? WHERE {labels.OF_INPUT} AND id = ?",  # noqa: S608
+                    [(band.value, task.id, entry.input_id, entry.input_id, pid) for pid, band in entry.bands.items()],
+                )
                 db.execute(
-                    "UPDATE labels SET annotation_id = NULL, status = NULL, labeler = NULL, labeler_kind = NULL,"
-                    " concept = NULL, annotation = NULL WHERE task_id = ? AND input_id = ? AND labeler_kind = ?",
-                    (task.id, entry.input_id, LabelerKind.MODEL.value),
+                    f"{labels.CLEAR_ANNOTATION} WHERE {labels.OF_INPUT} AND labeler_kind = ?",
+                    (task.id, entry.input_id, entry.input_id, LabelerKind.MODEL.value),
                 )
                 self._write_annotations(db, entry.annotations)
                 if existing is not None and not entry.needs_review:
