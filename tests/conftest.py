@@ -3,12 +3,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from autolabel.service import Autolabel
 from autolabel.workspace import embedded
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "images"
+
+# Property tests check correctness, not speed: on a loaded 2-core CI machine a single example can
+# exceed hypothesis' default 200 ms deadline, which would make them flaky for no product reason.
+settings.register_profile("autolabel", deadline=None)
+settings.load_profile("autolabel")
 
 
 def sample(stem: str) -> Path:
