@@ -38,13 +38,15 @@ OWNER = Actor.workspace_owner()
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def post_process(package: ModelPackage, outputs: dict[str, np.ndarray], prepared: Prepared) -> list[RawPrediction]:
-    """The detector's own decoding of one image's outputs."""
+def post_process(
+    package: ModelPackage, outputs: dict[str, np.ndarray], index: int, prepared: Prepared
+) -> list[RawPrediction]:
+    """The detector's own decoding of batch row ``index``."""
     decoder = package.decoder
     if isinstance(decoder, SelectedDetectionDecoder):
-        return decode_selected(outputs, 0, prepared, decoder)
+        return decode_selected(outputs, index, prepared, decoder)
     assert isinstance(decoder, DetectionDecoder), "the throughput benchmark runs a detector"
-    return decode_detections(outputs, 0, prepared, decoder)
+    return decode_detections(outputs, index, prepared, decoder)
 
 
 def naive(paths: list[Path], model_dir: Path) -> float:
@@ -57,7 +59,7 @@ def naive(paths: list[Path], model_dir: Path) -> float:
         with Image.open(path) as image:
             prepared = prepare(image.convert("RGB"), package.input)
         outputs = dict(zip(names, session.run(names, {package.input.name: prepared.tensor[None]}), strict=True))
-        post_process(package, outputs, prepared)
+        post_process(package, outputs, 0, prepared)
     return len(paths) / (time.perf_counter() - started)
 
 

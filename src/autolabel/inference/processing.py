@@ -34,8 +34,12 @@ class RawPrediction:
     geometry: Box | Classification
 
 
-def prepare(image: Image.Image, spec: ImageInput) -> Prepared:
-    """Resize and lay out an RGB image as the model expects."""
+def prepare(image: Image.Image, spec: ImageInput, full_size: tuple[int, int] | None = None) -> Prepared:
+    """Resize and lay out an RGB image as the model expects.
+
+    ``full_size`` is the original's (width, height) when ``image`` was decoded at reduced
+    scale; boxes are mapped back to it.
+    """
     width, height = image.size
     resize = spec.resize
     if resize.mode == "stretch":
@@ -58,7 +62,7 @@ def prepare(image: Image.Image, spec: ImageInput) -> Prepared:
         array = floats
     if spec.layout == "NCHW":
         array = np.ascontiguousarray(array.transpose(2, 0, 1))
-    return Prepared(array, width, height)
+    return Prepared(array, *(full_size or (width, height)))
 
 
 def decode_detections(

@@ -48,6 +48,17 @@ class Resize(_Strict):
             return self.crop, self.crop
         return None
 
+    def source_size_needed(self) -> tuple[int, int] | None:
+        """The smallest (width, height) a source may be decoded at without losing detail this
+        resize keeps; ``None`` when every pixel counts."""
+        if self.mode == "stretch":
+            assert self.width and self.height
+            return self.width, self.height
+        if self.mode == "shorter-crop":
+            assert self.shorter
+            return self.shorter, self.shorter
+        return None
+
 
 class Normalize(_Strict):
     """(pixel - mean) / std per RGB channel, on 0..255 values."""
