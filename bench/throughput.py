@@ -114,19 +114,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--model", default="ssd_mobilenet_v2_coco")
+    defaults = RunOptions()
+    parser.add_argument("--workers", type=int, default=defaults.workers, help="task run: worker threads")
+    parser.add_argument("--threads", type=int, default=defaults.intra_op_threads, help="task run: intra-op threads")
+    parser.add_argument("--no-save", action="store_true", help="print only (for trying settings)")
     args = parser.parse_args()
     model_dir = shipped_models_dir() / args.model
     model_id = load_package(model_dir).id
-    options = RunOptions()
+    options = RunOptions(workers=args.workers, intra_op_threads=args.threads)
+    # Other processes distort the parallel runs most, so every result carries the load.
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_images(Path(tmp) / "images", args.images)
         a = naive(paths, model_dir)
         bounds = model_only(paths, model_dir, options.workers)
         b = max(bounds.values())
         c = end_to_end(paths, model_id, model_dir, Path(tmp), options)
+    load_after = os.getloadavg()[0]
     print(
-        f"model {model_id}, {args.images} images, {os.cpu_count()} cores, batch {load_package(model_dir).batch_size}, "
-        f"{options.workers} workers"
+        f"model {model_id} v{load_package(model_dir).version}, {args.images} images, {os.cpu_count()} cores, "
+        f"batch {load_package(model_dir).batch_size}, {options.workers} workers x {options.intra_op_threads} "
+        f"intra-op threads; load average {load_before:.1f} before, {load_after:.1f} after"
     )
     print(f"(a) naive loop            {a:8.1f} images/s")
     for label, rate in bounds.items():
@@ -134,9 +142,16 @@ def main() -> None:
     print(f"(c) autolabel task run    {c:8.1f} images/s")
     print(f"c / a = {c / a:.2f}  (target >= 1.3)")
     print(f"c / b = {c / b:.2f}  (target >= 0.8)")
+    if args.no_save:
+        return
     RESULTS.mkdir(exist_ok=True)
     result = {
         "model": model_id,
+        "model_version": load_package(model_dir).version,
+        "workers": options.workers,
+        "intra_op_threads": options.intra_op_threads,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
         "images": args.images,
         "cores": os.cpu_count(),
         "machine": platform.machine(),
