@@ -134,9 +134,10 @@ class TaskRunner:
 
     ``workers`` threads each decode a batch and run it through the shared session (onnxruntime
     releases the GIL and a session may run concurrently), so one batch's decoding overlaps
-    another's inference. SSD's post-processing is a sequential loop inside the graph, which is
-    why two single-threaded runs beat one run with two intra-op threads on a 2-core machine.
-    The main thread records finished batches strictly in order.
+    another's inference. Whole batches in parallel, one intra-op thread each, keep every core
+    busy through the parts of a run that do not split across threads (decoding, small graph
+    ops, post-processing), which intra-op threads leave idle. The main thread records finished
+    batches strictly in order.
     """
 
     def __init__(
