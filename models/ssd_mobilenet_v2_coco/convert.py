@@ -1,7 +1,8 @@
 r"""Convert the TF detection-zoo SSD-MobileNet-v2 (COCO) frozen graph to ONNX.
 
-This script is run once, by hand, by a developer; its output ``model.onnx`` is committed next
-to it. Neither setup nor CI runs it, and the service never imports TensorFlow.
+This script is run once, by hand, by a developer. Neither setup nor CI runs it, and the service
+never imports TensorFlow. Its output is model v2; ``cut.py`` turns v2 into v3, the committed
+``model.onnx`` (it replaces the graph's per-image post-processing loop with batched ops).
 
 Source
 ------

@@ -21,7 +21,7 @@ from autolabel.domain import ids
 from autolabel.domain.errors import NotFound, ValidationError
 from autolabel.domain.models import Input, InputKind, InputState, Prediction, ReviewItem, Task
 from autolabel.domain.routing import route_input
-from autolabel.imaging.decode import ImageDecodeError, decode_image
+from autolabel.imaging.decode import ImageDecodeError, decode_image, decode_image_at_least
 from autolabel.inference.processing import Prepared, RawPrediction, prepare
 from autolabel.inference.runtime import ModelRunner
 from autolabel.inference.spec import ModelPackage
@@ -55,14 +55,18 @@ def prepare_input(blobs: BlobStore, item: Input, package: ModelPackage) -> Prepa
     """Read and prepare one input; a string is the reason it cannot be used."""
     if item.kind != InputKind.IMAGE:
         return f"model '{package.id}' takes images; this input is {item.kind.value}"
+    needed = package.input.resize.source_size_needed()
     try:
         data = blobs.get(item.blob_key)
-        image = decode_image(data)
+        if needed is None:
+            image, full_size = decode_image(data), None
+        else:
+            image, full_size = decode_image_at_least(data, needed)
     except ImageDecodeError as exc:
         return exc.reason
     except Exception as exc:  # noqa: BLE001 - one unreadable input must never sink its batch
         return f"cannot read input: {exc}"
-    return prepare(image, package.input)
+    return prepare(image, package.input, full_size)
 
 
 def to_predictions(task: Task, input_id: str, raw: Sequence[RawPrediction]) -> tuple[Prediction, ...]:
@@ -130,9 +134,10 @@ class TaskRunner:
 
     ``workers`` threads each decode a batch and run it through the shared session (onnxruntime
     releases the GIL and a session may run concurrently), so one batch's decoding overlaps
-    another's inference. SSD's post-processing is a sequential loop inside the graph, which is
-    why two single-threaded runs beat one run with two intra-op threads on a 2-core machine.
-    The main thread records finished batches strictly in order.
+    another's inference. Whole batches in parallel, one intra-op thread each, keep every core
+    busy through the parts of a run that do not split across threads (decoding, small graph
+    ops, post-processing), which intra-op threads leave idle. The main thread records finished
+    batches strictly in order.
     """
 
     def __init__(

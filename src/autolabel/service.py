@@ -785,8 +785,6 @@ def check_onnx_matches(package: ModelPackage, onnx_bytes: bytes) -> None:
     """Load the ONNX file and check it has the input and outputs the spec names."""
     import onnxruntime
 
-    from autolabel.inference.spec import ClassifierDecoder
-
     if not onnx_bytes:
         raise ValidationError("the ONNX file is empty")
     try:
@@ -797,17 +795,6 @@ def check_onnx_matches(package: ModelPackage, onnx_bytes: bytes) -> None:
     outputs = {o.name for o in session.get_outputs()}
     if package.input.name not in inputs:
         raise ValidationError(f"the model has no input '{package.input.name}'", {"inputs": sorted(inputs)})
-    decoder = package.decoder
-    named = (
-        [decoder.output]
-        if isinstance(decoder, ClassifierDecoder)
-        else [
-            decoder.boxes,
-            decoder.scores,
-            decoder.classes,
-            decoder.count,
-        ]
-    )
-    missing = [name for name in named if name not in outputs]
+    missing = [name for name in package.decoder.reads if name not in outputs]
     if missing:
         raise ValidationError(f"the model has no output(s) {', '.join(missing)}", {"outputs": sorted(outputs)})

@@ -101,7 +101,7 @@ def test_task_detail_and_delete_with_queues(world: World) -> None:
     summary = detail["summary"]
     assert detail["task"]["name"] == "t" and summary["status"] == "Pending"
     assert summary["review_items"] == len(items) and summary["percent_reviewed"] == 0.0
-    assert summary["predictions_approved"] == 2 and summary["labeled_by"] == {"ssd-mobilenet-v2-coco@2": 2}
+    assert summary["predictions_approved"] == 2 and summary["labeled_by"] == {"ssd-mobilenet-v2-coco@3": 2}
     assert root.get("/tasks/t").body == detail  # by name too
     renamed = root.patch(f"/tasks/{task.id}", {"name": "renamed"})
     assert renamed.status == 200 and root.get("/tasks/renamed").status == 200

@@ -102,7 +102,7 @@ def test_full_flow_through_autolabel_serve(home: Path, server: Served) -> None:
     summary = call("GET", f"/tasks/{task['id']}")["summary"]
     assert decided == summary["review_items"] == summary["review_items_decided"]
     assert summary["percent_reviewed"] == 100.0
-    assert set(summary["labeled_by"]) <= {"ssd-mobilenet-v2-coco@2", "alice", "bob"}
+    assert set(summary["labeled_by"]) <= {"ssd-mobilenet-v2-coco@3", "alice", "bob"}
 
     version = call("POST", f"/tasks/{task['id']}/versions", expect=201)
     assert version["number"] == 1 and version["inputs"] >= 4

@@ -19,6 +19,7 @@ from autolabel.imaging.decode import (
     ImageDecodeError,
     _to_rgb,
     decode_image,
+    decode_image_at_least,
     image_size,
     sniff_kind,
 )
@@ -330,6 +331,56 @@ def test_jpeg_exif_rotation_swaps_size_and_moves_corner(
     assert is_red(rgb_at(out, red_at))
     for xy in black_at:
         assert max(rgb_at(out, xy)) < 40, xy
+
+
+# ---------------------------------------------------------------- reduced-scale JPEG decoding
+
+
+def big_jpeg(orientation: int = 1) -> bytes:
+    """1600x1200 JPEG: red left half, blue right half, stored unrotated."""
+    img = Image.new("RGB", (1600, 1200), (0, 0, 255))
+    img.paste(RED, (0, 0, 800, 1200))
+    return encode(img, "JPEG", quality=90, exif=exif_with_orientation(orientation))
+
+
+@pytest.mark.parametrize(
+    ("at_least", "decoded"),
+    [
+        ((300, 300), (400, 300)),
+        ((150, 150), (200, 150)),
+        ((800, 600), (800, 600)),
+        ((800, 700), (1600, 1200)),
+        ((1000, 300), (1600, 1200)),
+    ],
+)
+def test_a_jpeg_decodes_at_the_smallest_dct_scale_still_large_enough(
+    at_least: tuple[int, int], decoded: tuple[int, int]
+) -> None:
+    image, full_size = decode_image_at_least(big_jpeg(), at_least)
+    assert image.size == decoded and image.mode == "RGB"
+    assert full_size == (1600, 1200)
+    assert is_red(rgb_at(image, (10, 10))) and rgb_at(image, (decoded[0] - 10, 10))[2] > 200
+
+
+@pytest.mark.parametrize(("orientation", "red_at_top"), [(6, True), (8, False)])
+def test_reduced_decoding_of_a_rotated_jpeg_is_upright_and_reports_the_full_upright_size(
+    orientation: int, red_at_top: bool
+) -> None:
+    image, full_size = decode_image_at_least(big_jpeg(orientation), (300, 300))
+    assert full_size == (1200, 1600)
+    # Asked in upright terms, so the rotated photo still keeps >= 300 on its short side.
+    assert image.size == (300, 400)
+    top, bottom = rgb_at(image, (150, 10)), rgb_at(image, (150, 390))
+    assert is_red(top) == red_at_top and is_red(bottom) != red_at_top
+    full = decode_image(big_jpeg(orientation)).resize(image.size, Image.Resampling.BILINEAR)
+    assert np.abs(np.asarray(full, np.int16) - np.asarray(image, np.int16)).mean() < 3
+
+
+def test_other_formats_decode_in_full() -> None:
+    img = noise_rgb(800, 600)
+    image, full_size = decode_image_at_least(encode(img, "PNG"), (100, 100))
+    assert image.size == full_size == (800, 600)
+    assert pixels(image) == pixels(img)
 
 
 def test_rotated_output_carries_no_orientation_so_it_is_never_rotated_twice() -> None:

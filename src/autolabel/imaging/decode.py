@@ -25,6 +25,7 @@ __all__ = [
     "ImageDecodeError",
     "Kind",
     "decode_image",
+    "decode_image_at_least",
     "image_size",
     "sniff_kind",
 ]
@@ -96,23 +97,49 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
             pixel mode with no RGB conversion.
         ValueError: ``max_pixels`` is not positive.
     """
+    return _decode(data, max_pixels, None)[0]
+
+
+def decode_image_at_least(
+    data: bytes, size: tuple[int, int], max_pixels: int = MAX_PIXELS
+) -> tuple[Image.Image, tuple[int, int]]:
+    """Like :func:`decode_image`, for a consumer that will shrink the image to ``size`` anyway.
+
+    A JPEG is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling) when the upright result
+    still has at least ``size`` (width, height) pixels: a 12-megapixel photo for a 300x300
+    model then costs a small fraction of a full decode. Other formats decode in full.
+
+    Returns the image and the (width, height) of the upright image at full resolution, which
+    is what coordinates found on the image must be scaled to.
+    """
+    return _decode(data, max_pixels, size)
+
+
+def _decode(data: bytes, max_pixels: int, at_least: tuple[int, int] | None) -> tuple[Image.Image, tuple[int, int]]:
     with _opened(data, max_pixels) as img:
+        full_width, full_height = img.size
+        if at_least is not None and img.format == "JPEG":
+            # A JPEG's EXIF sits in its header, so the orientation is known before decoding;
+            # the reduced size is asked for in stored (not yet rotated) orientation.
+            swapped = _orientation(img) in _SWAPS_AXES
+            img.draft(None, (at_least[1], at_least[0]) if swapped else at_least)
         img.load()  # decodes everything; the pixels stay usable once the block closes the file
         orientation = _orientation(img)
     try:
         rgb = _to_rgb(img)
     except ValueError as exc:  # a mode Pillow can decode but not convert
         raise ImageDecodeError(f"unsupported image mode: {img.mode}") from exc
+    full_size = (full_height, full_width) if orientation in _SWAPS_AXES else (full_width, full_height)
     method = _TRANSPOSE.get(orientation)
     if method is None:
-        return rgb
+        return rgb, full_size
     # Transposing ourselves rather than via ImageOps.exif_transpose avoids its full copy of
     # upright images and shares one orientation reading with image_size().
     upright = rgb.transpose(method)
     # The copied metadata still says "rotate me": drop it so nothing rotates twice.
     for key in _ORIENTATION_INFO_KEYS:
         upright.info.pop(key, None)
-    return upright
+    return upright, full_size
 
 
 def image_size(data: bytes, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:

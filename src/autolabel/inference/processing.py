@@ -15,7 +15,7 @@ from PIL import Image
 
 from autolabel.domain.models import Box, Classification
 from autolabel.inference.nms import nms
-from autolabel.inference.spec import ClassifierDecoder, DetectionDecoder, ImageInput
+from autolabel.inference.spec import ClassifierDecoder, DetectionDecoder, ImageInput, SelectedDetectionDecoder
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,12 @@ class RawPrediction:
     geometry: Box | Classification
 
 
-def prepare(image: Image.Image, spec: ImageInput) -> Prepared:
-    """Resize and lay out an RGB image as the model expects."""
+def prepare(image: Image.Image, spec: ImageInput, full_size: tuple[int, int] | None = None) -> Prepared:
+    """Resize and lay out an RGB image as the model expects.
+
+    ``full_size`` is the original's (width, height) when ``image`` was decoded at reduced
+    scale; boxes are mapped back to it.
+    """
     width, height = image.size
     resize = spec.resize
     if resize.mode == "stretch":
@@ -58,7 +62,7 @@ def prepare(image: Image.Image, spec: ImageInput) -> Prepared:
         array = floats
     if spec.layout == "NCHW":
         array = np.ascontiguousarray(array.transpose(2, 0, 1))
-    return Prepared(array, width, height)
+    return Prepared(array, *(full_size or (width, height)))
 
 
 def decode_detections(
@@ -69,13 +73,39 @@ def decode_detections(
     boxes = np.asarray(outputs[decoder.boxes], dtype=np.float32)[index, :count]
     scores = np.asarray(outputs[decoder.scores], dtype=np.float32)[index, :count]
     classes = np.asarray(outputs[decoder.classes])[index, :count].astype(np.int64)
+    return _boxes_to_predictions(boxes, scores, classes, prepared, decoder)
+
+
+def decode_selected(
+    outputs: Mapping[str, NDArray[np.generic]], index: int, prepared: Prepared, decoder: SelectedDetectionDecoder
+) -> list[RawPrediction]:
+    """The best ``max_detections`` rows NonMaxSuppression kept for one image, then as above."""
+    selected = np.asarray(outputs[decoder.selected], dtype=np.int64).reshape(-1, 3)
+    rows = selected[selected[:, 0] == index]
+    scores = np.asarray(outputs[decoder.scores], dtype=np.float32)[index, rows[:, 1], rows[:, 2]]
+    # Rows come class by class; a stable sort keeps the lower class first on equal scores, as
+    # TensorFlow's top_k over the concatenated classes does.
+    best = np.argsort(-scores, kind="stable")[: decoder.max_detections]
+    rows, scores = rows[best], scores[best]
+    boxes = np.asarray(outputs[decoder.boxes], dtype=np.float32)[index, rows[:, 2]]
+    return _boxes_to_predictions(boxes, scores, rows[:, 1] + decoder.class_offset, prepared, decoder)
+
+
+def _boxes_to_predictions(
+    boxes: NDArray[np.float32],
+    scores: NDArray[np.float32],
+    classes: NDArray[np.int64],
+    prepared: Prepared,
+    decoder: DetectionDecoder | SelectedDetectionDecoder,
+) -> list[RawPrediction]:
+    """Normalised (ymin, xmin, ymax, xmax) boxes by descending score -> pixel boxes of known
+    classes above the floor, after class-agnostic NMS."""
     known = np.array([int(c) in decoder.class_names for c in classes], dtype=bool)
     mask = (scores >= decoder.min_score) & known
     boxes, scores, classes = boxes[mask], scores[mask], classes[mask]
     if boxes.size == 0:
         return []
-    # TF order is (ymin, xmin, ymax, xmax) normalised; stretch-resizing keeps normalised
-    # coordinates valid for the original image.
+    # Stretch-resizing keeps normalised coordinates valid for the original image.
     scale = np.array([prepared.width, prepared.height, prepared.width, prepared.height], np.float32)
     corners = np.clip(boxes[:, [1, 0, 3, 2]], 0.0, 1.0) * scale
     results: list[RawPrediction] = []

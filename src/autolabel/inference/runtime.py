@@ -9,8 +9,14 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from autolabel.inference.processing import Prepared, RawPrediction, decode_classes, decode_detections
-from autolabel.inference.spec import DetectionDecoder, ModelPackage
+from autolabel.inference.processing import (
+    Prepared,
+    RawPrediction,
+    decode_classes,
+    decode_detections,
+    decode_selected,
+)
+from autolabel.inference.spec import DetectionDecoder, ModelPackage, SelectedDetectionDecoder
 
 _sessions: dict[tuple[str, int], ort.InferenceSession] = {}
 _lock = threading.Lock()
@@ -54,7 +60,9 @@ class ModelRunner:
             outputs = dict(zip(self.output_names, values, strict=True))
             decoder = self.package.decoder
             for index, item in enumerate(chunk):
-                if isinstance(decoder, DetectionDecoder):
+                if isinstance(decoder, SelectedDetectionDecoder):
+                    results.append(decode_selected(outputs, index, item, decoder))
+                elif isinstance(decoder, DetectionDecoder):
                     results.append(decode_detections(outputs, index, item, decoder))
                 else:
                     results.append(decode_classes(outputs, index, decoder))

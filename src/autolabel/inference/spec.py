@@ -48,6 +48,17 @@ class Resize(_Strict):
             return self.crop, self.crop
         return None
 
+    def source_size_needed(self) -> tuple[int, int] | None:
+        """The smallest (width, height) a source may be decoded at without losing detail this
+        resize keeps; ``None`` when every pixel counts."""
+        if self.mode == "stretch":
+            assert self.width and self.height
+            return self.width, self.height
+        if self.mode == "shorter-crop":
+            assert self.shorter
+            return self.shorter, self.shorter
+        return None
+
 
 class Normalize(_Strict):
     """(pixel - mean) / std per RGB channel, on 0..255 values."""
@@ -77,6 +88,33 @@ class DetectionDecoder(_Strict):
     nms_iou: float = Field(default=0.5, gt=0, le=1)
     min_score: float = Field(default=0.05, ge=0, le=1)
 
+    @property
+    def reads(self) -> list[str]:
+        """The model outputs this decoder needs."""
+        return [self.boxes, self.scores, self.classes, self.count]
+
+
+class SelectedDetectionDecoder(_Strict):
+    """A detector whose graph ends in ONNX ``NonMaxSuppression``: boxes per anchor, scores per
+    class and anchor, and the (image, class, box) rows the suppression kept. The decoder sorts
+    each image's rows by score and keeps the best ``max_detections`` (rows are ragged per image,
+    which a graph cannot return as a batch). Boxes are normalised [ymin, xmin, ymax, xmax];
+    class index + ``class_offset`` is the key in ``class_names``."""
+
+    type: Literal["nms-selected"] = "nms-selected"
+    boxes: str
+    scores: str
+    selected: str
+    class_names: dict[int, str]
+    class_offset: int = 0
+    max_detections: int = Field(default=100, ge=1)
+    nms_iou: float = Field(default=0.5, gt=0, le=1)
+    min_score: float = Field(default=0.05, ge=0, le=1)
+
+    @property
+    def reads(self) -> list[str]:
+        return [self.boxes, self.scores, self.selected]
+
 
 class ClassifierDecoder(_Strict):
     """One row of logits (or probabilities) per input; top-k concepts become predictions."""
@@ -88,8 +126,13 @@ class ClassifierDecoder(_Strict):
     top_k: int = Field(default=5, ge=1)
     min_score: float = Field(default=0.01, ge=0, le=1)
 
+    @property
+    def reads(self) -> list[str]:
+        return [self.output]
 
-Decoder = Annotated[DetectionDecoder | ClassifierDecoder, Field(discriminator="type")]
+
+Decoder = Annotated[DetectionDecoder | SelectedDetectionDecoder | ClassifierDecoder, Field(discriminator="type")]
+BoxDecoder = DetectionDecoder | SelectedDetectionDecoder
 
 
 class ModelPackage(_Strict):
@@ -107,13 +150,13 @@ class ModelPackage(_Strict):
 
     @property
     def labels(self) -> list[str]:
-        if isinstance(self.decoder, DetectionDecoder):
+        if isinstance(self.decoder, BoxDecoder):
             return sorted(set(self.decoder.class_names.values()), key=list(self.decoder.class_names.values()).index)
         return list(self.decoder.labels)
 
     @property
     def label_type(self) -> LabelType:
-        return LabelType.BOX if isinstance(self.decoder, DetectionDecoder) else LabelType.CLASSIFICATION
+        return LabelType.BOX if isinstance(self.decoder, BoxDecoder) else LabelType.CLASSIFICATION
 
     def spec(self) -> ModelSpec:
         return ModelSpec(
