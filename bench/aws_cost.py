@@ -49,6 +49,22 @@ PRICE = {
     "s3_put": 0.005 / 1000,  # PUT, COPY, POST, LIST
 }
 TARGET_PER_1000 = 0.01
+# A request's round trip from a Lambda in the same region, in ms: the Lambda waits (and is
+# billed) for it, whatever its vCPU share. moto answers in-process, so its CPU time is taken
+# out of the Lambda's and these stand in for it. Published figures are single-digit ms for
+# DynamoDB and tens of ms to first byte for S3; these lean high.
+LATENCY_MS: dict[tuple[str, str], float] = {
+    ("dynamodb", "*"): 8,
+    ("dynamodb", "GetItem"): 5,
+    ("dynamodb", "BatchGetItem"): 12,
+    ("dynamodb", "Query"): 12,
+    ("dynamodb", "BatchWriteItem"): 20,
+    ("dynamodb", "TransactWriteItems"): 40,
+    ("s3", "*"): 40,
+    ("s3", "GetObject"): 30,
+    ("s3", "HeadObject"): 20,
+    ("sqs", "*"): 20,
+}
 VCPU_MB = 1769  # Lambda's memory per vCPU
 CONCEPTS = {
     "ssd-mobilenet-v2-coco": ["person", "car", "cat", "dog", "cup", "motorcycle", "bicycle", "bowl"],
@@ -133,13 +149,29 @@ class Meter:
     read_units: float = 0.0
     write_units_by: Counter[str] = field(default_factory=Counter)  # operation or "GSI1 (Op)" -> units
     overhead_s: float = 0.0  # CPU time spent metering, taken out of the Lambda's
+    service_s: float = 0.0  # CPU time moto spent answering requests in-process
+    latency_s: float = 0.0  # the modeled round trips of those requests (LATENCY_MS)
     _tables: dict[str, tuple[tuple[str, ...], tuple[Index, ...]]] = field(default_factory=dict)
 
     def attach(self, client: Any) -> Any:
         client.meta.events.register("before-parameter-build.*.*", self._before)
         client.meta.events.register("before-call.dynamodb.*", self._before_call)
+        client.meta.events.register("before-call.*.*", self._start_clock)
+        client.meta.events.register("after-call.*.*", self._stop_clock)
         client.meta.events.register("after-call.dynamodb.*", self._after_dynamodb)
         return client
+
+    # ------------------------------------------------------------------ time
+
+    def _start_clock(self, model: Any, context: dict[str, Any], **_: Any) -> None:
+        service = model.service_model.service_id.hyphenize()
+        self.latency_s += LATENCY_MS.get((service, model.name), LATENCY_MS[(service, "*")]) / 1000
+        context["meter_clock"] = time.process_time()
+
+    def _stop_clock(self, context: dict[str, Any], **_: Any) -> None:
+        # moto answers in-process: its CPU time is the service's work, not the Lambda's.
+        if "meter_clock" in context:
+            self.service_s += time.process_time() - context.pop("meter_clock")
 
     def _before(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         service = model.service_model.service_id.hyphenize()
@@ -356,13 +388,23 @@ def run(images: int, model: str, config: Config, workdir: Path) -> dict[str, Any
         meter.write_units = meter.read_units = 0.0  # count the run, not the set-up
         meter.write_units_by.clear()
 
-        cpu: dict[str, float] = defaultdict(float)
+        cpu: dict[str, float] = defaultdict(float)  # the handlers' own CPU time
+        cpu_with_moto: dict[str, float] = defaultdict(float)  # plus moto's in-process answers
+        waits: dict[str, float] = defaultdict(float)  # modeled request round trips
         invocations: Counter[str] = Counter()
 
         def invoke(name: str, event: dict[str, Any]) -> Any:
-            started, metering = time.process_time(), meter.overhead_s
+            started, metering, service, latency = (
+                time.process_time(),
+                meter.overhead_s,
+                meter.service_s,
+                meter.latency_s,
+            )
             result = handlers[name].handler(event, Context())
-            cpu[name] += time.process_time() - started - (meter.overhead_s - metering)
+            spent = time.process_time() - started - (meter.overhead_s - metering)
+            cpu[name] += spent - (meter.service_s - service)
+            cpu_with_moto[name] += spent
+            waits[name] += meter.latency_s - latency
             invocations[name] += 1
             return result
 
@@ -380,6 +422,8 @@ def run(images: int, model: str, config: Config, workdir: Path) -> dict[str, Any
             "write_units_by": dict(meter.write_units_by),
             "read_units": meter.read_units,
             "cpu": dict(cpu),
+            "cpu_with_moto": dict(cpu_with_moto),
+            "waits": dict(waits),
             "invocations": dict(invocations),
             "batches": len(batches),
             "final": final,
@@ -390,24 +434,30 @@ def run(images: int, model: str, config: Config, workdir: Path) -> dict[str, Any
 OTHER_MEMORY_MB = 512  # start_run and finalize_run (infra/lambdas.py's default)
 
 
-def billed_seconds(cpu_s: float, memory_mb: int, threads: int) -> float:
+def billed_seconds(cpu_s: float, memory_mb: float, threads: int, waits_s: float = 0.0) -> float:
     """The scaling rule: Lambda gives memory/1,769 vCPU (CPU time is throttled in proportion
     below one vCPU) and code can only use as many vCPUs as it has threads, so the CPU time
-    measured here becomes cpu / min(memory/1769, threads) seconds of duration."""
-    return cpu_s / min(memory_mb / VCPU_MB, max(1, threads))
+    measured here becomes cpu / min(memory/1769, threads) seconds of duration; time spent
+    waiting for AWS requests is added as it is."""
+    return cpu_s / min(memory_mb / VCPU_MB, max(1, threads)) + waits_s
+
+
+def lambda_gb_s(cpu: dict[str, float], waits: dict[str, float], config: Config) -> float:
+    gb_s = 0.0
+    for name, cpu_s in cpu.items():
+        if name == "infer_batch":
+            mb, threads = config.inference_memory_mb, config.intra_op_threads
+        else:
+            mb, threads = OTHER_MEMORY_MB, 1
+        gb_s += billed_seconds(cpu_s, mb, threads, waits.get(name, 0.0)) * mb / 1024
+    return gb_s
 
 
 def costs(measured: dict[str, Any], config: Config, images: int) -> list[tuple[str, str, float, float]]:
     """(service, what, quantity, dollars) rows for the run."""
     requests: Counter[tuple[str, str]] = measured["requests"]
     rows: list[tuple[str, str, float, float]] = []
-    gb_s = 0.0
-    for name, cpu_s in measured["cpu"].items():
-        if name == "infer_batch":
-            mb, threads = config.inference_memory_mb, config.intra_op_threads
-        else:
-            mb, threads = OTHER_MEMORY_MB, 1
-        gb_s += billed_seconds(cpu_s, mb, threads) * mb / 1024
+    gb_s = lambda_gb_s(measured["cpu"], measured.get("waits", {}), config)
     invocations = sum(measured["invocations"].values())
     rows.append(("Lambda", "GB-seconds (arm64)", gb_s, gb_s * PRICE["lambda_gb_s"]))
     rows.append(("Lambda", "requests", invocations, invocations * PRICE["lambda_request"]))
@@ -479,10 +529,12 @@ def main() -> None:
         f"run took {measured['wall_s']:.1f} s here"
     )
     print(
-        f"Lambda duration = CPU seconds here / min(memory / {VCPU_MB} MB, threads); GB-s = duration x memory / 1024 "
-        f"(infer_batch: {config.inference_memory_mb} MB, {config.intra_op_threads} thread(s); "
-        f"start_run, finalize_run: {OTHER_MEMORY_MB} MB, 1). DynamoDB: item images before and after "
-        "each write, per KB, x2 in transactions, plus GSI writes."
+        f"Lambda duration = the handler's own CPU seconds here / min(memory / {VCPU_MB} MB, threads) + the modeled "
+        f"round trip of each AWS request it made ({', '.join(f'{s} {o} {ms:g}' for (s, o), ms in LATENCY_MS.items())}"
+        f" ms); GB-s = duration x memory / 1024 (infer_batch: {config.inference_memory_mb} MB, "
+        f"{config.intra_op_threads} thread(s); start_run, finalize_run: {OTHER_MEMORY_MB} MB, 1 thread).\n"
+        "DynamoDB write units: each written item's larger image (before/after) per KB, x2 in transactions, "
+        "plus the GSI writes the change causes."
     )
     print(f"final: {measured['final']}\n")
     print(f"{'service':<15} {'what':<22} {'per 1,000 images':>18} {'$ per 1,000':>12}")
@@ -491,6 +543,13 @@ def main() -> None:
     print(f"{'total':<15} {'':<22} {'':>18} {total:>12.6f}")
     verdict = "within" if total <= TARGET_PER_1000 else "OVER"
     print(f"target <= ${TARGET_PER_1000:.2f} per 1,000 images: {verdict}\n")
+    with_moto = lambda_gb_s(measured["cpu_with_moto"], {}, config) * scale
+    print(
+        f"Lambda: handlers' own CPU {sum(measured['cpu'].values()) * scale:,.1f} s + modeled request waits "
+        f"{sum(measured['waits'].values()) * scale:,.1f} s per 1,000 images; counting moto's in-process CPU "
+        f"instead of the waits (the old rule) would bill {with_moto:,.1f} GB-s "
+        f"(${with_moto * PRICE['lambda_gb_s']:.6f})"
+    )
     print("DynamoDB write units by operation, per 1,000 images:")
     for operation, units in sorted(measured["write_units_by"].items(), key=lambda kv: -kv[1]):
         print(f"  {operation:<22} {units * scale:>10,.0f}")
@@ -512,6 +571,10 @@ def main() -> None:
                 "inference_memory_mb": config.inference_memory_mb,
                 "intra_op_threads": config.intra_op_threads,
                 "run_wall_s": measured["wall_s"],
+                "cpu_s": measured["cpu"],
+                "cpu_with_moto_s": measured["cpu_with_moto"],
+                "modeled_waits_s": measured["waits"],
+                "latency_ms": {f"{s}:{o}": ms for (s, o), ms in LATENCY_MS.items()},
                 "rows_per_1000": [
                     {"service": s, "what": w, "quantity": q * scale, "dollars": d * scale} for s, w, q, d in rows
                 ],
