@@ -16,6 +16,7 @@ module's import time (a cold-start proxy). Saves bench/results/aws_cost-<model>.
 from __future__ import annotations
 
 import argparse
+import base64
 import dataclasses
 import importlib.util
 import json
@@ -82,7 +83,9 @@ def item_bytes(item: Item) -> int:
     for name, value in item.items():
         total += len(name.encode())
         for kind, raw in value.items():
-            if kind in ("S", "N", "B"):
+            if kind == "B":
+                total += len(raw) if isinstance(raw, bytes | bytearray) else len(base64.b64decode(raw))
+            elif kind in ("S", "N"):
                 total += len(str(raw).encode())
             elif kind == "BOOL":
                 total += 1

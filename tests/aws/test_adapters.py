@@ -313,7 +313,13 @@ def test_compact_predictions_round_trip_exactly() -> None:
             ]
         )
     ]
+    # A prediction whose id is not derived from its output index keeps its id.
+    pairs.append((pairs[0][0].model_copy(update={"id": "pr_made_elsewhere"}), Band.REVIEW))
     raw = encode_predictions(pairs)
     assert decode_predictions(raw, "task_x", "in_y") == pairs
-    assert len(raw) < 0.5 * sum(len(p.model_dump_json()) for p, _ in pairs)
+    assert len(raw) < 0.3 * sum(len(p.model_dump_json()) for p, _ in pairs)
     assert decode_predictions(encode_predictions([]), "task_x", "in_y") == []
+    # Items written by the earlier encoding (JSON text, id suffixes) still read.
+    legacy = '{"m":["ssd","3"],"p":[["abc","cat",0.5,{"type":"box","x":1.0,"y":2.0,"w":3.0,"h":4.0},"r"]]}'
+    ((prediction, band),) = decode_predictions(legacy, "task_x", "in_y")
+    assert (prediction.id, prediction.geometry, band) == ("pr_abc", Box(x=1, y=2, w=3, h=4), Band.REVIEW)
