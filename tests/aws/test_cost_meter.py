@@ -27,23 +27,26 @@ def metered() -> Iterator[tuple[Meter, Any]]:
     with moto_aws():
         session = boto3.session.Session(region_name=REGION)
         reader = session.client("dynamodb")
-        create_table(reader, "t")
-        reader.create_table(
-            TableName="keys-only",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("PK", "SK", "GSI1PK", "GSI1SK")],
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "GSI1",
-                    "KeySchema": [
-                        {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                        {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
-                }
-            ],
-        )
+        create_table(reader, "records")  # the real table: INCLUDE projections
+        for name, projection in (("t", "ALL"), ("keys-only", "KEYS_ONLY")):
+            reader.create_table(
+                TableName=name,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[
+                    {"AttributeName": a, "AttributeType": "S"} for a in ("PK", "SK", "GSI1PK", "GSI1SK")
+                ],
+                KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+                GlobalSecondaryIndexes=[
+                    {
+                        "IndexName": "GSI1",
+                        "KeySchema": [
+                            {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                            {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": projection},
+                    }
+                ],
+            )
         meter = Meter(reader=reader)
         yield meter, meter.attach(session.client("dynamodb"))
 
@@ -87,6 +90,24 @@ def test_updates_bill_the_index_by_what_changes_in_it(metered: tuple[Meter, Any]
     assert update("t", "REMOVE GSI1PK, GSI1SK") == 1 + 1
     # Nothing in the index changes any more.
     assert update("t", "SET note = :o", {":o": {"S": "o"}}) == 1
+
+
+def test_the_records_table_indexes_skip_the_enqueued_flag(metered: tuple[Meter, Any]) -> None:
+    meter, client = metered
+    review_item = item("RI#1", 600, GSI1PK="g", GSI1SK="1", GSI2PK="h", GSI2SK="1", state="PENDING")
+    client.put_item(TableName="records", Item=review_item)
+    mark = {"TableName": "records", "Key": {"PK": {"S": "RI#1"}, "SK": {"S": "s"}}}
+    enqueued = lambda: client.update_item(  # noqa: E731
+        **mark, UpdateExpression="SET enqueued = :t", ExpressionAttributeValues={":t": {"BOOL": True}}
+    )
+    assert units(meter, enqueued) == 1  # the item only, neither index
+    decided = lambda: client.update_item(  # noqa: E731
+        **mark,
+        UpdateExpression="SET #s = :d",
+        ExpressionAttributeNames={"#s": "state"},
+        ExpressionAttributeValues={":d": {"S": "DECIDED"}},
+    )
+    assert units(meter, decided) == 1 + 1 + 1  # state is projected into both
 
 
 def test_billed_duration_follows_the_vcpu_share_and_the_threads() -> None:
