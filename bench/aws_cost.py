@@ -318,7 +318,7 @@ def load_handler(name: str) -> ModuleType:
 
 class Context:
     function_name = "bench"
-    memory_limit_in_mb = 2048
+    memory_limit_in_mb = Config().inference_memory_mb
     invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:bench"
     aws_request_id = "bench"
 
