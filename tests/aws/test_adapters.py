@@ -323,3 +323,55 @@ def test_compact_predictions_round_trip_exactly() -> None:
     legacy = '{"m":["ssd","3"],"p":[["abc","cat",0.5,{"type":"box","x":1.0,"y":2.0,"w":3.0,"h":4.0},"r"]]}'
     ((prediction, band),) = decode_predictions(legacy, "task_x", "in_y")
     assert (prediction.id, prediction.geometry, band) == ("pr_abc", Box(x=1, y=2, w=3, h=4), Band.REVIEW)
+
+
+def test_a_run_registers_its_inputs_without_transactions(meter: RequestMeter) -> None:
+    store = records(meter)
+    dataset, items = contract.make_dataset(store, count=30)
+    task = contract.make_task(store, dataset)
+    assert store.add_task_inputs(task.id, [i.id for i in items[:2]]) == 2  # an upload's: one transaction
+    meter.reset()
+    assert store.add_task_inputs(task.id, [i.id for i in items]) == 28
+    assert not meter.of("dynamodb", "TransactWriteItems")
+    assert len(meter.of("dynamodb", "PutItem")) == 28
+    assert store.task_inputs(task.id) == [i.id for i in items]
+    assert store.counts(task.id).inputs_total == 30
+
+
+def test_a_crash_before_the_recount_is_healed_by_the_next_registration(meter: RequestMeter) -> None:
+    store = records(meter)
+    dataset, items = contract.make_dataset(store, count=30)
+    task = contract.make_task(store, dataset)
+    real = store.client
+    store.client = CrashAt(real, "query")  # type: ignore[assignment]
+    with pytest.raises(RuntimeError, match="crash"):
+        store.add_task_inputs(task.id, [i.id for i in items])
+    assert store.counts(task.id).inputs_total == 0  # the puts landed, the total did not
+    store.client = real
+    assert store.add_task_inputs(task.id, [i.id for i in items]) == 0  # start_run's retry
+    assert store.counts(task.id).inputs_total == 30
+    # A registration landing between the recount's count and its write (another upload) makes
+    # it count again instead of overwriting the total with a stale number.
+    extra = contract.make_dataset(store, name="more", count=1)[1]
+    store.put_inputs(extra)
+
+    class UploadDuringCount:
+        def __init__(self) -> None:
+            self.done = False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def query(self, **kwargs: Any) -> Any:
+            page = real.query(**kwargs)
+            if kwargs.get("Select") == "COUNT" and not self.done:
+                self.done = True
+                upload = DynamoRecordStore(real, "t")  # its transaction alone, not its own recount
+                upload._register_in_transactions(task.id, [extra[0].id], upload._counts_item(task.id))
+            return page
+
+    store.client = UploadDuringCount()  # type: ignore[assignment]
+    more = contract.make_dataset(store, name="even-more", count=25)[1]
+    assert store.add_task_inputs(task.id, [i.id for i in more]) == 25
+    assert store.client.done
+    assert store.counts(task.id).inputs_total == 30 + 1 + 25

@@ -57,6 +57,7 @@ Item = dict[str, Any]
 WRITE_CHUNK = 25  # BatchWriteItem's limit
 GET_CHUNK = 100  # BatchGetItem's limit
 TRANSACT_LIMIT = 100  # TransactWriteItems' limit
+BULK_REGISTRATION = 25  # registering this many inputs at once skips transactions
 FIXED = 3  # every batch transaction: the counters update, the reviewers check, the open marker
 META, COUNTS, SEQ, OPEN = "META", "COUNTS", "SEQ", "OPEN#"
 LABELED_BY = "by#"  # counters item: one attribute per labeler, so ADD works on it directly
@@ -771,10 +772,88 @@ class DynamoRecordStore(RecordStore):
         counts = self._counts_item(task_id)
         existing = {text(i, "SK")[3:] for i in self._batch_get([key(task_pk(task_id), ti_sk(i)) for i in wanted])}
         new = [i for i in wanted if i not in existing]
+        if len(new) >= BULK_REGISTRATION:
+            added = self._register_in_bulk(task_id, new)
+        else:
+            added = self._register_in_transactions(task_id, new, counts)
+        if len(new) >= BULK_REGISTRATION or "total_stale" in counts:
+            self._recount_total(task_id)
+        return added
+
+    def _register_in_bulk(self, task_id: str, new: Sequence[str]) -> int:
+        """A run's registration: one conditional PutItem per input (one write unit, where a
+        transaction bills two), the total recounted afterwards (``_recount_total``).
+
+        The ordinals are reserved first with one ADD, which also marks the total stale: a crash
+        before the recount leaves it marked, and the next registration (start_run's retry)
+        recounts. The condition on each put keeps a concurrent upload's registration — or its
+        result — from being reset to PENDING.
+        """
+        reserved = self.client.update_item(
+            TableName=self.table,
+            Key=key(task_pk(task_id), COUNTS),
+            UpdateExpression="ADD ti_seq :n SET total_stale = :t",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues={":n": N(len(new)), ":t": {"BOOL": True}},
+            ReturnValues="UPDATED_NEW",
+        )
+        base = int(reserved["Attributes"]["ti_seq"]["N"]) - len(new)
+        added = 0
+        for n, input_id in enumerate(new):
+            item = {
+                **key(task_pk(task_id), ti_sk(input_id)),
+                "ordinal": N(base + n),
+                "state": S(InputState.PENDING.value),
+            }
+            added += self._put_new(item)
+        return added
+
+    def _recount_total(self, task_id: str) -> None:
+        """Set inputs_total to the number of the task's inputs, unless another registration
+        (``ti_seq``) or recount (``total_version``) happened while counting: then count again."""
+        for attempt in range(8):
+            counts = self._counts_item(task_id)
+            version = number(counts, "total_version")
+            params: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "PK = :pk AND begins_with(SK, :in)",
+                "ExpressionAttributeValues": {":pk": S(task_pk(task_id)), ":in": S("IN#")},
+                "Select": "COUNT",
+                "ConsistentRead": True,
+            }
+            total = 0
+            while True:
+                page = self.client.query(**params)
+                total += int(page.get("Count", 0))
+                if not page.get("LastEvaluatedKey"):
+                    break
+                params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            try:
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=key(task_pk(task_id), COUNTS),
+                    UpdateExpression="SET inputs_total = :total, total_version = :next REMOVE total_stale",
+                    ConditionExpression="ti_seq = :seq AND (attribute_not_exists(total_version) OR total_version = :v)",
+                    ExpressionAttributeValues={
+                        ":total": N(total),
+                        ":next": N(version + 1),
+                        ":seq": counts["ti_seq"],
+                        ":v": N(version),
+                    },
+                )
+                return
+            except ClientError as exc:
+                if code_of(exc) != "ConditionalCheckFailedException":
+                    raise
+                self._backoff(attempt)
+        raise Conflict(f"task {task_id} kept registering inputs; its total is recounted on the next run")
+
+    def _register_in_transactions(self, task_id: str, new: Sequence[str], counts: Item) -> int:
+        """A few inputs (an upload's): each transaction puts them and adds to the total."""
         added = 0
         chunk_size = TRANSACT_LIMIT - 1
         for start in range(0, len(new), chunk_size):
-            chunk = new[start : start + chunk_size]
+            chunk = list(new[start : start + chunk_size])
             while chunk:
                 base = number(counts, "ti_seq")
                 puts: list[Item] = [
@@ -782,7 +861,7 @@ class DynamoRecordStore(RecordStore):
                         "Put": {
                             "TableName": self.table,
                             "Item": {
-                                # Not in GSI2: pending inputs are read from the partition (below).
+                                # Not in GSI2: pending inputs are read from the partition (task_inputs).
                                 **key(task_pk(task_id), ti_sk(input_id)),
                                 "ordinal": N(base + n),
                                 "state": S(InputState.PENDING.value),
