@@ -239,7 +239,7 @@ class Meter:
         started = time.process_time()
         befores = []
         for table, item_key, put in targets:
-            keys, _ = self._table(table)
+            keys = self._table(table)[0]
             item_key = item_key or {k: put[k] for k in keys if put is not None}
             befores.append((table, item_key, self._read_item(table, item_key)))
         context["meter_before"] = befores

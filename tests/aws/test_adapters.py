@@ -16,8 +16,9 @@ from autolabel.aws.metering import RequestMeter
 from autolabel.aws.queues import SQSReviewQueues, dlq_name
 from autolabel.aws.records import DynamoRecordStore, create_table
 from autolabel.domain import ids
-from autolabel.domain.errors import Conflict
-from autolabel.domain.models import Dataset, Input, InputKind
+from autolabel.domain.errors import Conflict, NotFound
+from autolabel.domain.models import Dataset, DecisionKind, Input, InputKind, ReviewState
+from autolabel.ports import AnnotationQuery
 from tests.contract import test_record_store as contract
 from tests.contract.adapters import REGION, moto_aws
 
@@ -140,7 +141,7 @@ def _batch(task: Any, items: Any) -> list[Any]:
 
 def _clean_run(store: DynamoRecordStore) -> tuple[Any, Any]:
     """The records and counts of an uninterrupted commit, to compare a repaired one with."""
-    store = DynamoRecordStore(store.client.real, "t")
+    store = DynamoRecordStore(store.client.real, "t")  # type: ignore[attr-defined]
     dataset, items = contract.make_dataset(store, name="clean")
     task = contract.make_task(store, dataset, name="clean")
     store.add_task_inputs(task.id, [i.id for i in items])
@@ -149,7 +150,7 @@ def _clean_run(store: DynamoRecordStore) -> tuple[Any, Any]:
 
 
 def _snapshot(store: DynamoRecordStore, task_id: str) -> tuple[Any, ...]:
-    annotations = store.annotations(contract.AnnotationQuery(task_id=task_id)).items
+    annotations = store.annotations(AnnotationQuery(task_id=task_id)).items
     return (
         sorted((a.input_id, a.prediction_id, a.status.value) for a in annotations),
         [(i.input_id, i.sequence, i.reviewer, i.prediction_ids) for i in store.review_items(task_id)],
@@ -192,11 +193,11 @@ def test_a_retry_after_a_crash_never_overwrites_a_decision(meter: RequestMeter) 
     with pytest.raises(RuntimeError, match="crash"):
         store.commit_batch(task, batch)
     item = store.review_items(task.id)[0]
-    contract._decide(store, task, item.id, item.reviewer, contract.DecisionKind.REJECT)
+    contract._decide(store, task, item.id, item.reviewer, DecisionKind.REJECT)
     decided = _snapshot(store, task.id)
     assert store.commit_batch(task, batch) == []  # the repair finds every record in place
     assert _snapshot(store, task.id) == decided
-    assert store.get_review_item(item.id).state == contract.ReviewState.DECIDED
+    assert store.get_review_item(item.id).state == ReviewState.DECIDED
 
 
 def test_finalize_repairs_a_commit_whose_retries_all_failed(meter: RequestMeter) -> None:
@@ -210,7 +211,7 @@ def test_finalize_repairs_a_commit_whose_retries_all_failed(meter: RequestMeter)
     repaired = store.repair_open_commits(task.id)
     assert len(repaired) == 2 and not any(i.enqueued for i in repaired)
     assert store.repair_open_commits(task.id) == []
-    assert len(store.annotations(contract.AnnotationQuery(task_id=task.id)).items) == 4
+    assert len(store.annotations(AnnotationQuery(task_id=task.id)).items) == 4
 
 
 def test_a_task_deleted_during_a_commit_leaves_no_records(meter: RequestMeter) -> None:
@@ -233,7 +234,7 @@ def test_a_task_deleted_during_a_commit_leaves_no_records(meter: RequestMeter) -
             return self.real.batch_write_item(**kwargs)
 
     store.client = DeleteMidway(store.client)  # type: ignore[assignment]
-    with pytest.raises(contract.NotFound):
+    with pytest.raises(NotFound):
         store.commit_batch(task, _batch(task, items))
     leftovers = store.client.scan(TableName="t")["Items"]
     assert [i for i in leftovers if task.id in json.dumps(i)] == []
@@ -373,5 +374,5 @@ def test_a_crash_before_the_recount_is_healed_by_the_next_registration(meter: Re
     store.client = UploadDuringCount()  # type: ignore[assignment]
     more = contract.make_dataset(store, name="even-more", count=25)[1]
     assert store.add_task_inputs(task.id, [i.id for i in more]) == 25
-    assert store.client.done
+    assert store.client.done  # type: ignore[attr-defined]
     assert store.counts(task.id).inputs_total == 30 + 1 + 25
