@@ -8,6 +8,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from autolabel.aws.records import INDEX_ATTRIBUTES
 from infra.acknowledgements import ack
 from infra.config import Config
 
@@ -75,7 +76,8 @@ class Storage(Construct):
                 index_name=index,
                 partition_key=dynamodb.Attribute(name=f"{index}PK", type=dynamodb.AttributeType.STRING),
                 sort_key=dynamodb.Attribute(name=f"{index}SK", type=dynamodb.AttributeType.STRING),
-                projection_type=dynamodb.ProjectionType.ALL,
+                projection_type=dynamodb.ProjectionType.INCLUDE,
+                non_key_attributes=list(INDEX_ATTRIBUTES),
             )
         self.idempotency = dynamodb.Table(
             self,

@@ -198,6 +198,11 @@ def finalize_run(backends: Backends, task_id: str, error: str | None = None) -> 
         reason = f"not processed: the run failed ({error})" if error else NOT_PROCESSED
         for start in range(0, len(leftover), 25):
             records.commit_batch(task, [InputResult(i, failure=reason) for i in leftover[start : start + 25]])
+    # A store that records a batch in steps (DynamoDB) finishes any a crash interrupted and
+    # whose retries all failed, before unsent review items are looked for.
+    repair = getattr(records, "repair_open_commits", None)
+    if repair is not None:
+        repair(task.id)
     unsent = [i for i in records.review_items(task.id) if not i.enqueued]
     if unsent:
         enqueue_review_items(task, unsent, records, backends.queues)

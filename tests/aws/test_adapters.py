@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ from autolabel.aws.metering import RequestMeter
 from autolabel.aws.queues import SQSReviewQueues, dlq_name
 from autolabel.aws.records import DynamoRecordStore, create_table
 from autolabel.domain import ids
-from autolabel.domain.errors import Conflict
-from autolabel.domain.models import Dataset, Input, InputKind
+from autolabel.domain.errors import Conflict, NotFound
+from autolabel.domain.models import Dataset, DecisionKind, Input, InputKind, ReviewState
+from autolabel.ports import AnnotationQuery
 from tests.contract import test_record_store as contract
 from tests.contract.adapters import REGION, moto_aws
 
@@ -87,7 +89,7 @@ def test_counts_is_one_get_item_never_a_scan(meter: RequestMeter) -> None:
     assert (counts.inputs_done, counts.approved, counts.review_items) == (6, 6, 6)
 
 
-def test_a_batch_is_one_transaction_with_its_counters(meter: RequestMeter) -> None:
+def test_a_batch_is_a_small_transaction_then_batch_writes(meter: RequestMeter) -> None:
     store = records(meter)
     dataset, items = contract.make_dataset(store)
     task = contract.make_task(store, dataset)
@@ -96,10 +98,146 @@ def test_a_batch_is_one_transaction_with_its_counters(meter: RequestMeter) -> No
     store.commit_batch(task, [contract.result(task, i.id, [("cat", 0.5)]) for i in items])
     (transaction,) = meter.of("dynamodb", "TransactWriteItems")
     writes = transaction["TransactItems"]
-    assert len(writes) == 6 + 6 + 6 + 2  # task inputs, annotations, review items, counters, reviewer check
-    assert "review_seq = :old" in writes[-2]["Update"]["ConditionExpression"]
-    assert writes[-1]["ConditionCheck"]["ConditionExpression"] == "reviewers_from = :from"
-    assert not meter.of("dynamodb", "BatchWriteItem")
+    assert len(writes) == 6 + 3  # task inputs, counters, reviewer check, open-commit marker
+    assert "review_seq = :old" in writes[-3]["Update"]["ConditionExpression"]
+    assert writes[-2]["ConditionCheck"]["ConditionExpression"] == "reviewers_from = :from"
+    marker = writes[-1]["Put"]["Item"]["SK"]["S"]
+    annotations, review_items = meter.of("dynamodb", "BatchWriteItem")  # annotations first, items last
+    assert [r["PutRequest"]["Item"]["SK"]["S"][:3] for r in annotations["RequestItems"]["t"]] == ["AN#"] * 6
+    assert [r["PutRequest"]["Item"]["PK"]["S"][:3] for r in review_items["RequestItems"]["t"]] == ["RI#"] * 6
+    (closed,) = meter.of("dynamodb", "DeleteItem")
+    assert closed["Key"]["SK"]["S"] == marker
+
+
+class CrashAt:
+    """Lets the first ``skip`` calls of one operation through, then fails one: a Lambda that
+    dies there (timeout, out of memory) after its earlier writes landed."""
+
+    def __init__(self, real: Any, operation: str, skip: int = 0) -> None:
+        self.real, self.operation, self.skip, self.crashed = real, operation, skip, False
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self.real, name)
+        if name != self.operation or self.crashed:
+            return call
+
+        def crashing(**kwargs: Any) -> Any:
+            if self.skip:
+                self.skip -= 1
+                return call(**kwargs)
+            self.crashed = True
+            raise RuntimeError(f"crash in {name}")
+
+        return crashing
+
+
+def _batch(task: Any, items: Any) -> list[Any]:
+    return [
+        contract.result(task, items[0].id, [("cat", 0.9), ("dog", 0.5)]),  # approved + review
+        contract.result(task, items[1].id, [("dog", 0.45)]),  # review
+        contract.result(task, items[2].id, [("cat", 0.95)]),  # approved only
+    ]
+
+
+def _clean_run(store: DynamoRecordStore) -> tuple[Any, Any]:
+    """The records and counts of an uninterrupted commit, to compare a repaired one with."""
+    store = DynamoRecordStore(store.client.real, "t")  # type: ignore[attr-defined]
+    dataset, items = contract.make_dataset(store, name="clean")
+    task = contract.make_task(store, dataset, name="clean")
+    store.add_task_inputs(task.id, [i.id for i in items])
+    created = store.commit_batch(task, _batch(task, items))
+    return store, (task, created)
+
+
+def _snapshot(store: DynamoRecordStore, task_id: str) -> tuple[Any, ...]:
+    annotations = store.annotations(AnnotationQuery(task_id=task_id)).items
+    return (
+        sorted((a.input_id, a.prediction_id, a.status.value) for a in annotations),
+        [(i.input_id, i.sequence, i.reviewer, i.prediction_ids) for i in store.review_items(task_id)],
+        store.counts(task_id),
+    )
+
+
+@pytest.mark.parametrize("crash", ["after the transaction", "between annotations and review items"])
+def test_a_crash_between_the_steps_is_repaired_by_the_retry(meter: RequestMeter, crash: str) -> None:
+    store = records(meter)
+    dataset, items = contract.make_dataset(store)
+    task = contract.make_task(store, dataset)
+    store.add_task_inputs(task.id, [i.id for i in items])
+    batch = _batch(task, items)
+    store.client = CrashAt(store.client, "batch_write_item", skip=0 if crash == "after the transaction" else 1)  # type: ignore[assignment]
+    with pytest.raises(RuntimeError, match="crash"):
+        store.commit_batch(task, batch)
+    assert store.review_items(task.id) == []  # review items are written last
+    # The retry (Step Functions re-invokes the batch) finds the open commit and finishes it.
+    repaired = store.commit_batch(task, batch)
+    assert [(i.input_id, i.sequence) for i in repaired] == [(items[0].id, 0), (items[1].id, 1)]
+    assert store.commit_batch(task, batch) == []  # closed: a third attempt writes nothing
+    assert not list(store._partition(f"TASK#{task.id}", "OPEN#"))
+    clean_store, (clean_task, clean_created) = _clean_run(store)
+    ours, theirs = _snapshot(store, task.id), _snapshot(clean_store, clean_task.id)
+    assert ours[2] == theirs[2]  # counters
+    assert sorted(a[2] for a in ours[0]) == sorted(a[2] for a in theirs[0])
+    assert [(s, r, len(p)) for _i, s, r, p in ours[1]] == [(s, r, len(p)) for _i, s, r, p in theirs[1]]
+    assert len(clean_created) == len(repaired)
+
+
+def test_a_retry_after_a_crash_never_overwrites_a_decision(meter: RequestMeter) -> None:
+    store = records(meter)
+    dataset, items = contract.make_dataset(store)
+    task = contract.make_task(store, dataset)
+    store.add_task_inputs(task.id, [i.id for i in items])
+    batch = _batch(task, items)
+    # Everything is written, the marker is still open: the crash came just before closing it.
+    store.client = CrashAt(store.client, "delete_item")  # type: ignore[assignment]
+    with pytest.raises(RuntimeError, match="crash"):
+        store.commit_batch(task, batch)
+    item = store.review_items(task.id)[0]
+    contract._decide(store, task, item.id, item.reviewer, DecisionKind.REJECT)
+    decided = _snapshot(store, task.id)
+    assert store.commit_batch(task, batch) == []  # the repair finds every record in place
+    assert _snapshot(store, task.id) == decided
+    assert store.get_review_item(item.id).state == ReviewState.DECIDED
+
+
+def test_finalize_repairs_a_commit_whose_retries_all_failed(meter: RequestMeter) -> None:
+    store = records(meter)
+    dataset, items = contract.make_dataset(store)
+    task = contract.make_task(store, dataset)
+    store.add_task_inputs(task.id, [i.id for i in items])
+    store.client = CrashAt(store.client, "batch_write_item")  # type: ignore[assignment]
+    with pytest.raises(RuntimeError, match="crash"):
+        store.commit_batch(task, _batch(task, items))
+    repaired = store.repair_open_commits(task.id)
+    assert len(repaired) == 2 and not any(i.enqueued for i in repaired)
+    assert store.repair_open_commits(task.id) == []
+    assert len(store.annotations(AnnotationQuery(task_id=task.id)).items) == 4
+
+
+def test_a_task_deleted_during_a_commit_leaves_no_records(meter: RequestMeter) -> None:
+    store = records(meter)
+    dataset, items = contract.make_dataset(store)
+    task = contract.make_task(store, dataset)
+    store.add_task_inputs(task.id, [i.id for i in items])
+
+    class DeleteMidway:
+        def __init__(self, real: Any) -> None:
+            self.real, self.done = real, False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.real, name)
+
+        def batch_write_item(self, **kwargs: Any) -> Any:
+            if not self.done:  # the task is deleted between the transaction and the records
+                self.done = True
+                DynamoRecordStore(self.real, "t").delete_task(task.id)
+            return self.real.batch_write_item(**kwargs)
+
+    store.client = DeleteMidway(store.client)  # type: ignore[assignment]
+    with pytest.raises(NotFound):
+        store.commit_batch(task, _batch(task, items))
+    leftovers = store.client.scan(TableName="t")["Items"]
+    assert [i for i in leftovers if task.id in json.dumps(i)] == []
 
 
 def test_conditional_failure_becomes_conflict(meter: RequestMeter) -> None:
@@ -176,7 +314,65 @@ def test_compact_predictions_round_trip_exactly() -> None:
             ]
         )
     ]
+    # A prediction whose id is not derived from its output index keeps its id.
+    pairs.append((pairs[0][0].model_copy(update={"id": "pr_made_elsewhere"}), Band.REVIEW))
     raw = encode_predictions(pairs)
     assert decode_predictions(raw, "task_x", "in_y") == pairs
-    assert len(raw) < 0.5 * sum(len(p.model_dump_json()) for p, _ in pairs)
+    assert len(raw) < 0.3 * sum(len(p.model_dump_json()) for p, _ in pairs)
     assert decode_predictions(encode_predictions([]), "task_x", "in_y") == []
+    # Items written by the earlier encoding (JSON text, id suffixes) still read.
+    legacy = '{"m":["ssd","3"],"p":[["abc","cat",0.5,{"type":"box","x":1.0,"y":2.0,"w":3.0,"h":4.0},"r"]]}'
+    ((prediction, band),) = decode_predictions(legacy, "task_x", "in_y")
+    assert (prediction.id, prediction.geometry, band) == ("pr_abc", Box(x=1, y=2, w=3, h=4), Band.REVIEW)
+
+
+def test_a_run_registers_its_inputs_without_transactions(meter: RequestMeter) -> None:
+    store = records(meter)
+    dataset, items = contract.make_dataset(store, count=30)
+    task = contract.make_task(store, dataset)
+    assert store.add_task_inputs(task.id, [i.id for i in items[:2]]) == 2  # an upload's: one transaction
+    meter.reset()
+    assert store.add_task_inputs(task.id, [i.id for i in items]) == 28
+    assert not meter.of("dynamodb", "TransactWriteItems")
+    assert len(meter.of("dynamodb", "PutItem")) == 28
+    assert store.task_inputs(task.id) == [i.id for i in items]
+    assert store.counts(task.id).inputs_total == 30
+
+
+def test_a_crash_before_the_recount_is_healed_by_the_next_registration(meter: RequestMeter) -> None:
+    store = records(meter)
+    dataset, items = contract.make_dataset(store, count=30)
+    task = contract.make_task(store, dataset)
+    real = store.client
+    store.client = CrashAt(real, "query")  # type: ignore[assignment]
+    with pytest.raises(RuntimeError, match="crash"):
+        store.add_task_inputs(task.id, [i.id for i in items])
+    assert store.counts(task.id).inputs_total == 0  # the puts landed, the total did not
+    store.client = real
+    assert store.add_task_inputs(task.id, [i.id for i in items]) == 0  # start_run's retry
+    assert store.counts(task.id).inputs_total == 30
+    # A registration landing between the recount's count and its write (another upload) makes
+    # it count again instead of overwriting the total with a stale number.
+    extra = contract.make_dataset(store, name="more", count=1)[1]
+    store.put_inputs(extra)
+
+    class UploadDuringCount:
+        def __init__(self) -> None:
+            self.done = False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def query(self, **kwargs: Any) -> Any:
+            page = real.query(**kwargs)
+            if kwargs.get("Select") == "COUNT" and not self.done:
+                self.done = True
+                upload = DynamoRecordStore(real, "t")  # its transaction alone, not its own recount
+                upload._register_in_transactions(task.id, [extra[0].id], upload._counts_item(task.id))
+            return page
+
+    store.client = UploadDuringCount()  # type: ignore[assignment]
+    more = contract.make_dataset(store, name="even-more", count=25)[1]
+    assert store.add_task_inputs(task.id, [i.id for i in more]) == 25
+    assert store.client.done  # type: ignore[attr-defined]
+    assert store.counts(task.id).inputs_total == 30 + 1 + 25

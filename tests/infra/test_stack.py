@@ -114,7 +114,7 @@ def test_functions_run_python_312_on_arm64_with_tracing(synthesized: Synthesized
         assert len(properties["Layers"]) == 2
     infer = ours[synthesized.logical_id(synthesized.stack.pipeline.infer)]
     assert infer["MemorySize"] == synthesized.config.inference_memory_mb
-    assert infer["Environment"]["Variables"]["AUTOLABEL_INTRA_OP_THREADS"] == "1"  # 2048 MB: one vCPU
+    assert infer["Environment"]["Variables"]["AUTOLABEL_INTRA_OP_THREADS"] == "1"  # 1024 MB: 0.58 vCPU
 
 
 def statements_of(synthesized: Synthesized, fn: Any) -> list[dict[str, Any]]:

@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 import random
 import time
+import uuid
+import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -20,16 +23,19 @@ from botocore.exceptions import ClientError
 from autolabel.aws.errors import code_of
 from autolabel.domain import partition
 from autolabel.domain.errors import Conflict, NotFound, ValidationError
-from autolabel.domain.ids import review_item_id
+from autolabel.domain.ids import annotation_id, prediction_id, review_item_id
 from autolabel.domain.models import (
     Annotation,
     AnnotationStatus,
     Band,
+    Box,
+    Classification,
     Dataset,
     DatasetVersion,
     FailedInput,
     Input,
     InputState,
+    Labeler,
     LabelerKind,
     ModelSpec,
     Prediction,
@@ -51,8 +57,9 @@ Item = dict[str, Any]
 WRITE_CHUNK = 25  # BatchWriteItem's limit
 GET_CHUNK = 100  # BatchGetItem's limit
 TRANSACT_LIMIT = 100  # TransactWriteItems' limit
-FIXED = 2  # every batch transaction: the counters update and the reviewers check
-META, COUNTS, SEQ = "META", "COUNTS", "SEQ"
+BULK_REGISTRATION = 25  # registering this many inputs at once skips transactions
+FIXED = 3  # every batch transaction: the counters update, the reviewers check, the open marker
+META, COUNTS, SEQ, OPEN = "META", "COUNTS", "SEQ", "OPEN#"
 LABELED_BY = "by#"  # counters item: one attribute per labeler, so ADD works on it directly
 COUNTERS = (
     "inputs_total",
@@ -65,6 +72,24 @@ COUNTERS = (
     "rejected",
     "review_items",
     "review_items_decided",
+)
+
+
+# What index readers use. The rest (a task input's predictions, a review item's enqueued flag
+# and lease) stays out of the indexes: an update that touches only those writes no index entry,
+# where a projection of ALL made every mark_enqueued and set_lease three writes instead of one.
+INDEX_ATTRIBUTES = (
+    "body",
+    "id",
+    "dataset_id",
+    "task_id",
+    "input_id",
+    "state",
+    "labeler",
+    "labeler_kind",
+    "status",
+    "concept",
+    "failure",
 )
 
 
@@ -84,7 +109,7 @@ def create_table(client: DynamoDBClient, name: str) -> None:
                     {"AttributeName": f"{index}PK", "KeyType": "HASH"},
                     {"AttributeName": f"{index}SK", "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(INDEX_ATTRIBUTES)},
             }
             for index in ("GSI1", "GSI2")
         ],
@@ -193,47 +218,135 @@ def _merge(total: dict[str, int], more: dict[str, int]) -> None:
         total[name] = total.get(name, 0) + value
 
 
-def encode_predictions(pairs: Sequence[tuple[Prediction, Band]]) -> str:
+MAX_DERIVED_INDEX = 1000  # model outputs beyond this keep their id's hash in full
+
+
+def _derived_indexes(task_id: str, input_id: str, wanted: set[str]) -> dict[str, int]:
+    """Prediction ids that are ``prediction_id(task, input, n)`` for a small n, by n."""
+    found: dict[str, int] = {}
+    for n in range(MAX_DERIVED_INDEX):
+        if len(found) == len(wanted):
+            break
+        candidate = prediction_id(task_id, input_id, n)
+        if candidate in wanted:
+            found[candidate] = n
+    return found
+
+
+def _compact_geometry(geometry: Any) -> Any:
+    if isinstance(geometry, Box):
+        return [geometry.x, geometry.y, geometry.w, geometry.h]
+    if isinstance(geometry, Classification):
+        return 0
+    return geometry.model_dump(mode="json")
+
+
+def _full_geometry(compact: Any) -> Any:
+    if isinstance(compact, list):
+        x, y, w, h = compact
+        return Box(x=x, y=y, w=w, h=h)
+    if compact == 0:
+        return Classification()
+    return compact
+
+
+def encode_predictions(pairs: Sequence[tuple[Prediction, Band]]) -> bytes:
     """An input's predictions in the compact form its task-input item stores.
 
     The task and input are the item's key and the model is the same for all, so each prediction
-    keeps only its id suffix, concept, score, geometry and band: about 40% of the full documents,
-    and DynamoDB bills writes per KB (this item is most of a batch's write units).
+    keeps its output index (its id is derived from it), concept, score, geometry as numbers and
+    band; zlib then halves the digits. DynamoDB bills writes per KB and this item is written in
+    a transaction (2 units per KB): a detector's predictions at a 0.05 score floor took 1-3 KB as
+    JSON documents and fit in one KB this way.
     """
-    model = [pairs[0][0].model_id, pairs[0][0].model_version] if pairs else None
+    if not pairs:
+        return zlib.compress(b'{"m":null,"p":[]}')
+    first = pairs[0][0]
+    indexes = _derived_indexes(first.task_id, first.input_id, {p.id for p, _ in pairs})
     rows = [
-        [p.id.removeprefix("pr_"), p.concept, p.score, p.geometry.model_dump(mode="json"), band.value[0]]
-        for p, band in pairs
+        [indexes.get(p.id, p.id), p.concept, p.score, _compact_geometry(p.geometry), band.value[0]] for p, band in pairs
     ]
-    return json.dumps({"m": model, "p": rows}, separators=(",", ":"))
+    document = {"m": [first.model_id, first.model_version], "p": rows}
+    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 9)
 
 
 _BANDS = {band.value[0]: band for band in Band}
 
 
-def decode_predictions(raw: str, task_id: str, input_id: str) -> list[tuple[Prediction, Band]]:
+def decode_predictions(raw: bytes | str, task_id: str, input_id: str) -> list[tuple[Prediction, Band]]:
     if not raw:
         return []
-    document = json.loads(raw)
+    # Items written before the compressed form hold the JSON text with id suffixes.
+    legacy = isinstance(raw, str)
+    document = json.loads(raw if isinstance(raw, str) else zlib.decompress(raw))
     if not document["p"]:
         return []
     model_id, version = document["m"]
     return [
         (
             Prediction(
-                id=f"pr_{suffix}",
+                id=prediction_id(task_id, input_id, ref) if isinstance(ref, int) else ("pr_" * legacy) + ref,
                 task_id=task_id,
                 input_id=input_id,
                 concept=concept,
                 score=score,
-                geometry=geometry,
+                geometry=_full_geometry(geometry),
                 model_id=model_id,
                 model_version=version,
             ),
             _BANDS[code],
         )
-        for suffix, concept, score, geometry, code in document["p"]
+        for ref, concept, score, geometry, code in document["p"]
     ]
+
+
+def _preds_of(item: Item) -> bytes | str:
+    value = item.get("preds", {})
+    return value.get("B") or value.get("S") or ""
+
+
+def _records_of(task: Task, ti: Item) -> tuple[list[Annotation], ReviewItem | None]:
+    """The annotations and review item a recorded task input's commit wrote: rebuilt from its
+    stored predictions and bands, sequence number and reviewer (a repair's source of truth)."""
+    pairs = decode_predictions(_preds_of(ti), task.id, text(ti, "SK")[3:])
+    now = utcnow()
+    annotations = [
+        Annotation(
+            id=annotation_id(task.id, prediction.id),
+            task_id=task.id,
+            input_id=prediction.input_id,
+            concept=prediction.concept,
+            geometry=prediction.geometry,
+            status=AnnotationStatus.SUCCESS if band == Band.APPROVED else AnnotationStatus.AWAITING_REVIEW,
+            labeled_by=Labeler(kind=LabelerKind.MODEL, id=prediction.model_id, version=prediction.model_version),
+            score=prediction.score,
+            prediction_id=prediction.id,
+            thresholds=task.thresholds_for(prediction.concept),
+            created_at=now,
+            updated_at=now,
+        )
+        for prediction, band in pairs
+        if band != Band.DISCARDED
+    ]
+    if "review_seq" not in ti:
+        return annotations, None
+    item = ReviewItem(
+        id=review_item_id(task.id, text(ti, "SK")[3:]),
+        task_id=task.id,
+        input_id=text(ti, "SK")[3:],
+        reviewer=text(ti, "reviewer"),
+        sequence=number(ti, "review_seq"),
+        prediction_ids=[p.id for p, band in pairs if band == Band.REVIEW],
+    )
+    return annotations, item
+
+
+@dataclass(frozen=True)
+class _CommitPlan:
+    marker: str  # sort key of the open-commit marker
+    transaction: list[Item]
+    annotations: list[Annotation]
+    review_items: list[ReviewItem]
 
 
 class _Cancelled(Exception):
@@ -256,7 +369,13 @@ class DynamoRecordStore(RecordStore):
         return item
 
     def _query(
-        self, index: str | None, condition: str, values: Item, names: dict[str, str] | None = None, forward: bool = True
+        self,
+        index: str | None,
+        condition: str,
+        values: Item,
+        names: dict[str, str] | None = None,
+        forward: bool = True,
+        filter_expression: str | None = None,
     ) -> Iterator[Item]:
         params: dict[str, Any] = {
             "TableName": self.table,
@@ -266,6 +385,8 @@ class DynamoRecordStore(RecordStore):
         }
         if names:
             params["ExpressionAttributeNames"] = names
+        if filter_expression:
+            params["FilterExpression"] = filter_expression
         if index:
             params["IndexName"] = index
         else:
@@ -278,15 +399,23 @@ class DynamoRecordStore(RecordStore):
                 return
             params["ExclusiveStartKey"] = last
 
-    def _partition(self, pk: str, prefix: str, after: str | None = None) -> Iterator[Item]:
-        """Items of one partition whose sort key starts with ``prefix`` (after ``after``)."""
+    def _partition(self, pk: str, prefix: str, after: str | None = None, state: str | None = None) -> Iterator[Item]:
+        """Items of one partition whose sort key starts with ``prefix`` (after ``after``), only
+        those in ``state`` if given (filtered server-side: read units still count every item)."""
         # "$" is the character after "#", so [prefix, prefix-with-# -> $) spans the prefix.
         if not prefix and after is None:
             yield from self._query(None, "PK = :pk", {":pk": S(pk)})
             return
         upper = prefix[:-1] + "$" if prefix.endswith("#") else prefix + "\uffff"
         values = {":pk": S(pk), ":lo": S(after or prefix), ":hi": S(upper)}
-        for item in self._query(None, "PK = :pk AND SK BETWEEN :lo AND :hi", values):
+        names: dict[str, str] | None = None
+        condition: str | None = None
+        if state is not None:
+            values[":state"] = S(state)
+            names, condition = {"#state": "state"}, "#state = :state"
+        for item in self._query(
+            None, "PK = :pk AND SK BETWEEN :lo AND :hi", values, names=names, filter_expression=condition
+        ):
             if after is None or text(item, "SK") != after:
                 yield item
 
@@ -643,10 +772,88 @@ class DynamoRecordStore(RecordStore):
         counts = self._counts_item(task_id)
         existing = {text(i, "SK")[3:] for i in self._batch_get([key(task_pk(task_id), ti_sk(i)) for i in wanted])}
         new = [i for i in wanted if i not in existing]
+        if len(new) >= BULK_REGISTRATION:
+            added = self._register_in_bulk(task_id, new)
+        else:
+            added = self._register_in_transactions(task_id, new, counts)
+        if len(new) >= BULK_REGISTRATION or "total_stale" in counts:
+            self._recount_total(task_id)
+        return added
+
+    def _register_in_bulk(self, task_id: str, new: Sequence[str]) -> int:
+        """A run's registration: one conditional PutItem per input (one write unit, where a
+        transaction bills two), the total recounted afterwards (``_recount_total``).
+
+        The ordinals are reserved first with one ADD, which also marks the total stale: a crash
+        before the recount leaves it marked, and the next registration (start_run's retry)
+        recounts. The condition on each put keeps a concurrent upload's registration — or its
+        result — from being reset to PENDING.
+        """
+        reserved = self.client.update_item(
+            TableName=self.table,
+            Key=key(task_pk(task_id), COUNTS),
+            UpdateExpression="ADD ti_seq :n SET total_stale = :t",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues={":n": N(len(new)), ":t": {"BOOL": True}},
+            ReturnValues="UPDATED_NEW",
+        )
+        base = int(reserved["Attributes"]["ti_seq"]["N"]) - len(new)
+        added = 0
+        for n, input_id in enumerate(new):
+            item = {
+                **key(task_pk(task_id), ti_sk(input_id)),
+                "ordinal": N(base + n),
+                "state": S(InputState.PENDING.value),
+            }
+            added += self._put_new(item)
+        return added
+
+    def _recount_total(self, task_id: str) -> None:
+        """Set inputs_total to the number of the task's inputs, unless another registration
+        (``ti_seq``) or recount (``total_version``) happened while counting: then count again."""
+        for attempt in range(8):
+            counts = self._counts_item(task_id)
+            version = number(counts, "total_version")
+            params: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "PK = :pk AND begins_with(SK, :in)",
+                "ExpressionAttributeValues": {":pk": S(task_pk(task_id)), ":in": S("IN#")},
+                "Select": "COUNT",
+                "ConsistentRead": True,
+            }
+            total = 0
+            while True:
+                page = self.client.query(**params)
+                total += int(page.get("Count", 0))
+                if not page.get("LastEvaluatedKey"):
+                    break
+                params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            try:
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=key(task_pk(task_id), COUNTS),
+                    UpdateExpression="SET inputs_total = :total, total_version = :next REMOVE total_stale",
+                    ConditionExpression="ti_seq = :seq AND (attribute_not_exists(total_version) OR total_version = :v)",
+                    ExpressionAttributeValues={
+                        ":total": N(total),
+                        ":next": N(version + 1),
+                        ":seq": counts["ti_seq"],
+                        ":v": N(version),
+                    },
+                )
+                return
+            except ClientError as exc:
+                if code_of(exc) != "ConditionalCheckFailedException":
+                    raise
+                self._backoff(attempt)
+        raise Conflict(f"task {task_id} kept registering inputs; its total is recounted on the next run")
+
+    def _register_in_transactions(self, task_id: str, new: Sequence[str], counts: Item) -> int:
+        """A few inputs (an upload's): each transaction puts them and adds to the total."""
         added = 0
         chunk_size = TRANSACT_LIMIT - 1
         for start in range(0, len(new), chunk_size):
-            chunk = new[start : start + chunk_size]
+            chunk = list(new[start : start + chunk_size])
             while chunk:
                 base = number(counts, "ti_seq")
                 puts: list[Item] = [
@@ -654,9 +861,8 @@ class DynamoRecordStore(RecordStore):
                         "Put": {
                             "TableName": self.table,
                             "Item": {
+                                # Not in GSI2: pending inputs are read from the partition (task_inputs).
                                 **key(task_pk(task_id), ti_sk(input_id)),
-                                "GSI2PK": S(f"TASK#{task_id}#STATE#{InputState.PENDING.value}"),
-                                "GSI2SK": S(_pad(base + n)),
                                 "ordinal": N(base + n),
                                 "state": S(InputState.PENDING.value),
                             },
@@ -687,100 +893,116 @@ class DynamoRecordStore(RecordStore):
         return added
 
     def task_inputs(self, task_id: str, state: InputState | None = None) -> list[str]:
-        if state is not None:
+        if state == InputState.FAILED:
             return [text(i, "SK")[3:] for i in self._index("GSI2", f"TASK#{task_id}#STATE#{state.value}")]
-        items = sorted(self._partition(task_pk(task_id), "IN#"), key=lambda i: number(i, "ordinal"))
-        return [text(i, "SK")[3:] for i in items]
+        # Pending and done inputs are not indexed: putting every input into an index and taking
+        # it out again cost more write units than the run's own records, while a run reads its
+        # pending inputs twice (start, finalize) — one query of the task's partition each.
+        found = self._partition(task_pk(task_id), "IN#", state=state.value if state else None)
+        return [text(i, "SK")[3:] for i in sorted(found, key=lambda i: number(i, "ordinal"))]
 
     def commit_batch(self, task: Task, results: Sequence[InputResult]) -> list[ReviewItem]:
+        """Record a batch in two steps, so only what must change together pays transaction prices.
+
+        1. One transaction per chunk of inputs: each input's PENDING -> DONE/FAILED update (with
+           its predictions and, when it needs review, its sequence number and reviewer), the
+           counters (with the review sequence claim), the reviewers check, and an *open commit*
+           marker naming the chunk's inputs. This is the idempotency point: an input recorded
+           once is never counted again.
+        2. The inputs' annotations, then their review items, as BatchWriteItem puts (deterministic
+           ids; one write unit per item instead of two), then the marker is deleted.
+
+        A crash between the steps leaves the marker open; a retry of the batch (or finalize)
+        finds it and writes the missing records with conditional puts, so nothing a reviewer has
+        decided meanwhile is overwritten. A reviewer cannot decide an item before step 2 has
+        written all its annotations: the review items are written last.
+        """
         counts = self._counts_item(task.id)
         unique = list({r.input_id: r for r in reversed(results)}.values())[::-1]  # first wins, order kept
-        states = {
-            text(i, "SK")[3:]: text(i, "state")
-            for i in self._batch_get([key(task_pk(task.id), ti_sk(r.input_id)) for r in unique])
+        stored_inputs = {
+            text(i, "SK")[3:]: i for i in self._batch_get([key(task_pk(task.id), ti_sk(r.input_id)) for r in unique])
         }
         # Inputs already DONE/FAILED were recorded by an earlier attempt; others are not in the run.
-        pending = [r for r in unique if states.get(r.input_id) == InputState.PENDING.value]
-        created: list[ReviewItem] = []
-        for chunk in self._chunks_for_transactions(pending):
+        pending = [r for r in unique if text(stored_inputs.get(r.input_id, {}), "state") == InputState.PENDING.value]
+        recorded = [i for r in unique if (i := stored_inputs.get(r.input_id)) is not None and text(i, "commit")]
+        # A retry of a batch a crash interrupted between the two steps finishes it first.
+        created = self._repair_commits(task.id, {text(i, "commit") for i in recorded}) if recorded else []
+        chunk_size = TRANSACT_LIMIT - FIXED
+        for start in range(0, len(pending), chunk_size):
+            chunk = pending[start : start + chunk_size]
             while chunk:
                 stored = self.get_task(task.id)  # its reviewers, not the caller's copy
+                plan = self._plan(stored, chunk, stored_inputs, number(counts, "review_seq"))
                 try:
-                    items, writes = self._batch_writes(stored, chunk, number(counts, "review_seq"))
-                    self._transact(writes)
+                    self._transact(plan.transaction)
                 except _Cancelled as cancelled:
                     counts = self._counts_item(task.id)  # NotFound if the task was deleted meanwhile
-                    recorded = {
+                    recorded_now = {
                         r.input_id
                         for r, code in zip(chunk, cancelled.reasons, strict=False)
                         if code == "ConditionalCheckFailed"
                     }
-                    chunk = [r for r in chunk if r.input_id not in recorded]
+                    chunk = [r for r in chunk if r.input_id not in recorded_now]
                     continue
-                created.extend(items)
-                counts = {**counts, "review_seq": N(number(counts, "review_seq") + len(items))}
+                self._write_records(task.id, plan.marker, plan.annotations, plan.review_items)
+                created.extend(plan.review_items)
+                counts = {**counts, "review_seq": N(number(counts, "review_seq") + len(plan.review_items))}
                 break
         return created
 
-    @staticmethod
-    def _size(result: InputResult) -> int:
-        routed = result.routed
-        if result.failure is not None or routed is None:
-            return 1
-        return 1 + len(routed.annotations) + (1 if routed.needs_review else 0)
+    def _write_records(
+        self, task_id: str, marker: str, annotations: Sequence[Annotation], items: Sequence[ReviewItem]
+    ) -> None:
+        """Step 2 of a commit: the records, review items last, then close the marker."""
+        self._batch_write([{"PutRequest": {"Item": _annotation_item(a)}} for a in annotations])
+        self._batch_write([{"PutRequest": {"Item": _review_item(i)}} for i in items])
+        if self._get(task_pk(task_id), COUNTS) is None:
+            # The task was deleted while this batch wrote: take back what its sweep may have missed.
+            doomed = [key(task_pk(task_id), ann_sk(a.input_id, a.id)) for a in annotations]
+            doomed += [key(f"RI#{i.id}", META) for i in items]
+            self._batch_write([{"DeleteRequest": {"Key": k}} for k in doomed])
+            raise NotFound(f"no task {task_id} (was it deleted?)")
+        self.client.delete_item(TableName=self.table, Key=key(task_pk(task_id), marker))
 
-    def _chunks_for_transactions(self, results: Sequence[InputResult]) -> Iterator[list[InputResult]]:
-        """Group inputs so each transaction holds all of an input's records plus the counters
-        and the reviewer check (the two fixed items of every batch transaction).
-
-        The task-input updates come first in every transaction, so cancellation reasons line
-        up with the chunk's inputs.
-        """
-        chunk: list[InputResult] = []
-        size = FIXED
-        for result in results:
-            need = self._size(result)
-            if need + FIXED > TRANSACT_LIMIT:
-                raise ValidationError(
-                    f"input {result.input_id} has {need - 2} annotations; at most {TRANSACT_LIMIT - FIXED - 2} fit one "
-                    "transaction (lower the model's max detections)"
-                )
-            if size + need > TRANSACT_LIMIT:
-                yield chunk
-                chunk, size = [], FIXED
-            chunk.append(result)
-            size += need
-        if chunk:
-            yield chunk
-
-    def _batch_writes(
-        self, task: Task, chunk: Sequence[InputResult], next_seq: int
-    ) -> tuple[list[ReviewItem], list[Item]]:
+    def _plan(
+        self, task: Task, chunk: Sequence[InputResult], stored_inputs: dict[str, Item], next_seq: int
+    ) -> _CommitPlan:
         first_seq = next_seq
-        states: list[Item] = []
-        others: list[Item] = []
+        marker = f"{OPEN}{uuid.uuid4().hex}"
+        updates: list[Item] = []
+        annotations: list[Annotation] = []
         items: list[ReviewItem] = []
         deltas: dict[str, int] = {}
         for result in chunk:
             routed = result.routed
-            update_values: Item = {":pending": S(InputState.PENDING.value)}
+            values: Item = {":pending": S(InputState.PENDING.value), ":commit": S(marker)}
             if result.failure is not None or routed is None:
                 state = InputState.FAILED
-                update_values[":failure"] = S(result.failure or "no result")
-                expression = "SET #state = :state, GSI2PK = :gsi, failure = :failure"
+                ordinal = number(stored_inputs.get(result.input_id, {}), "ordinal")
+                values.update(
+                    {
+                        ":failure": S(result.failure or "no result"),
+                        ":gsi": S(f"TASK#{task.id}#STATE#{state.value}"),
+                        ":gsisk": S(_pad(ordinal)),
+                    }
+                )
+                # Failed inputs are the one state GSI2 lists (failed_inputs, with reasons).
+                expression = (
+                    "SET #state = :state, failure = :failure, GSI2PK = :gsi, GSI2SK = :gsisk, #commit = :commit"
+                )
                 deltas["inputs_failed"] = deltas.get("inputs_failed", 0) + 1
             else:
                 state = InputState.DONE
-                update_values[":preds"] = S(
-                    encode_predictions([(p, routed.bands.get(p.id, Band.DISCARDED)) for p in result.predictions])
-                )
-                expression = "SET #state = :state, GSI2PK = :gsi, preds = :preds"
+                values[":preds"] = {
+                    "B": encode_predictions([(p, routed.bands.get(p.id, Band.DISCARDED)) for p in result.predictions])
+                }
+                expression = "SET #state = :state, preds = :preds, #commit = :commit"
                 deltas["inputs_done"] = deltas.get("inputs_done", 0) + 1
                 for band in Band:
                     if routed.count(band):
                         deltas[band.value] = deltas.get(band.value, 0) + routed.count(band)
                 for annotation in routed.annotations:
-                    others.append({"Put": {"TableName": self.table, "Item": _annotation_item(annotation)}})
+                    annotations.append(annotation)
                     _merge(deltas, _annotation_delta(None, annotation))
                 if routed.needs_review:
                     item = ReviewItem(
@@ -793,26 +1015,21 @@ class DynamoRecordStore(RecordStore):
                     )
                     next_seq += 1
                     items.append(item)
-                    others.append(
-                        {
-                            "Put": {
-                                "TableName": self.table,
-                                "Item": _review_item(item),
-                                "ConditionExpression": "attribute_not_exists(PK)",
-                            }
-                        }
-                    )
-            update_values[":state"] = S(state.value)
-            update_values[":gsi"] = S(f"TASK#{task.id}#STATE#{state.value}")
-            states.append(
+                    # What a repair needs to rebuild the item exactly as numbered here.
+                    values[":seq"], values[":reviewer"] = N(item.sequence), S(item.reviewer)
+                    expression += ", review_seq = :seq, reviewer = :reviewer"
+                # Items registered before pending inputs left GSI2 drop out of it now.
+                expression += " REMOVE GSI2PK, GSI2SK"
+            values[":state"] = S(state.value)
+            updates.append(
                 {
                     "Update": {
                         "TableName": self.table,
                         "Key": key(task_pk(task.id), ti_sk(result.input_id)),
                         "UpdateExpression": expression,
                         "ConditionExpression": "#state = :pending",
-                        "ExpressionAttributeNames": {"#state": "state"},
-                        "ExpressionAttributeValues": update_values,
+                        "ExpressionAttributeNames": {"#state": "state", "#commit": "commit"},
+                        "ExpressionAttributeValues": values,
                     }
                 }
             )
@@ -835,7 +1052,65 @@ class DynamoRecordStore(RecordStore):
                 "ExpressionAttributeValues": {":from": N(task.reviewers_from_sequence)},
             }
         }
-        return items, [*states, *others, counter, reviewers_unchanged]
+        open_marker = {
+            "Put": {
+                "TableName": self.table,
+                "Item": {**key(task_pk(task.id), marker), "inputs": S(",".join(r.input_id for r in chunk))},
+            }
+        }
+        # The input updates come first, so cancellation reasons line up with the chunk's inputs.
+        transaction = [*updates, counter, reviewers_unchanged, open_marker]
+        return _CommitPlan(marker, transaction, annotations, items)
+
+    def repair_open_commits(self, task_id: str) -> list[ReviewItem]:
+        """Finish every commit of the task that a crash left between its two steps; finalize
+        calls this for batches whose retries all failed. Returns the review items it wrote."""
+        markers = {text(i, "SK") for i in self._partition(task_pk(task_id), OPEN)}
+        return self._repair_commits(task_id, markers)
+
+    def _repair_commits(self, task_id: str, markers: set[str]) -> list[ReviewItem]:
+        """Write whatever an open commit's step 2 did not, with conditional puts (a record that
+        exists — perhaps decided by a reviewer since — is left alone), then close the commit."""
+        found = self._batch_get([key(task_pk(task_id), m) for m in sorted(markers)])
+        if not found:
+            return []  # every commit finished: the common retry after a complete batch
+        task = self.get_task(task_id)
+        repaired: list[ReviewItem] = []
+        for marker in found:
+            input_ids = [i for i in text(marker, "inputs").split(",") if i]
+            annotations: list[Annotation] = []
+            items: list[ReviewItem] = []
+            for ti in self._batch_get([key(task_pk(task.id), ti_sk(i)) for i in input_ids]):
+                if text(ti, "state") == InputState.DONE.value and text(ti, "commit") == text(marker, "SK"):
+                    rebuilt_annotations, item = _records_of(task, ti)
+                    annotations.extend(rebuilt_annotations)
+                    if item is not None:
+                        items.append(item)
+            existing = {
+                (text(i, "PK"), text(i, "SK"))
+                for i in self._batch_get(
+                    [key(task_pk(task.id), ann_sk(a.input_id, a.id)) for a in annotations]
+                    + [key(f"RI#{i.id}", META) for i in items]
+                )
+            }
+            for annotation in annotations:
+                if (task_pk(task.id), ann_sk(annotation.input_id, annotation.id)) not in existing:
+                    self._put_new(_annotation_item(annotation))
+            for item in items:
+                if (f"RI#{item.id}", META) not in existing and self._put_new(_review_item(item)):
+                    repaired.append(item)
+            self.client.delete_item(TableName=self.table, Key=key(task_pk(task.id), text(marker, "SK")))
+        return repaired
+
+    def _put_new(self, item: Item) -> bool:
+        """PutItem unless the key exists; False when it did."""
+        try:
+            self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(PK)")
+        except ClientError as exc:
+            if code_of(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def mark_enqueued(self, item_ids: Sequence[str]) -> None:
         for item_id in item_ids:
@@ -866,7 +1141,7 @@ class DynamoRecordStore(RecordStore):
 
     @staticmethod
     def _predictions_of(item: Item) -> list[tuple[Prediction, Band]]:
-        return decode_predictions(text(item, "preds"), text(item, "PK")[len("TASK#") :], text(item, "SK")[3:])
+        return decode_predictions(_preds_of(item), text(item, "PK")[len("TASK#") :], text(item, "SK")[3:])
 
     def predictions(self, task_id: str, input_id: str | None = None) -> list[Prediction]:
         if input_id is not None:
@@ -950,12 +1225,13 @@ class DynamoRecordStore(RecordStore):
     ) -> list[ReviewItem]:
         if reviewer is not None:
             prefix = f"{state.value}#" if state else ""
-            found = [
-                _read_review_item(i) for i in self._index("GSI1", f"TASK#{task_id}#REVIEWER#{reviewer}", prefix=prefix)
-            ]
+            listed = self._index("GSI1", f"TASK#{task_id}#REVIEWER#{reviewer}", prefix=prefix)
         else:
-            found = [_read_review_item(i) for i in self._index("GSI2", f"TASK#{task_id}#RI")]
-            found = [i for i in found if state is None or i.state == state]
+            listed = self._index("GSI2", f"TASK#{task_id}#RI")
+        # The indexes do not carry the enqueued flag and the lease: the items themselves do
+        # (read consistently, which also sees an item decided a moment ago as decided).
+        found = [_read_review_item(i) for i in self._batch_get([key(text(i, "PK"), META) for i in listed])]
+        found = [i for i in found if state is None or i.state == state]
         return sorted(found, key=lambda i: i.sequence)
 
     def set_lease(self, item_id: str, receipt: str | None) -> None:
@@ -1043,7 +1319,7 @@ class DynamoRecordStore(RecordStore):
             ti = task_inputs.get(entry.input_id)
             if ti is not None:
                 rebanded = [(p, entry.bands.get(p.id, b)) for p, b in self._predictions_of(ti)]
-                writes.append({"PutRequest": {"Item": {**ti, "preds": S(encode_predictions(rebanded))}}})
+                writes.append({"PutRequest": {"Item": {**ti, "preds": {"B": encode_predictions(rebanded)}}}})
             for old in self._partition(task_pk(task.id), f"AN#{entry.input_id}#"):
                 if text(old, "labeler_kind") == LabelerKind.MODEL.value:
                     writes.append({"DeleteRequest": {"Key": key(text(old, "PK"), text(old, "SK"))}})
