@@ -12,6 +12,8 @@ from typing import Any, cast
 import pytest
 from playwright.sync_api import BrowserContext, Page, Response, expect
 
+from autolabel.inference.catalog import shipped_models_dir
+from autolabel.inference.spec import load_package
 from tests.web.conftest import (
     Site,
     assert_fits_1280x800,
@@ -24,6 +26,8 @@ from tests.web.conftest import (
 TASK = "street-e2e"
 CONCEPTS = ["person", "cat", "cup", "motorcycle", "airplane", "bicycle", "car", "dog", "tie", "bowl", "spoon"]
 pytestmark = pytest.mark.slow
+DETECTOR = load_package(shipped_models_dir() / "ssd_mobilenet_v2_coco")
+MODEL_LABELER = f"{DETECTOR.id}@{DETECTOR.version}"  # how the model signs its annotations
 
 
 def row(page: Page) -> Any:
@@ -197,7 +201,7 @@ def test_end_to_end_flow(browser: BrowserContext, site: Site) -> None:
     admin.get_by_role("link", name="Input Manager").click()
     admin.locator('select[name="task"]').select_option(label=TASK)
     admin.get_by_role("checkbox", name="alice", exact=True).check()
-    admin.get_by_role("button", name="Apply filters").click()
+    apply_filters(admin)
     listed = admin.locator("ul.gallery [data-annotation-id]")
     expect(listed).to_have_count(len(decided))
     assert {listed.nth(i).get_attribute("data-annotation-id") for i in range(listed.count())} == {
@@ -214,9 +218,17 @@ def test_end_to_end_flow(browser: BrowserContext, site: Site) -> None:
     screenshot(admin, "13-input-manager-objects")
 
 
+def apply_filters(page: Page) -> None:
+    """Apply the input manager's filters and wait for their results: until they arrive the gallery
+    still shows the previous ones (marked aria-busy), which a test must not act on."""
+    with page.expect_response(lambda r: "/annotations?" in r.url):
+        page.get_by_role("button", name="Apply filters").click()
+    page.locator('ul.gallery[aria-busy="false"]').wait_for()
+
+
 def item_of(site: Site, reviewer: str, pending: bool) -> dict[str, Any]:
     """One review item of ``reviewer`` (read as admin), pending or decided."""
-    page = cast(dict[str, Any], site.api("GET", f"/tasks/{TASK}/review/items?labeler=ssd-mobilenet-v2-coco@2", "root"))
+    page = cast(dict[str, Any], site.api("GET", f"/tasks/{TASK}/review/items?labeler={MODEL_LABELER}", "root"))
     everyone = [
         *page["items"],
         *cast(dict[str, Any], site.api("GET", f"/tasks/{TASK}/review/items?labeler={reviewer}", "root"))["items"],
@@ -285,7 +297,7 @@ def test_input_manager_adds_concepts_removes_annotations_and_deletes_inputs(
     admin.goto(site.url + "#/inputs")
     admin.locator('select[name="task"]').select_option(label=TASK)
     admin.get_by_role("checkbox", name="alice", exact=True).check()
-    admin.get_by_role("button", name="Apply filters").click()
+    apply_filters(admin)
     cards = admin.locator("ul.gallery li[data-input]")
     cards.first.wait_for()
     chosen = cards.first.get_attribute("data-input")
@@ -303,7 +315,7 @@ def test_input_manager_adds_concepts_removes_annotations_and_deletes_inputs(
     # Remove Annotations, in Object Mode: exactly the selected object goes.
     admin.get_by_role("checkbox", name="alice", exact=True).uncheck()
     admin.get_by_role("checkbox", name="root", exact=True).check()
-    admin.get_by_role("button", name="Apply filters").click()
+    apply_filters(admin)
     admin.get_by_label(re.compile("Object Mode")).check()
     objects = admin.locator("ul.gallery.objects li[data-annotation-id]")
     expect(objects).to_have_count(1)
@@ -318,7 +330,7 @@ def test_input_manager_adds_concepts_removes_annotations_and_deletes_inputs(
     admin.get_by_label(re.compile("Object Mode")).uncheck()
     admin.get_by_role("checkbox", name="root", exact=True).uncheck()
     admin.get_by_role("checkbox", name="alice", exact=True).check()
-    admin.get_by_role("button", name="Apply filters").click()
+    apply_filters(admin)
     admin.locator(f'ul.gallery li[data-input="{chosen}"]').get_by_role("checkbox").check()
     admin.get_by_role("button", name="Delete Input").click()
     admin.get_by_role("dialog", name="Delete 1 input(s)?").get_by_role("button", name="Delete").click()

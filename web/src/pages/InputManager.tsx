@@ -210,7 +210,7 @@ export function InputManagerPage() {
       {annotations.data && annotations.data.length === 0 && <p class="empty">No annotations match these filters.</p>}
 
       {!objectMode && (
-        <ul class="gallery" aria-label="Inputs">
+        <ul class="gallery" aria-label="Inputs" aria-busy={annotations.loading}>
           {[...byInput.entries()].map(([inputId, found]) => (
             <InputCard
               key={inputId}
@@ -223,7 +223,7 @@ export function InputManagerPage() {
         </ul>
       )}
       {objectMode && (
-        <ul class="gallery objects" aria-label="Objects">
+        <ul class="gallery objects" aria-label="Objects" aria-busy={annotations.loading}>
           {(annotations.data ?? []).map((a) => (
             <ObjectCard key={a.id} annotation={a} selected={selected.includes(a.id)} onToggle={() => setSelected(toggled(selected, a.id))} />
           ))}
