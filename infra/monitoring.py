@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
@@ -51,7 +51,15 @@ class Alerts(Construct):
             "StringEquals": {"aws:SourceAccount": stack.account},
             "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"},
         }
-        self.key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="Encrypts the alarm topic")
+        self.key = kms.Key(
+            self,
+            "TopicKey",
+            enable_key_rotation=True,
+            description="Encrypts the alarm topic",
+            # It guards notifications in flight, no stored data: `cdk destroy` schedules its deletion.
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
+        )
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 principals=[cloudwatch],

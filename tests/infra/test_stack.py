@@ -243,7 +243,8 @@ def test_alarms_notify_an_encrypted_topic_only_cloudwatch_publishes_to(synthesiz
     key_id = synthesized.logical_id(synthesized.stack.alerts.key)
     topic = only(synthesized.resources("AWS::SNS::Topic"))
     assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
-    assert synthesized.template["Resources"][key_id]["Properties"]["EnableKeyRotation"] is True
+    key = synthesized.template["Resources"][key_id]
+    assert key["Properties"]["EnableKeyRotation"] is True and key["DeletionPolicy"] == "Delete"
     statements = only(synthesized.resources("AWS::SNS::TopicPolicy"))["PolicyDocument"]["Statement"]
     (publish,) = [s for s in statements if s["Effect"] == "Allow"]
     assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
@@ -251,7 +252,7 @@ def test_alarms_notify_an_encrypted_topic_only_cloudwatch_publishes_to(synthesiz
     assert "aws:SourceAccount" in publish["Condition"]["StringEquals"]
     (insecure,) = [s for s in statements if s["Effect"] == "Deny"]
     assert insecure["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    key_policy = synthesized.template["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+    key_policy = key["Properties"]["KeyPolicy"]["Statement"]
     (use,) = [s for s in key_policy if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
     assert set(use["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
     for alarm in synthesized.resources("AWS::CloudWatch::Alarm").values():
