@@ -65,6 +65,7 @@ LATENCY_MS: dict[tuple[str, str], float] = {
     ("s3", "GetObject"): 30,
     ("s3", "HeadObject"): 20,
     ("sqs", "*"): 20,
+    ("cloudwatch", "*"): 20,  # PutMetricAlarm, once per review queue created (not per image)
 }
 VCPU_MB = 1769  # Lambda's memory per vCPU
 CONCEPTS = {

@@ -65,6 +65,13 @@ def acknowledge(stack: AutolabelStack) -> None:
             "Review queues are created per task at run time (al-<task>-<reviewer> and its -dlq); the prefix is "
             "the narrowest name known at deploy time.",
         )
+        ack(
+            role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:{region}:{account}:alarm:"
+            f"{stack.config.alarm_prefix}*]",
+            "Each review queue's DLQ gets its alarm when the queue is created at run time (<prefix><dlq name>); the "
+            "prefix is the narrowest name known at deploy time.",
+        )
         if name in ("infer", "label", "api"):
             ack(
                 role,

@@ -21,7 +21,16 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import Config
-from infra.lambdas import RECORDS_READ, RECORDS_WRITE, function, queue_arn, table_statement
+from infra.lambdas import (
+    ALARM_DELETE,
+    ALARM_PUT,
+    RECORDS_READ,
+    RECORDS_WRITE,
+    alarm_statement,
+    function,
+    queue_arn,
+    table_statement,
+)
 from infra.pipeline import Pipeline
 from infra.storage import Storage
 from infra.web import Site, sign_in_domain_prefix
@@ -84,6 +93,8 @@ class Api(Construct):
                 resources=[queue_arn(self, config.queue_prefix)],
             )
         )
+        # Tasks are created (queues and their alarms) and deleted (both) through the API.
+        self.handler.add_to_role_policy(alarm_statement(self, config.alarm_prefix, ALARM_PUT + ALARM_DELETE))
         pipeline.state_machine.grant_start_execution(self.handler)
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY

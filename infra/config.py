@@ -24,6 +24,9 @@ class Config:
     inference_memory_mb: int = 1024
     inference_timeout_s: int = 300
     queue_prefix: str = "al-"  # review queues are created at run time; IAM grants this prefix
+    # Their dead-letter queues' alarms, put at run time too, are named <alarm_prefix><dlq name>;
+    # IAM grants alarm:<alarm_prefix>*. Give each stack in one account its own prefix.
+    alarm_prefix: str = "autolabel-"
     upload_prefix: str = "uploads/"
     retain_data: bool = True  # False: `cdk destroy` also deletes the bucket and tables
     layers_dir: str = str(ROOT / "build" / "layers")

@@ -73,8 +73,22 @@ def queue_arn(scope: Construct, prefix: str) -> str:
     return f"arn:{stack.partition}:sqs:{stack.region}:{stack.account}:{prefix}*"
 
 
+def alarm_arn(scope: Construct, prefix: str) -> str:
+    stack = Stack.of(scope)
+    return f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:{prefix}*"
+
+
+def alarm_statement(scope: Construct, prefix: str, actions: Sequence[str]) -> iam.PolicyStatement:
+    """Functions that create (or delete) review queues put (or delete) their DLQ's alarm too."""
+    return iam.PolicyStatement(actions=list(actions), resources=[alarm_arn(scope, prefix)])
+
+
 RECORDS_READ = ["GetItem", "BatchGetItem", "Query"]
 RECORDS_WRITE = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "ConditionCheckItem"]
 IDEMPOTENCY = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
 # What enqueue_review_items calls: send, and re-create a queue deleted by hand.
 QUEUE_SEND = ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:CreateQueue", "sqs:GetQueueAttributes"]
+# Creating a review queue puts its DLQ's alarm (autolabel.aws.alarms); deleting one deletes it.
+# Publishing to the alarm topic is CloudWatch's (the topic's policy), not the functions'.
+ALARM_PUT = ["cloudwatch:PutMetricAlarm"]
+ALARM_DELETE = ["cloudwatch:DeleteAlarms"]

@@ -1,14 +1,22 @@
 """Monitoring: one dashboard (throughput, bands, failures, Lambda duration and errors, DLQ depth,
 running executions) and alarms (any dead-letter queue not empty, executions failed, function
-errors)."""
+errors), all notifying one encrypted SNS topic people subscribe to.
+
+The review queues' dead-letter queues are created per task at run time, so their alarms are too
+(``autolabel.aws.alarms``, put by the functions that create the queues, with the topic as their
+action); the stack defines the alarms of the queues it owns."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -28,6 +36,51 @@ def emf(name: str, statistic: str = "Sum") -> cw.Metric:
     )
 
 
+class Alerts(Construct):
+    """The alarm topic. Built before the functions, which pass its ARN to the alarms they put.
+
+    Encrypted with a customer-managed key because CloudWatch cannot publish to a topic under the
+    AWS-managed aws/sns key; the key and topic policies let CloudWatch alarms of this account
+    (and nobody else's) use them."""
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        from_our_alarms = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"},
+        }
+        self.key = kms.Key(
+            self,
+            "TopicKey",
+            enable_key_rotation=True,
+            description="Encrypts the alarm topic",
+            # It guards notifications in flight, no stored data: `cdk destroy` schedules its deletion.
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[cloudwatch],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions=from_our_alarms,
+            )
+        )
+        self.topic = sns.Topic(
+            self, "AlarmTopic", display_name="autolabel alarms", master_key=self.key, enforce_ssl=True
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[cloudwatch],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=from_our_alarms,
+            )
+        )
+
+
 class Monitoring(Construct):
     def __init__(
         self,
@@ -37,6 +90,7 @@ class Monitoring(Construct):
         state_machine: sfn.StateMachine,
         functions: Sequence[lambda_.Function],
         dead_letter_queues: Sequence[sqs.IQueue],
+        alerts: Alerts,
     ) -> None:
         super().__init__(scope, id)
         self.alarms: list[cw.Alarm] = []
@@ -63,8 +117,9 @@ class Monitoring(Construct):
                     alarm_description="Messages were dead-lettered after every retry",
                 )
             )
-        # Review queues are created per task at run time, so one alarm covers them all with a
-        # metric-math SEARCH over the prefix's dead-letter queues.
+        # Review queues are created per task at run time, each with its own alarm; the dashboard
+        # graphs them all with a metric-math SEARCH over the prefix's dead-letter queues (a
+        # SEARCH can be graphed but not alarmed on).
         review_dlqs = cw.MathExpression(
             expression=(
                 f'MAX(SEARCH(\'{{AWS/SQS,QueueName}} MetricName="ApproximateNumberOfMessagesVisible" '
@@ -84,6 +139,10 @@ class Monitoring(Construct):
                     alarm_description=f"{fn.node.id} raised errors",
                 )
             )
+        # The same action as the run-time DLQ alarms (AUTOLABEL_ALARM_ACTION).
+        notify = cw_actions.SnsAction(alerts.topic)
+        for alarm in self.alarms:
+            alarm.add_alarm_action(notify)
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self.dashboard.add_widgets(
             cw.GraphWidget(title="Inputs processed / failed", left=[emf("InputsProcessed"), emf("InputsFailed")]),

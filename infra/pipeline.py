@@ -18,7 +18,18 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.config import Config
-from infra.lambdas import IDEMPOTENCY, QUEUE_SEND, RECORDS_READ, RECORDS_WRITE, function, queue_arn, table_statement
+from infra.lambdas import (
+    ALARM_PUT,
+    IDEMPOTENCY,
+    QUEUE_SEND,
+    RECORDS_READ,
+    RECORDS_WRITE,
+    alarm_statement,
+    function,
+    queue_arn,
+    table_statement,
+)
+from infra.monitoring import Alerts
 from infra.storage import Storage
 
 # Errors worth retrying: Lambda's own transient failures, and throttling that outlasted
@@ -36,7 +47,7 @@ TRANSIENT = [
 
 
 class Pipeline(Construct):
-    def __init__(self, scope: Construct, id: str, config: Config, storage: Storage) -> None:
+    def __init__(self, scope: Construct, id: str, config: Config, storage: Storage, alerts: Alerts) -> None:
         super().__init__(scope, id)
         layers_dir = Path(config.layers_dir)
         self.core_layer = lambda_.LayerVersion(
@@ -64,6 +75,8 @@ class Pipeline(Construct):
             "AUTOLABEL_IDEMPOTENCY_TABLE": storage.idempotency.table_name,
             "AUTOLABEL_UPLOAD_PREFIX": config.upload_prefix,
             "AUTOLABEL_INTRA_OP_THREADS": str(config.intra_op_threads),
+            "AUTOLABEL_ALARM_PREFIX": config.alarm_prefix,
+            "AUTOLABEL_ALARM_ACTION": alerts.topic.topic_arn,
         }
         queues = queue_arn(self, config.queue_prefix)
 
@@ -80,6 +93,7 @@ class Pipeline(Construct):
             iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("runs/*")])
         )
         self.start.add_to_role_policy(iam.PolicyStatement(actions=QUEUE_SEND, resources=[queues]))
+        self.start.add_to_role_policy(alarm_statement(self, config.alarm_prefix, ALARM_PUT))
 
         self.infer = function(
             self,
@@ -103,6 +117,7 @@ class Pipeline(Construct):
             )
         )
         self.infer.add_to_role_policy(iam.PolicyStatement(actions=QUEUE_SEND, resources=[queues]))
+        self.infer.add_to_role_policy(alarm_statement(self, config.alarm_prefix, ALARM_PUT))
 
         self.finalize = function(
             self,
@@ -114,6 +129,7 @@ class Pipeline(Construct):
         )
         self.finalize.add_to_role_policy(table_statement(table.table_arn, RECORDS_READ + RECORDS_WRITE))
         self.finalize.add_to_role_policy(iam.PolicyStatement(actions=QUEUE_SEND, resources=[queues]))
+        self.finalize.add_to_role_policy(alarm_statement(self, config.alarm_prefix, ALARM_PUT))
 
         self.state_machine = self._state_machine(config, storage)
 

@@ -14,7 +14,17 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import Config
-from infra.lambdas import IDEMPOTENCY, QUEUE_SEND, RECORDS_READ, RECORDS_WRITE, function, queue_arn, table_statement
+from infra.lambdas import (
+    ALARM_PUT,
+    IDEMPOTENCY,
+    QUEUE_SEND,
+    RECORDS_READ,
+    RECORDS_WRITE,
+    alarm_statement,
+    function,
+    queue_arn,
+    table_statement,
+)
 from infra.pipeline import Pipeline
 from infra.storage import Storage
 
@@ -90,6 +100,7 @@ class Review(Construct):
         self.label.add_to_role_policy(
             iam.PolicyStatement(actions=QUEUE_SEND, resources=[queue_arn(self, config.queue_prefix)])
         )
+        self.label.add_to_role_policy(alarm_statement(self, config.alarm_prefix, ALARM_PUT))
 
     @property
     def functions(self) -> list[lambda_.Function]:

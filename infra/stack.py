@@ -10,7 +10,7 @@ from constructs import Construct
 from infra.acknowledgements import acknowledge
 from infra.api import Api
 from infra.config import Config
-from infra.monitoring import Monitoring
+from infra.monitoring import Alerts, Monitoring
 from infra.pipeline import Pipeline
 from infra.review import Review
 from infra.storage import Storage
@@ -22,7 +22,8 @@ class AutolabelStack(Stack):
         super().__init__(scope, id, **kwargs)
         self.config = config
         self.storage = Storage(self, "Storage", config)
-        self.pipeline = Pipeline(self, "Pipeline", config, self.storage)
+        self.alerts = Alerts(self, "Alerts")
+        self.pipeline = Pipeline(self, "Pipeline", config, self.storage, self.alerts)
         self.review = Review(self, "Review", config, self.storage, self.pipeline)
         # Order matters only for readability; CloudFormation orders by references: site, then the
         # API and the web client that name the site's URL, then the deployment naming them all.
@@ -47,7 +48,13 @@ class AutolabelStack(Stack):
             self.api.handler,
         ]
         self.monitoring = Monitoring(
-            self, "Monitoring", config, self.pipeline.state_machine, functions, [self.review.uploads_dlq]
+            self,
+            "Monitoring",
+            config,
+            self.pipeline.state_machine,
+            functions,
+            [self.review.uploads_dlq],
+            self.alerts,
         )
         acknowledge(self)
         CfnOutput(self, "Bucket", value=self.storage.bucket.bucket_name)
@@ -55,6 +62,12 @@ class AutolabelStack(Stack):
         CfnOutput(self, "StateMachine", value=self.pipeline.state_machine.state_machine_arn)
         CfnOutput(self, "ApiUrl", value=self.api.http_api.api_endpoint)
         CfnOutput(self, "UserPoolId", value=self.api.user_pool.user_pool_id)
+        CfnOutput(
+            self,
+            "AlarmTopic",
+            value=self.alerts.topic.topic_arn,
+            description="Every alarm notifies this SNS topic; subscribe to it (e-mail, chat, pager)",
+        )
         CfnOutput(self, "UserPoolClientId", value=self.api.client.user_pool_client_id)
         if self.site is not None and self.api.sign_in_domain is not None and self.api.web_client is not None:
             CfnOutput(self, "SiteUrl", value=self.site.url, description="The web app; sign in there")

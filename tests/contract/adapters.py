@@ -102,10 +102,13 @@ def s3_blobs(tmp: Path) -> Iterator[Any]:
 @contextmanager
 def sqs_queues(tmp: Path) -> Iterator[Any]:
     from autolabel.aws import clients
+    from autolabel.aws.alarms import DeadLetterAlarms
     from autolabel.aws.queues import SQSReviewQueues
 
     with moto_aws():
-        yield SQSReviewQueues(clients.sqs(REGION), prefix="t-")
+        yield SQSReviewQueues(
+            clients.sqs(REGION), prefix="t-", alarms=DeadLetterAlarms(clients.cloudwatch(REGION), "t-alarm-")
+        )
 
 
 @contextmanager

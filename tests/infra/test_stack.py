@@ -172,10 +172,11 @@ def test_least_privilege(synthesized: Synthesized) -> None:
         )
     }
     send = {"sqs:SendMessage", "sqs:GetQueueUrl", "sqs:CreateQueue", "sqs:GetQueueAttributes"}
+    put_alarm = {"cloudwatch:PutMetricAlarm"}  # creating a review queue puts its DLQ's alarm
     expected = {
-        stack.pipeline.start: records_rw | send | {"s3:PutObject"},
-        stack.pipeline.infer: records_rw | send | {"s3:GetObject"},
-        stack.pipeline.finalize: records_rw | send,
+        stack.pipeline.start: records_rw | send | put_alarm | {"s3:PutObject"},
+        stack.pipeline.infer: records_rw | send | put_alarm | {"s3:GetObject"},
+        stack.pipeline.finalize: records_rw | send | put_alarm,
     }
     for fn, actions in expected.items():
         table = grants(synthesized, fn)
@@ -210,6 +211,53 @@ def test_least_privilege(synthesized: Synthesized) -> None:
     assert api["s3:DeleteObject"] == {f"<{bucket}>/datasets/*", f"<{bucket}>/versions/*"}
     assert api["s3:PutObject"] == {f"<{bucket}>/datasets/*", f"<{bucket}>/versions/*", f"<{bucket}>/models/*"}
     assert "dynamodb:DeleteTable" not in api and "s3:DeleteBucket" not in api
+
+
+def test_only_queue_creators_manage_alarms_and_only_under_the_prefix(synthesized: Synthesized) -> None:
+    stack = synthesized.stack
+    alarms = "arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:autolabel-*"
+    # Every function that may create a review queue (the pipeline's and label_upload heal a lost
+    # one; the API creates a task's) puts alarms; only the API, which deletes tasks, deletes them.
+    expected = {
+        stack.pipeline.start: {"cloudwatch:PutMetricAlarm"},
+        stack.pipeline.infer: {"cloudwatch:PutMetricAlarm"},
+        stack.pipeline.finalize: {"cloudwatch:PutMetricAlarm"},
+        stack.review.label: {"cloudwatch:PutMetricAlarm"},
+        stack.api.handler: {"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"},
+    }
+    for fn, actions in expected.items():
+        table = grants(synthesized, fn)
+        assert "sqs:CreateQueue" in table, fn.node.id
+        assert {a for a in table if a.startswith("cloudwatch:")} == actions, fn.node.id
+        for action in actions:
+            assert table[action] == {alarms}, fn.node.id
+        assert not any(a.startswith(("sns:", "kms:")) for a in table), fn.node.id  # publishing is CloudWatch's
+        function = synthesized.template["Resources"][synthesized.logical_id(fn)]["Properties"]
+        variables = function["Environment"]["Variables"]
+        assert variables["AUTOLABEL_ALARM_PREFIX"] == synthesized.config.alarm_prefix
+        assert variables["AUTOLABEL_ALARM_ACTION"] == {"Ref": synthesized.logical_id(stack.alerts.topic)}
+
+
+def test_alarms_notify_an_encrypted_topic_only_cloudwatch_publishes_to(synthesized: Synthesized) -> None:
+    topic_id = synthesized.logical_id(synthesized.stack.alerts.topic)
+    key_id = synthesized.logical_id(synthesized.stack.alerts.key)
+    topic = only(synthesized.resources("AWS::SNS::Topic"))
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    key = synthesized.template["Resources"][key_id]
+    assert key["Properties"]["EnableKeyRotation"] is True and key["DeletionPolicy"] == "Delete"
+    statements = only(synthesized.resources("AWS::SNS::TopicPolicy"))["PolicyDocument"]["Statement"]
+    (publish,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert publish["Action"] == "sns:Publish" and publish["Resource"] == {"Ref": topic_id}
+    assert "aws:SourceAccount" in publish["Condition"]["StringEquals"]
+    (insecure,) = [s for s in statements if s["Effect"] == "Deny"]
+    assert insecure["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    key_policy = key["Properties"]["KeyPolicy"]["Statement"]
+    (use,) = [s for s in key_policy if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert set(use["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    for alarm in synthesized.resources("AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+    assert synthesized.template["Outputs"]["AlarmTopic"]["Value"] == {"Ref": topic_id}
 
 
 def test_state_machine_fans_out_with_batches_retries_and_a_catch(synthesized: Synthesized) -> None:

@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
@@ -44,4 +45,9 @@ def sqs(region: str | None = None) -> SQSClient:
 
 def stepfunctions(region: str | None = None) -> SFNClient:
     client: SFNClient = _session(region).client("stepfunctions", config=RETRIES)
+    return client
+
+
+def cloudwatch(region: str | None = None) -> CloudWatchClient:
+    client: CloudWatchClient = _session(region).client("cloudwatch", config=RETRIES)
     return client

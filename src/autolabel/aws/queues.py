@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from autolabel.aws.alarms import DeadLetterAlarms
 from autolabel.aws.errors import code_of, is_not_found
 from autolabel.domain.errors import NotFound
 from autolabel.ports import QueueMessage, ReviewQueues
@@ -37,12 +38,16 @@ def dlq_name(queue: str) -> str:
 class SQSReviewQueues(ReviewQueues):
     """``prefix`` namespaces the physical queue names (one deployment's IAM policy grants
     ``<prefix>*`` only). ``wait_s`` > 0 long-polls, which on real SQS also avoids the empty
-    answers short polling may give while messages exist."""
+    answers short polling may give while messages exist. With ``alarms``, every dead-letter
+    queue gets a CloudWatch alarm that lives and dies with it."""
 
-    def __init__(self, client: SQSClient, prefix: str = "", wait_s: int = 0) -> None:
+    def __init__(
+        self, client: SQSClient, prefix: str = "", wait_s: int = 0, alarms: DeadLetterAlarms | None = None
+    ) -> None:
         self.client = client
         self.prefix = prefix
         self.wait_s = wait_s
+        self.alarms = alarms
         self._urls: dict[str, str] = {}
 
     def _physical(self, queue: str) -> str:
@@ -65,6 +70,9 @@ class SQSReviewQueues(ReviewQueues):
 
     def create(self, queue: str, max_receives: int = 5) -> None:
         name = self._physical(queue)
+        # Put first and on every call, even for an existing queue: PutMetricAlarm overwrites,
+        # so a re-create heals a deleted alarm or gives one to a queue made before alarms were.
+        self._put_alarm(name)
         if self.exists(queue):
             return
         encrypted: dict[Any, str] = {"SqsManagedSseEnabled": "true", "MessageRetentionPeriod": str(RETENTION_S)}
@@ -84,8 +92,16 @@ class SQSReviewQueues(ReviewQueues):
             url = self.client.get_queue_url(QueueName=name)["QueueUrl"]
         self._urls[name] = url
 
+    def _put_alarm(self, name: str) -> None:
+        if self.alarms is not None:
+            self.alarms.put(
+                dlq_name(name), f"Review items of queue {name} were dead-lettered after every retry: see its DLQ"
+            )
+
     def delete_queue(self, queue: str) -> None:
         name = self._physical(queue)
+        if self.alarms is not None:
+            self.alarms.delete(dlq_name(name))
         for physical in (name, dlq_name(name)):
             try:
                 url = self._url(physical)

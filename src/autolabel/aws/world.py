@@ -15,6 +15,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from autolabel.aws import clients
+from autolabel.aws.alarms import DeadLetterAlarms
 from autolabel.aws.blobs import S3BlobStore
 from autolabel.aws.queues import SQSReviewQueues
 from autolabel.aws.records import DynamoRecordStore
@@ -43,6 +44,10 @@ class Settings(BaseSettings):
     intra_op_threads: int = Field(default=0, ge=0)
     cache_dir: Path = Path("/tmp/autolabel-blobs")  # noqa: S108 - Lambda's only writable disk
     state_machine_arn: str = ""  # the API starts runs
+    # Every review queue's DLQ gets an alarm named <alarm_prefix><dlq name> (IAM grants the
+    # prefix); its action is the stack's SNS topic, or none when empty.
+    alarm_prefix: str = Field(default="autolabel-", min_length=1)
+    alarm_action: str = ""
 
 
 @dataclass
@@ -55,7 +60,11 @@ class AwsWorld:
         return Backends(
             records=DynamoRecordStore(clients.dynamodb(s.region), s.table),
             blobs=S3BlobStore(clients.s3(s.region), s.bucket, cache_dir=s.cache_dir),
-            queues=SQSReviewQueues(clients.sqs(s.region), prefix=s.queue_prefix),
+            queues=SQSReviewQueues(
+                clients.sqs(s.region),
+                prefix=s.queue_prefix,
+                alarms=DeadLetterAlarms(clients.cloudwatch(s.region), s.alarm_prefix, s.alarm_action),
+            ),
         )
 
     @cached_property

@@ -1,0 +1,105 @@
+"""Every review queue's dead-letter queue has a CloudWatch alarm that lives and dies with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from autolabel.aws import clients
+from autolabel.aws.queues import dlq_name
+from autolabel.aws.world import AwsWorld, Settings
+from autolabel.domain.models import Reviewer
+from autolabel.ports import queue_name
+from tests.aws.conftest import Account
+from tests.aws.test_handlers import OWNER, make_task
+from tests.conftest import sample
+from tests.contract.adapters import REGION
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:autolabel-alarms"
+PREFIX = "autolabel-"  # Settings' default, as in infra.config.Config
+
+
+def alarms() -> dict[str, Any]:
+    found = clients.cloudwatch(REGION).describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]
+    return {a["AlarmName"]: a for a in found}
+
+
+def alarmed_world(account: Account, tmp_path: Path) -> AwsWorld:
+    """A second container of the same account, deployed with the stack's alarm topic."""
+    world = AwsWorld(Settings(alarm_action=TOPIC, cache_dir=tmp_path / "alarmed-cache"))
+    assert world.settings.table == account.world.settings.table
+    return world
+
+
+def task_with_alice_and_bob(account: Account, name: str = "t1") -> Any:
+    account.world.service.add_files(OWNER, "street", [sample("coffee")])
+    return make_task(account, name=name)
+
+
+def dlq_of(task_id: str, reviewer: str) -> str:
+    return dlq_name(f"al-{queue_name(task_id, reviewer)}")  # Settings' default queue prefix
+
+
+def test_a_task_s_queues_each_get_an_alarm_on_their_dlq(account: Account, tmp_path: Path) -> None:
+    world = alarmed_world(account, tmp_path)
+    account.world = world
+    task = task_with_alice_and_bob(account)
+    found = alarms()
+    expected = {f"{PREFIX}{dlq_of(task.id, r)}": dlq_of(task.id, r) for r in ("alice", "bob")}
+    assert set(found) == set(expected)
+    sqs = clients.sqs(REGION)
+    for name, dlq in expected.items():
+        alarm = found[name]
+        sqs.get_queue_url(QueueName=dlq)  # the dimension names a queue that exists
+        assert alarm["Namespace"] == "AWS/SQS"
+        assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": dlq}]
+        assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Maximum", 300, 1)
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0.0)
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["AlarmActions"] == [TOPIC] and alarm["ActionsEnabled"] is True
+
+
+def test_re_creating_queues_re_puts_the_same_alarms(account: Account, tmp_path: Path) -> None:
+    account.world = alarmed_world(account, tmp_path)
+    svc = account.world.service
+    task = task_with_alice_and_bob(account)
+    before = alarms()
+    cloudwatch = clients.cloudwatch(REGION)
+    bob = f"{PREFIX}{dlq_of(task.id, 'bob')}"
+    cloudwatch.delete_alarms(AlarmNames=[bob])  # lost by hand
+    # Changing the reviewers re-creates every reviewer's queue: carol's is new, alice's and
+    # bob's exist already and get their alarm put again (bob's healed), never a second one.
+    svc.update_task(OWNER, "t1", reviewers=[Reviewer(name="alice"), Reviewer(name="bob"), Reviewer(name="carol")])
+    svc.queues.create(queue_name(task.id, "alice"))
+    after = alarms()
+    assert set(after) == set(before) | {f"{PREFIX}{dlq_of(task.id, 'carol')}"}
+
+    def config(alarm: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in alarm.items() if not k.startswith(("AlarmConfigurationUpdated", "State"))}
+
+    for name, alarm in before.items():
+        assert config(after[name]) == config(alarm)
+
+
+def test_deleting_a_task_deletes_its_alarms_and_only_its_alarms(account: Account, tmp_path: Path) -> None:
+    account.world = alarmed_world(account, tmp_path)
+    svc = account.world.service
+    kept = task_with_alice_and_bob(account, "kept")
+    task_with_alice_and_bob(account)
+    assert len(alarms()) == 4
+    svc.delete_task(OWNER, "t1")
+    assert set(alarms()) == {f"{PREFIX}{dlq_of(kept.id, r)}" for r in ("alice", "bob")}
+    # A retried deletion finds neither queue nor alarm, and is fine with that.
+    svc.queues.delete_queue(queue_name(kept.id, "alice"))
+    svc.queues.delete_queue(queue_name(kept.id, "alice"))
+    assert set(alarms()) == {f"{PREFIX}{dlq_of(kept.id, 'bob')}"}
+
+
+def test_without_an_alarm_action_the_alarms_exist_without_actions(account: Account) -> None:
+    assert account.world.settings.alarm_action == ""
+    task = task_with_alice_and_bob(account)
+    found = alarms()
+    assert set(found) == {f"{PREFIX}{dlq_of(task.id, r)}" for r in ("alice", "bob")}
+    for alarm in found.values():
+        assert alarm["AlarmActions"] == [] and alarm["ActionsEnabled"] is False
