@@ -72,7 +72,7 @@ synth: $(STAMP) web
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.throughput
-	$(BIN)/python -m bench.throughput --photo-size 4032
+	$(BIN)/python -m bench.throughput --photo-size 4032 --rounds 1
 	$(BIN)/python -m bench.routing
 
 bench-api: $(STAMP)
