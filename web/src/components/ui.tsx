@@ -70,3 +70,30 @@ export function Page({ title, children, actions }: { title: string; children: Co
     </main>
   );
 }
+
+/** A form's reasons it cannot be submitted yet (announced politely), then Submit and Cancel.
+ *  Submit stays disabled while there is a reason, so a bad form never reaches the API. */
+export function FormFooter({ problems, intro, submitLabel, busy }: { problems: string[]; intro?: string; submitLabel: string; busy: boolean }) {
+  return (
+    <>
+      {problems.length > 0 && (
+        <div class="problems" role="status" aria-live="polite" data-testid="form-problems">
+          {intro && <p>{intro}</p>}
+          <ul>
+            {problems.map((p) => (
+              <li key={p}>{p}</li>
+            ))}
+          </ul>
+        </div>
+      )}
+      <div class="buttons">
+        <button type="submit" class="primary" disabled={busy || problems.length > 0}>
+          {submitLabel}
+        </button>
+        <a class="button" href="#/tasks">
+          Cancel
+        </a>
+      </div>
+    </>
+  );
+}

@@ -3,7 +3,7 @@ import { enc, type Reviewer, type Task, type TaskDetail, type Thresholds } from 
 import { navigate, useLoad, useSession } from "../app";
 import { ReviewersEditor, reviewerProblems } from "../components/ReviewersEditor";
 import { ThresholdSlider, thresholdProblems } from "../components/ThresholdSlider";
-import { ErrorMessage, Page } from "../components/ui";
+import { ErrorMessage, FormFooter, Page } from "../components/ui";
 
 /** Rename, change reviewers (assigned items stay put) and re-threshold from stored predictions. */
 export function EditTaskPage({ taskId }: { taskId: string }) {
@@ -58,23 +58,7 @@ export function EditTaskPage({ taskId }: { taskId: string }) {
           </label>
           <ThresholdSlider id="global" label="Thresholds (re-applied to stored predictions; decisions stand)" value={thresholds} onChange={setThresholds} />
           <ReviewersEditor value={reviewers} onChange={setReviewers} />
-          {problems.length > 0 && (
-            <div class="problems" role="status" aria-live="polite">
-              <ul>
-                {problems.map((p) => (
-                  <li key={p}>{p}</li>
-                ))}
-              </ul>
-            </div>
-          )}
-          <div class="buttons">
-            <button type="submit" class="primary" disabled={busy || problems.length > 0}>
-              Save
-            </button>
-            <a class="button" href="#/tasks">
-              Cancel
-            </a>
-          </div>
+          <FormFooter problems={problems} submitLabel="Save" busy={busy} />
         </form>
       )}
     </Page>

@@ -3,7 +3,7 @@ import type { Dataset, ModelSpec, Reviewer, Task, Thresholds } from "../api";
 import { navigate, useLoad, useSession } from "../app";
 import { ReviewersEditor, reviewerProblems } from "../components/ReviewersEditor";
 import { ThresholdSlider, thresholdProblems } from "../components/ThresholdSlider";
-import { Dialog, ErrorMessage, Page } from "../components/ui";
+import { Dialog, ErrorMessage, FormFooter, Page } from "../components/ui";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9 _.@()+-]{0,127}$/;
 
@@ -154,24 +154,7 @@ export function NewTaskPage() {
           )}
         </p>
         <ReviewersEditor value={reviewers} onChange={setReviewers} />
-        {problems.length > 0 && (
-          <div class="problems" role="status" aria-live="polite" data-testid="form-problems">
-            <p>Before this task can be created:</p>
-            <ul>
-              {problems.map((p) => (
-                <li key={p}>{p}</li>
-              ))}
-            </ul>
-          </div>
-        )}
-        <div class="buttons">
-          <button type="submit" class="primary" disabled={busy || problems.length > 0}>
-            Create
-          </button>
-          <a class="button" href="#/tasks">
-            Cancel
-          </a>
-        </div>
+        <FormFooter problems={problems} intro="Before this task can be created:" submitLabel="Create" busy={busy} />
       </form>
       <Dialog title="Per-concept thresholds" open={dialogOpen} onClose={() => setDialogOpen(false)}>
         <p class="small">A concept with its own thresholds ignores the task's; the others use them.</p>
