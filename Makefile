@@ -49,10 +49,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy layers/build.py
 	for f in functions/*/handler.py; do $(BIN)/mypy --config-file pyproject.toml $$f || exit 1; done
 
+# Test files run in parallel, one worker per core; a file keeps its order (the web tests build on
+# each other), hence --dist loadfile.
 test: $(STAMP) web $(CHROMIUM)
 	$(BIN)/ruff check $(LINTED)
 	$(MAKE) --no-print-directory typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
