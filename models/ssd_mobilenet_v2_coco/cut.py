@@ -35,10 +35,12 @@ Recipe (onnx only; onnxruntime and autolabel come from the project venv)::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
+
+# The sibling script (run from this folder, so it is importable): one score floor, one file hash.
+from convert import SCORE_FLOOR, sha256
 
 HERE = Path(__file__).resolve().parent
 OUTPUT = HERE / "model.onnx"
@@ -58,17 +60,8 @@ CLASSES = 90
 SIZE = 300
 
 # The zoo's pipeline config, with convert.py's score floor.
-SCORE_FLOOR = 0.05
 IOU_THRESHOLD = 0.6
 MAX_PER_CLASS = 100
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def cut(v2_path: Path, output: Path) -> None:
