@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -69,7 +70,10 @@ def make_task(
     return task
 
 
-def result(task: Task, input_id: str, scores: list[tuple[str, float]]) -> InputResult:
+def result(
+    task: Task, input_id: str, scores: list[tuple[str, float]], geometries: list[Any] | None = None
+) -> InputResult:
+    """The routed result of predictions with these (concept, score)s; boxes unless ``geometries``."""
     predictions = tuple(
         Prediction(
             id=ids.prediction_id(task.id, input_id, i),
@@ -77,7 +81,7 @@ def result(task: Task, input_id: str, scores: list[tuple[str, float]]) -> InputR
             input_id=input_id,
             concept=concept,
             score=score,
-            geometry=Box(x=1 + i, y=2, w=10, h=10),
+            geometry=geometries[i] if geometries else Box(x=1 + i, y=2, w=10, h=10),
             model_id=task.model_id,
             model_version=task.model_version,
         )
@@ -240,21 +244,10 @@ def test_predictions_and_annotations_come_back_exactly_as_recorded(records: Reco
         ("dog", 0.1, TextSpan(start=3, end=9)),
         ("cat", 1.0, Box(x=12.0, y=0.0, w=640.0, h=480.0)),
     ]
-    predictions = tuple(
-        Prediction(
-            id=ids.prediction_id(task.id, input_id, i),
-            task_id=task.id,
-            input_id=input_id,
-            concept=concept,
-            score=score,
-            geometry=geometry,
-            model_id=task.model_id,
-            model_version=task.model_version,
-        )
-        for i, (concept, score, geometry) in enumerate(shapes)
-    )
-    routed = route_input(task, input_id, predictions)
-    records.commit_batch(task, [InputResult(input_id, predictions, routed)])
+    batch = result(task, input_id, [(c, score) for c, score, _ in shapes], [g for _, _, g in shapes])
+    predictions, routed = batch.predictions, batch.routed
+    assert routed is not None
+    records.commit_batch(task, [batch])
     by_id = sorted(predictions, key=lambda p: p.id)
     assert records.predictions(task.id) == by_id
     assert records.predictions(task.id, input_id) == by_id
