@@ -194,6 +194,10 @@ class RecordStore(ABC):
     def get_input(self, input_id: str) -> Input: ...
 
     @abstractmethod
+    def get_inputs(self, input_ids: Sequence[str]) -> dict[str, Input]:
+        """The inputs with these ids that exist, by id (a run's batch reads its inputs at once)."""
+
+    @abstractmethod
     def list_inputs(self, dataset_id: str, cursor: str | None = None, limit: int = 1000) -> Page[Input]: ...
 
     @abstractmethod
@@ -253,6 +257,11 @@ class RecordStore(ABC):
         names under the reviewers *stored* for the task (read in the same transaction, so a
         reviewer change during a run applies from the next batch); counters move with them.
         """
+
+    @abstractmethod
+    def repair_open_commits(self, task_id: str) -> list[ReviewItem]:
+        """Finish every batch commit of the task that a crash interrupted; returns the review
+        items written by the repair. A store that commits a batch in one step has none."""
 
     @abstractmethod
     def mark_enqueued(self, item_ids: Sequence[str]) -> None: ...

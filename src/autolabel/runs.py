@@ -125,20 +125,8 @@ class BatchOutcome:
 
 def _inputs(records: RecordStore, input_ids: Sequence[str]) -> list[Input | str]:
     """The batch's inputs; an input deleted since the manifest was written becomes a reason."""
-    bulk = getattr(records, "get_inputs", None)
-    if bulk is not None:
-        try:
-            found: list[Input] = bulk(input_ids)
-            return list(found)
-        except NotFound:
-            pass
-    out: list[Input | str] = []
-    for input_id in input_ids:
-        try:
-            out.append(records.get_input(input_id))
-        except NotFound:
-            out.append("the input was deleted before it was processed")
-    return out
+    found = records.get_inputs(input_ids)
+    return [found.get(i, "the input was deleted before it was processed") for i in input_ids]
 
 
 def infer_items(backends: Backends, models: ModelCache, task_id: str, input_ids: Sequence[str]) -> BatchOutcome:
@@ -200,9 +188,7 @@ def finalize_run(backends: Backends, task_id: str, error: str | None = None) -> 
             records.commit_batch(task, [InputResult(i, failure=reason) for i in leftover[start : start + 25]])
     # A store that records a batch in steps (DynamoDB) finishes any a crash interrupted and
     # whose retries all failed, before unsent review items are looked for.
-    repair = getattr(records, "repair_open_commits", None)
-    if repair is not None:
-        repair(task.id)
+    records.repair_open_commits(task.id)
     unsent = [i for i in records.review_items(task.id) if not i.enqueued]
     if unsent:
         enqueue_review_items(task, unsent, records, backends.queues)

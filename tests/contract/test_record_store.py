@@ -122,6 +122,13 @@ def test_inputs_page_in_insertion_order(records: RecordStore) -> None:
     assert pages == 3
 
 
+def test_get_inputs_returns_those_that_exist(records: RecordStore) -> None:
+    _, inputs = make_dataset(records, count=3)
+    found = records.get_inputs([inputs[2].id, "in_missing", inputs[0].id, inputs[2].id])
+    assert found == {inputs[2].id: inputs[2], inputs[0].id: inputs[0]}
+    assert records.get_inputs([]) == {}
+
+
 def test_delete_input(records: RecordStore) -> None:
     dataset, inputs = make_dataset(records, count=2)
     records.delete_input(inputs[0].id)
@@ -216,6 +223,16 @@ def test_commit_batch_routes_assigns_and_counts(records: RecordStore) -> None:
     # The next batch continues the review sequence.
     more = records.commit_batch(task, [result(task, inputs[4].id, [("cat", 0.6)])])
     assert [(i.sequence, i.reviewer) for i in more] == [(2, partition.reviewer_for(2, task.reviewers))]
+
+
+def test_a_finished_commit_leaves_nothing_to_repair(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records, count=2)
+    task = make_task(records, dataset)
+    records.add_task_inputs(task.id, [i.id for i in inputs])
+    created = records.commit_batch(task, [result(task, inputs[0].id, [("cat", 0.5)])])
+    assert len(created) == 1
+    assert records.repair_open_commits(task.id) == []
+    assert [i.id for i in records.review_items(task.id)] == [created[0].id]
 
 
 def test_predictions_and_annotations_come_back_exactly_as_recorded(records: RecordStore) -> None:

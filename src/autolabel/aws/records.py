@@ -595,16 +595,12 @@ class DynamoRecordStore(RecordStore):
             raise NotFound(f"no input {input_id}")
         return Input.model_validate_json(text(item, "body"))
 
-    def get_inputs(self, input_ids: Sequence[str]) -> list[Input]:
-        """Many inputs in BatchGetItem calls (the inference Lambda's read), in the given order."""
-        found = {
+    def get_inputs(self, input_ids: Sequence[str]) -> dict[str, Input]:
+        """Many inputs in BatchGetItem calls (the inference Lambda's read)."""
+        return {
             text(i, "PK")[3:]: Input.model_validate_json(text(i, "body"))
             for i in self._batch_get([key(f"IN#{i}", META) for i in dict.fromkeys(input_ids)])
         }
-        missing = [i for i in input_ids if i not in found]
-        if missing:
-            raise NotFound(f"no input {missing[0]}")
-        return [found[i] for i in input_ids]
 
     def list_inputs(self, dataset_id: str, cursor: str | None = None, limit: int = 1000) -> Page[Input]:
         items: list[Item] = []
@@ -967,11 +963,12 @@ class DynamoRecordStore(RecordStore):
     def _plan(
         self, task: Task, chunk: Sequence[InputResult], stored_inputs: dict[str, Item], next_seq: int
     ) -> _CommitPlan:
-        first_seq = next_seq
         marker = f"{OPEN}{uuid.uuid4().hex}"
         updates: list[Item] = []
         annotations: list[Annotation] = []
-        items: list[ReviewItem] = []
+        recorded = [r.routed for r in chunk if r.failure is None and r.routed is not None]
+        items = partition.number_review_items(task, recorded, next_seq)
+        item_of = {item.input_id: item for item in items}
         deltas: dict[str, int] = {}
         for result in chunk:
             routed = result.routed
@@ -1004,17 +1001,8 @@ class DynamoRecordStore(RecordStore):
                 for annotation in routed.annotations:
                     annotations.append(annotation)
                     _merge(deltas, _annotation_delta(None, annotation))
-                if routed.needs_review:
-                    item = ReviewItem(
-                        id=review_item_id(task.id, result.input_id),
-                        task_id=task.id,
-                        input_id=result.input_id,
-                        reviewer=partition.reviewer_for_task(task, next_seq),
-                        sequence=next_seq,
-                        prediction_ids=list(routed.review_prediction_ids),
-                    )
-                    next_seq += 1
-                    items.append(item)
+                item = item_of.get(result.input_id)
+                if item is not None:
                     # What a repair needs to rebuild the item exactly as numbered here.
                     values[":seq"], values[":reviewer"] = N(item.sequence), S(item.reviewer)
                     expression += ", review_seq = :seq, reviewer = :reviewer"
@@ -1041,8 +1029,8 @@ class DynamoRecordStore(RecordStore):
             task.id,
             deltas,
             condition="review_seq = :old",
-            extra_set={"review_seq": next_seq},
-            extra_values={":old": N(first_seq)},
+            extra_set={"review_seq": next_seq + len(items)},
+            extra_values={":old": N(next_seq)},
         )
         reviewers_unchanged = {
             "ConditionCheck": {
@@ -1303,7 +1291,7 @@ class DynamoRecordStore(RecordStore):
                 "updated_at": task.updated_at,
             }
         )
-        created: list[ReviewItem] = []
+        fresh: list[RoutedInput] = []  # inputs that need review for the first time, in order
         existing_items = {
             text(i, "input_id"): _read_review_item(i)
             for i in self._batch_get([key(f"RI#{review_item_id(task.id, r.input_id)}", META) for r in routed])
@@ -1336,17 +1324,10 @@ class DynamoRecordStore(RecordStore):
                     {"PutRequest": {"Item": {**_review_item(updated), "enqueued": {"BOOL": existing.enqueued}}}}
                 )
             elif entry.needs_review:
-                item = ReviewItem(
-                    id=review_item_id(task.id, entry.input_id),
-                    task_id=task.id,
-                    input_id=entry.input_id,
-                    reviewer=partition.reviewer_for_task(task, next_seq),
-                    sequence=next_seq,
-                    prediction_ids=list(entry.review_prediction_ids),
-                )
-                writes.append({"PutRequest": {"Item": _review_item(item)}})
-                created.append(item)
-                next_seq += 1
+                fresh.append(entry)
+        created = partition.number_review_items(task, fresh, next_seq)
+        writes.extend({"PutRequest": {"Item": _review_item(item)}} for item in created)
+        next_seq += len(created)
         self._batch_write(writes)
         self.client.put_item(
             TableName=self.table, Item=self._task_item(task), ConditionExpression="attribute_exists(PK)"

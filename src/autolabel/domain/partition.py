@@ -14,12 +14,14 @@ The pattern repeats every W items, so it is computed once per reviewer list and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from functools import lru_cache
 
 from autolabel.domain.errors import ValidationError
-from autolabel.domain.models import Reviewer, Task
+from autolabel.domain.ids import review_item_id
+from autolabel.domain.models import Reviewer, ReviewItem, Task
+from autolabel.domain.routing import RoutedInput
 
 
 @lru_cache(maxsize=256)
@@ -67,6 +69,32 @@ def reviewer_for_task(task: Task, sequence: int) -> str:
     if sequence < task.reviewers_from_sequence:
         raise ValueError(f"item {sequence} was numbered before the current reviewers took over")
     return reviewer_for(sequence - task.reviewers_from_sequence, task.reviewers)
+
+
+def number_review_items(task: Task, routed: Iterable[RoutedInput], next_sequence: int) -> list[ReviewItem]:
+    """The review items of ``routed`` inputs that need review, in their order: the first gets
+    ``next_sequence``, each the next number, and each its reviewer under ``task.reviewers``.
+
+    Stores call this inside the step that claims the numbers (a SQLite transaction, a DynamoDB
+    conditional counter update), with the task and counter as stored at that moment; they
+    persist what it returns and decide nothing themselves.
+    """
+    items: list[ReviewItem] = []
+    for entry in routed:
+        if not entry.needs_review:
+            continue
+        sequence = next_sequence + len(items)
+        items.append(
+            ReviewItem(
+                id=review_item_id(task.id, entry.input_id),
+                task_id=task.id,
+                input_id=entry.input_id,
+                reviewer=reviewer_for_task(task, sequence),
+                sequence=sequence,
+                prediction_ids=list(entry.review_prediction_ids),
+            )
+        )
+    return items
 
 
 def assign(count: int, reviewers: Sequence[Reviewer], start: int = 0) -> list[str]:

@@ -125,6 +125,19 @@ class SQLiteRecordStore(RecordStore):
             raise NotFound(f"no input {input_id}")
         return Input.model_validate_json(row[0])
 
+    def get_inputs(self, input_ids: Sequence[str]) -> dict[str, Input]:
+        wanted = list(dict.fromkeys(input_ids))
+        found: dict[str, Input] = {}
+        db = self.database.read()
+        for start in range(0, len(wanted), 500):  # below SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            rows = db.execute(
+                f"SELECT id, body FROM inputs WHERE id IN ({','.join('?' * len(chunk))})",  # noqa: S608
+                chunk,
+            )
+            found.update((row[0], Input.model_validate_json(row[1])) for row in rows)
+        return found
+
     def list_inputs(self, dataset_id: str, cursor: str | None = None, limit: int = 1000) -> Page[Input]:
         if cursor and not cursor.isdigit():
             raise ValidationError(f"invalid cursor {cursor!r}: pass back the cursor of the previous page")
@@ -254,7 +267,7 @@ class SQLiteRecordStore(RecordStore):
             }
             annotated: list[labels.Row] = []
             bare: list[labels.Row] = []
-            items: list[ReviewItem] = []
+            recorded: list[RoutedInput] = []
             states: list[tuple[str, str | None, str]] = []
             for result in results:
                 if result.input_id not in pending:
@@ -263,12 +276,11 @@ class SQLiteRecordStore(RecordStore):
                 if result.failure is not None or result.routed is None:
                     states.append((InputState.FAILED.value, result.failure or "no result", result.input_id))
                     continue
-                routed = result.routed
-                labels.routed_rows(result.predictions, routed, input_seq, annotated, bare)
-                if routed.needs_review:
-                    items.append(self._new_review_item(assigner, routed, next_seq))
-                    next_seq += 1
+                labels.routed_rows(result.predictions, result.routed, input_seq, annotated, bare)
+                recorded.append(result.routed)
                 states.append((InputState.DONE.value, None, result.input_id))
+            items = partition.number_review_items(assigner, recorded, next_seq)
+            next_seq += len(items)
             # One statement per table per batch: row-by-row inserts cost more than routing.
             db.executemany(labels.INSERT_ROW, annotated)
             db.executemany(labels.INSERT_PREDICTION_ROW, bare)
@@ -294,17 +306,6 @@ class SQLiteRecordStore(RecordStore):
         if row is None:
             raise NotFound(f"no task {task_id} (was it deleted?)")
         return int(row[0]), Task.model_validate_json(row[1])
-
-    @staticmethod
-    def _new_review_item(task: Task, routed: RoutedInput, sequence: int) -> ReviewItem:
-        return ReviewItem(
-            id=review_item_id(task.id, routed.input_id),
-            task_id=task.id,
-            input_id=routed.input_id,
-            reviewer=partition.reviewer_for_task(task, sequence),
-            sequence=sequence,
-            prediction_ids=list(routed.review_prediction_ids),
-        )
 
     @staticmethod
     def _write_annotations(db: sqlite3.Connection, annotations: Iterable[Annotation]) -> None:
@@ -333,6 +334,9 @@ class SQLiteRecordStore(RecordStore):
                 for i in items
             ],
         )
+
+    def repair_open_commits(self, task_id: str) -> list[ReviewItem]:
+        return []  # a batch is one transaction: it is recorded whole or not at all
 
     def mark_enqueued(self, item_ids: Sequence[str]) -> None:
         with self.database.write() as db:
@@ -523,7 +527,7 @@ class SQLiteRecordStore(RecordStore):
             self._write_annotations(db, annotations)
 
     def replace_routing(self, task: Task, routed: Sequence[RoutedInput]) -> list[ReviewItem]:
-        created: list[ReviewItem] = []
+        fresh: list[RoutedInput] = []  # inputs that need review for the first time, in order
         with self.database.write() as db:
             next_seq, stored = self._stored_task(db, task.id)
             # Only the thresholds come from the caller: reviewers may have changed meanwhile.
@@ -556,10 +560,10 @@ class SQLiteRecordStore(RecordStore):
                     updated = existing.model_copy(update={"prediction_ids": list(entry.review_prediction_ids)})
                     self._insert_review_items(db, [updated])
                 elif entry.needs_review:
-                    item = self._new_review_item(stored, entry, next_seq)
-                    self._insert_review_items(db, [item])
-                    created.append(item)
-                    next_seq += 1
+                    fresh.append(entry)
+            created = partition.number_review_items(stored, fresh, next_seq)
+            self._insert_review_items(db, created)
+            next_seq += len(created)
             db.execute("UPDATE tasks SET review_seq = ?, body = ? WHERE id = ?", (next_seq, _dump(stored), task.id))
         return created
 
