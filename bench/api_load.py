@@ -27,14 +27,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autolabel import bootstrap
+from autolabel.app import tasks, users
+from autolabel.app.runs.lifecycle import enqueue_review_items
 from autolabel.domain import ids
 from autolabel.domain.models import Box, Dataset, Input, InputKind, Prediction, Reviewer, ReviewState, Thresholds
 from autolabel.domain.routing import route_input
 from autolabel.domain.users import Actor, Role
-from autolabel.pipeline import enqueue_review_items
 from autolabel.ports import AnnotationQuery, InputResult, queue_name
-from autolabel.service import Autolabel
-from autolabel.workspace import embedded
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEED_CHUNK = 1000
@@ -42,12 +42,12 @@ SEED_CHUNK = 1000
 
 def seed(home: Path, reviewers: int, items: int) -> tuple[str, dict[str, str], str]:
     """A task whose `items` inputs each need review, spread over the reviewers as a run would."""
-    backends = embedded(home)
-    svc = Autolabel(backends.records, backends.blobs, backends.queues, backends.users)
+    backends = bootstrap.embedded(home)
     owner = Actor.workspace_owner()
-    tokens = {f"r{n:02d}": svc.add_user(f"r{n:02d}", Role.REVIEWER)[1] for n in range(reviewers)}
-    dataset = svc.records.put_dataset(Dataset(id=ids.dataset_id("load"), name="load"))
-    task = svc.create_task(
+    tokens = {f"r{n:02d}": users.add_user(backends, owner, f"r{n:02d}", Role.REVIEWER).token for n in range(reviewers)}
+    dataset = backends.records.put_dataset(Dataset(id=ids.dataset_id("load"), name="load"))
+    task = tasks.create_task(
+        backends,
         owner,
         name="load",
         dataset="load",
@@ -71,8 +71,8 @@ def seed(home: Path, reviewers: int, items: int) -> tuple[str, dict[str, str], s
                     size_bytes=1,
                 )
             )
-        svc.records.put_inputs(inputs)
-        svc.records.add_task_inputs(task.id, [i.id for i in inputs])
+        backends.records.put_inputs(inputs)
+        backends.records.add_task_inputs(task.id, [i.id for i in inputs])
         results = []
         for item in inputs:
             prediction = Prediction(
@@ -86,8 +86,8 @@ def seed(home: Path, reviewers: int, items: int) -> tuple[str, dict[str, str], s
                 model_version=task.model_version,
             )
             results.append(InputResult(item.id, (prediction,), route_input(task, item.id, (prediction,))))
-        created = svc.records.commit_batch(task, results)
-        enqueue_review_items(task, created, svc.records, svc.queues)
+        created = backends.records.commit_batch(task, results)
+        enqueue_review_items(backends, task, created)
     return task.id, tokens, task.name
 
 
@@ -218,7 +218,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def verify(home: Path, task_id: str, logs: dict[str, ReviewerLog]) -> list[str]:
     """Every item decided exactly once, by its reviewer; none lost. Returns the problems."""
-    backends = embedded(home)
+    backends = bootstrap.embedded(home)
     records, queues = backends.records, backends.queues
     problems: list[str] = []
     answered: Counter[str] = Counter(item for log in logs.values() for item in log.decided)

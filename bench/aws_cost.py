@@ -350,12 +350,14 @@ def run(images: int, model: str, config: Config, workdir: Path) -> dict[str, Any
     import boto3
     from moto import mock_aws
 
+    from autolabel import bootstrap
+    from autolabel.app import datasets, tasks
+    from autolabel.app.models import publish_shipped, shipped_models_dir
     from autolabel.aws import clients
     from autolabel.aws.records import create_table
-    from autolabel.aws.world import AwsWorld, Settings, publish_models
+    from autolabel.aws.settings import Settings
     from autolabel.domain.models import Reviewer, Thresholds
     from autolabel.domain.users import Actor
-    from autolabel.inference.catalog import shipped_models_dir
 
     os.environ.update(environment(workdir, config))
     meter = Meter()
@@ -374,11 +376,12 @@ def run(images: int, model: str, config: Config, workdir: Path) -> dict[str, Any
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         )
         clients.s3(REGION).create_bucket(Bucket="autolabel-bench")
-        seed = AwsWorld(Settings(cache_dir=workdir / "seed-cache"))
-        publish_models(seed.service, shipped_models_dir(), only={model})
+        seed = bootstrap.aws_world(Settings(cache_dir=workdir / "seed-cache"))
+        publish_shipped(seed.backends, shipped_models_dir(), only={model})
         owner = Actor.workspace_owner()
-        seed.service.add_files(owner, "bench", bench_images(workdir / "images", images))
-        task = seed.service.create_task(
+        datasets.add_files(seed.backends, owner, "bench", bench_images(workdir / "images", images))
+        task = tasks.create_task(
+            seed.backends,
             owner,
             name="bench",
             dataset="bench",

@@ -27,8 +27,8 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
+from autolabel.app.models import shipped_models_dir
 from autolabel.imaging.decode import decode_image
-from autolabel.inference.catalog import shipped_models_dir
 from autolabel.inference.processing import Prepared, prepare
 from autolabel.inference.runtime import ModelRunner
 from autolabel.inference.spec import ModelPackage, load_package

@@ -12,12 +12,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from autolabel import bootstrap
+from autolabel.app.runs.lifecycle import enqueue_review_items
 from autolabel.domain import ids
 from autolabel.domain.models import Box, Dataset, Input, InputKind, Prediction, Reviewer, Task, Thresholds
 from autolabel.domain.routing import route_input
-from autolabel.pipeline import enqueue_review_items
 from autolabel.ports import InputResult
-from autolabel.workspace import embedded
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
-        backends = embedded(Path(tmp) / "home")
+        backends = bootstrap.embedded(Path(tmp) / "home")
         records = backends.records
         dataset = records.put_dataset(Dataset(id=ids.dataset_id("synthetic"), name="synthetic"))
         inputs = [
@@ -97,7 +97,7 @@ def main() -> None:
             routed = pool.map(route, batches) if args.threads else map(route, batches)
             for results in routed:
                 created = records.commit_batch(task, results)
-                enqueue_review_items(task, created, records, backends.queues)
+                enqueue_review_items(backends, task, created)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         counts = records.counts(task.id)
     rate = total / elapsed

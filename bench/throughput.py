@@ -28,15 +28,15 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
+from autolabel import bootstrap
+from autolabel.app import datasets, tasks
+from autolabel.app.models import shipped_models_dir
+from autolabel.app.runs.local import RunOptions, run_task
 from autolabel.domain.models import Reviewer, Thresholds
 from autolabel.domain.users import Actor
-from autolabel.inference.catalog import shipped_models_dir
 from autolabel.inference.processing import Prepared, RawPrediction, decode_detections, decode_selected, prepare
 from autolabel.inference.runtime import ModelRunner
 from autolabel.inference.spec import DetectionDecoder, ModelPackage, SelectedDetectionDecoder, load_package
-from autolabel.pipeline import RunOptions
-from autolabel.service import Autolabel
-from autolabel.workspace import embedded
 from bench.images import make_images
 
 OWNER = Actor.workspace_owner()
@@ -94,10 +94,10 @@ def model_only(paths: list[Path], model_dir: Path, workers: int) -> dict[str, fl
 
 
 def end_to_end(paths: list[Path], model_id: str, model_dir: Path, workdir: Path, options: RunOptions) -> float:
-    backends = embedded(workdir / "home")
-    svc = Autolabel(backends.records, backends.blobs, backends.queues, backends.users)
-    svc.add_files(OWNER, "bench", [paths[0].parent])
-    svc.create_task(
+    backends = bootstrap.embedded(workdir / "home")
+    datasets.add_files(backends, OWNER, "bench", [paths[0].parent])
+    tasks.create_task(
+        backends,
         OWNER,
         name="bench",
         dataset="bench",
@@ -109,7 +109,7 @@ def end_to_end(paths: list[Path], model_id: str, model_dir: Path, workdir: Path,
     package = load_package(model_dir)
     ModelRunner(package, model_dir / package.file, options.intra_op_threads)  # session load is not throughput
     started = time.perf_counter()
-    report = svc.run_task(OWNER, "bench", options=options)
+    report = run_task(backends, OWNER, "bench", options=options)
     elapsed = time.perf_counter() - started
     assert report.processed == len(paths) and report.failed == 0
     return len(paths) / elapsed

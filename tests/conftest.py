@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from autolabel.service import Autolabel
-from autolabel.workspace import embedded
+from autolabel import bootstrap
+from autolabel.ports import Backends
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "images"
@@ -25,6 +25,6 @@ def sample(stem: str) -> Path:
 
 
 @pytest.fixture
-def svc(tmp_path: Path) -> Autolabel:
-    backends = embedded(tmp_path / "home")
-    return Autolabel(backends.records, backends.blobs, backends.queues, backends.users)
+def backends(tmp_path: Path) -> Backends:
+    """A fresh embedded workspace."""
+    return bootstrap.embedded(tmp_path / "home")

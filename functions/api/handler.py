@@ -9,9 +9,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from autolabel.api.lambda_app import app, app_service
-
-__all__ = ["app_service", "handler"]
+from autolabel.api.lambda_app import app
 
 logger = Logger()
 tracer = Tracer()

@@ -10,13 +10,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import BaseModel, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from autolabel.aws.world import AwsWorld, Settings
-from autolabel.runs import finalize_run
+from autolabel import bootstrap
+from autolabel.app.runs import lifecycle
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-world = AwsWorld(Settings())
+world = bootstrap.aws()
 
 
 class RunError(BaseModel):
@@ -48,9 +48,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse(event=event, model=Finalize)
     logger.append_keys(task_id=request.task_id)
     # Idempotent by nature: a repeat finds nothing pending and sets the same status.
-    result = finalize_run(world.backends, request.task_id, reason(request.error) if request.error else None)
+    result = lifecycle.finalize(world.backends, request.task_id, reason(request.error) if request.error else None)
     metrics.add_metric(
-        name="RunsFailed" if result["status"] == "Failed" else "RunsCompleted", unit=MetricUnit.Count, value=1
+        name="RunsFailed" if result.status == "Failed" else "RunsCompleted", unit=MetricUnit.Count, value=1
     )
-    logger.info("run finalized", extra=result)
-    return result
+    logger.info("run finalized", extra=result.model_dump())
+    return result.model_dump()

@@ -11,16 +11,20 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.parser import BaseModel, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from autolabel.aws.world import AwsWorld, Settings
-from autolabel.runs import infer_items
+from autolabel import bootstrap
+from autolabel.app.runs import lifecycle
+from autolabel.app.runs.inference import BatchInference
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-world = AwsWorld(Settings())
+world = bootstrap.aws()
+# The model is loaded once per container, whatever the number of batches it serves.
+inference = BatchInference(world.backends, world.settings.intra_op_threads)
 # A retry of a batch that already finished (Lambda timeout after the commit, a Step Functions
 # retry) returns the stored outcome instead of running the model again; the store's
 # conditional writes would record nothing twice anyway, this saves the compute.
@@ -43,13 +47,20 @@ class Batch(BaseModel):
     BatchInput: BatchInput
 
 
+class Work(BaseModel):
+    task_id: str
+    input_ids: list[str]
+
+
 @tracer.capture_method
 @idempotent_function(  # type: ignore[untyped-decorator]  # powertools ships it untyped
-    data_keyword_argument="batch", persistence_store=persistence, config=idempotency
+    data_keyword_argument="work",
+    persistence_store=persistence,
+    config=idempotency,
+    output_serializer=PydanticSerializer(lifecycle.BatchOutcome),
 )
-def process(batch: dict[str, Any]) -> dict[str, Any]:
-    outcome = infer_items(world.backends, world.models, batch["task_id"], batch["input_ids"])
-    return outcome.as_dict()
+def process(work: Work) -> lifecycle.BatchOutcome:
+    return lifecycle.process_batch(world.backends, inference, work.task_id, work.input_ids)
 
 
 @logger.inject_lambda_context
@@ -61,16 +72,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(task_id)
     logger.append_keys(task_id=task_id)
     idempotency.register_lambda_context(context)
-    batch = {"task_id": task_id, "input_ids": [i.input_id for i in request.Items]}
-    outcome: dict[str, Any] = process(batch=batch)
-    if outcome["skipped"]:
-        logger.warning("batch skipped", extra={"reason": outcome["skipped"]})
-        return outcome
-    metrics.add_metric(name="InputsProcessed", unit=MetricUnit.Count, value=outcome["processed"])
-    metrics.add_metric(name="InputsFailed", unit=MetricUnit.Count, value=outcome["failed"])
-    for band, count in outcome["bands"].items():
+    outcome: lifecycle.BatchOutcome = process(work=Work(task_id=task_id, input_ids=[i.input_id for i in request.Items]))
+    if outcome.skipped:
+        logger.warning("batch skipped", extra={"reason": outcome.skipped})
+        return outcome.model_dump()
+    metrics.add_metric(name="InputsProcessed", unit=MetricUnit.Count, value=outcome.processed)
+    metrics.add_metric(name="InputsFailed", unit=MetricUnit.Count, value=outcome.failed)
+    for band, count in outcome.bands.items():
         metrics.add_metric(name=f"Predictions{band.capitalize()}", unit=MetricUnit.Count, value=count)
-    metrics.add_metric(name="ReviewItemsCreated", unit=MetricUnit.Count, value=outcome["review_items"])
-    metrics.add_metric(name="InferenceMs", unit=MetricUnit.Milliseconds, value=outcome["inference_ms"])
-    logger.info("batch recorded", extra=outcome)
-    return outcome
+    metrics.add_metric(name="ReviewItemsCreated", unit=MetricUnit.Count, value=outcome.review_items)
+    metrics.add_metric(name="InferenceMs", unit=MetricUnit.Milliseconds, value=outcome.inference_ms)
+    logger.info("batch recorded", extra=outcome.model_dump())
+    return outcome.model_dump()

@@ -14,18 +14,22 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+from aws_lambda_powertools.utilities.parser import BaseModel
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel, SqsRecordModel
 from aws_lambda_powertools.utilities.parser.types import Json
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from autolabel.aws.world import AwsWorld, Settings
+from autolabel import bootstrap
+from autolabel.app.runs.inference import BatchInference
+from autolabel.app.runs.uploads import UploadOutcome, label_upload
 from autolabel.domain.errors import ValidationError
-from autolabel.runs import label_object
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-world = AwsWorld(Settings())
+world = bootstrap.aws()
+inference = BatchInference(world.backends, world.settings.intra_op_threads)
 # EventBridge and SQS both deliver at least once: the event id keys the work, so a duplicate
 # returns the first outcome. The store's conditions would prevent duplicates regardless.
 idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=24 * 3600)
@@ -34,6 +38,12 @@ persistence = DynamoDBPersistenceLayer(table_name=world.settings.idempotency_tab
 
 class UploadRecord(SqsRecordModel):
     body: Json[S3EventNotificationEventBridgeModel]
+
+
+class Upload(BaseModel):
+    event_id: str
+    bucket: str
+    key: str
 
 
 processor = BatchProcessor(event_type=EventType.SQS, model=UploadRecord)
@@ -51,36 +61,36 @@ def split(key: str) -> tuple[str, str] | None:
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]  # powertools ships it untyped
-    data_keyword_argument="upload", persistence_store=persistence, config=idempotency
+    data_keyword_argument="upload",
+    persistence_store=persistence,
+    config=idempotency,
+    output_serializer=PydanticSerializer(UploadOutcome),
 )
-def label(upload: dict[str, Any]) -> dict[str, Any]:
-    key = upload["key"]
-    target = split(key)
+def label(upload: Upload) -> UploadOutcome:
+    target = split(upload.key)
     if target is None:
-        return {"key": key, "ignored": "not under <upload prefix>/<dataset>/"}
+        return UploadOutcome(key=upload.key, ignored="not under <upload prefix>/<dataset>/")
     dataset, filename = target
     try:
-        data = world.backends.blobs.get(key)
-        outcomes = label_object(world.service, world.models, dataset, filename, data)
+        return label_upload(world.backends, inference, upload.key, dataset, filename)
     except ValidationError as exc:
-        # Not an image by its name, or a key S3 allows and autolabel does not: retrying cannot
+        # Not an image by its name, or a name S3 allows and autolabel does not: retrying cannot
         # help, so it is reported and dropped rather than looping into the DLQ.
-        return {"key": key, "ignored": exc.message}
-    return {"key": key, "tasks": [o.as_dict() for o in outcomes]}
+        return UploadOutcome(key=upload.key, ignored=exc.message)
 
 
 def record_handler(record: UploadRecord) -> dict[str, Any]:
     event: S3EventNotificationEventBridgeModel = record.body
-    upload = {"event_id": event.id, "bucket": event.detail.bucket.name, "key": event.detail.object.key}
-    result: dict[str, Any] = label(upload=upload)
-    if "ignored" in result:
-        logger.warning("upload ignored", extra=result)
+    upload = Upload(event_id=event.id, bucket=event.detail.bucket.name, key=event.detail.object.key)
+    result: UploadOutcome = label(upload=upload)
+    if result.ignored is not None:
+        logger.warning("upload ignored", extra=result.model_dump())
         metrics.add_metric(name="UploadsIgnored", unit=MetricUnit.Count, value=1)
     else:
-        for outcome in result["tasks"]:
-            metrics.add_metric(name="InputsProcessed", unit=MetricUnit.Count, value=outcome["processed"])
-            metrics.add_metric(name="InputsFailed", unit=MetricUnit.Count, value=outcome["failed"])
-    return result
+        for outcome in result.tasks:
+            metrics.add_metric(name="InputsProcessed", unit=MetricUnit.Count, value=outcome.processed)
+            metrics.add_metric(name="InputsFailed", unit=MetricUnit.Count, value=outcome.failed)
+    return result.model_dump()
 
 
 @logger.inject_lambda_context

@@ -9,17 +9,27 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import BaseModel, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from autolabel.aws.world import AwsWorld, Settings
-from autolabel.runs import start_run
+from autolabel import bootstrap
+from autolabel.app.runs import lifecycle
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-world = AwsWorld(Settings())
+world = bootstrap.aws()
 
 
 class StartRun(BaseModel):
     task_id: str
+
+
+class Started(BaseModel):
+    """What the state machine passes on: where the manifest is, for the Map's ItemReader."""
+
+    task_id: str
+    bucket: str
+    manifest_key: str
+    total: int
+    pending: int
 
 
 @logger.inject_lambda_context(correlation_id_path="task_id")
@@ -30,13 +40,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(task_id=request.task_id)
     # Domain errors (NotFound, ValidationError for an empty dataset) propagate by class name:
     # the state machine's Catch sends them to finalize_run, which marks the task Failed.
-    started = start_run(world.backends, request.task_id)
+    plan = lifecycle.start(world.backends, request.task_id)
+    key = lifecycle.write_manifest(world.backends, plan)
+    started = Started(
+        task_id=plan.task_id,
+        bucket=world.settings.bucket,
+        manifest_key=key,
+        total=plan.total,
+        pending=len(plan.pending),
+    )
     metrics.add_metric(name="RunsStarted", unit=MetricUnit.Count, value=1)
     logger.info("run started", extra={"total": started.total, "pending": started.pending})
-    return {
-        "task_id": started.task_id,
-        "bucket": world.settings.bucket,
-        "manifest_key": started.manifest_key,
-        "total": started.total,
-        "pending": started.pending,
-    }
+    return started.model_dump()

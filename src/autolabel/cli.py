@@ -1,11 +1,11 @@
-"""The `autolabel` command line (typer + rich). Thin: parse, call the service, print."""
+"""The `autolabel` command line (typer + rich). Thin: parse, call a use case of
+``autolabel.app`` on the workspace's backends, print."""
 
 from __future__ import annotations
 
 import functools
 import json
 import os
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,12 +18,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from autolabel import bootstrap
+from autolabel.app import datasets, exports, models, review, tasks, users
+from autolabel.app.review import ReviewView
+from autolabel.app.tasks import TaskSummary
+from autolabel.app.views import AnnotationView, DatasetView, ModelView, TaskView
+from autolabel.domain import names
 from autolabel.domain.errors import AutolabelError, ValidationError
 from autolabel.domain.models import Box, Decision, DecisionKind, Edit, Reviewer, Thresholds
 from autolabel.domain.users import Actor, Role
-from autolabel.pipeline import RunOptions
-from autolabel.service import Autolabel, ReviewView
-from autolabel.workspace import default_home, embedded
+from autolabel.ports import Backends
 
 app = typer.Typer(
     help="Auto-annotate datasets with ONNX models, routed to human review by thresholds.",
@@ -44,14 +48,12 @@ err_console = Console(stderr=True)
 
 # Whoever runs the CLI owns the workspace folder (and could read its database): an admin.
 OWNER = Actor.workspace_owner()
-REVIEWER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def service(serving: bool = False) -> Autolabel:
-    backends = embedded(default_home(), serving=serving)
-    return Autolabel(backends.records, backends.blobs, backends.queues, backends.users)
+def workspace(serving: bool = False) -> Backends:
+    return bootstrap.embedded(bootstrap.default_home(), serving=serving)
 
 
 def emit_json(document: Any) -> None:
@@ -115,8 +117,8 @@ def parse_thresholds(values: list[str]) -> dict[str, Thresholds]:
     return parsed
 
 
-def parse_reviewers(names: str, weights: str | None) -> list[Reviewer]:
-    listed = [n.strip() for n in names.split(",") if n.strip()]
+def parse_reviewers(listing: str, weights: str | None) -> list[Reviewer]:
+    listed = [n.strip() for n in listing.split(",") if n.strip()]
     weight_of: dict[str, int] = {}
     for pair in (weights or "").split(","):
         if not pair.strip():
@@ -127,9 +129,9 @@ def parse_reviewers(names: str, weights: str | None) -> list[Reviewer]:
         if name.strip() not in listed:
             raise ValidationError(f"--weights names '{name.strip()}', who is not in --reviewers")
         weight_of[name.strip()] = int(weight)
-    bad = [n for n in listed if not REVIEWER_NAME.match(n)]
-    if bad:
-        raise ValidationError(f"--reviewers: invalid name(s) {', '.join(bad)}: use letters, digits and _ . @ -")
+    for name in listed:
+        if names.PERSON.problem(name):
+            raise ValidationError(f"--reviewers {name!r}: {names.PERSON.message}")
     return [Reviewer(name=n, weight=weight_of.get(n, 1)) for n in listed]
 
 
@@ -156,30 +158,23 @@ def dataset_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add image files, or every image below folders, to a dataset."""
-    report = service().add_files(OWNER, name, paths)
+    report = datasets.add_files(workspace(), OWNER, name, paths)
     if as_json:
-        emit_json(
-            {
-                "dataset": report.dataset,
-                "added": report.added,
-                "already_present": report.already_present,
-                "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
-            }
-        )
+        emit_json({**report.model_dump(mode="json"), "dataset": DatasetView.of(report.dataset)})
         return
     console.print(f"dataset [bold]{name}[/]: {report.added} added, {report.already_present} already present")
-    for path, reason in report.skipped:
-        err_console.print(f"[yellow]skipped[/] {path}: {reason}", highlight=False)
+    for skipped in report.skipped:
+        err_console.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}", highlight=False)
 
 
 @dataset_app.command("list")
 @handle_errors
 def dataset_list(as_json: JsonOpt = False) -> None:
     """List datasets with their input counts."""
-    svc = service()
+    backends = workspace()
     rows: list[dict[str, str | int]] = []
-    for dataset in svc.records.list_datasets():
-        count = len(svc.records.list_inputs(dataset.id, limit=1_000_000).items)
+    for dataset in datasets.list_datasets(backends, OWNER):
+        count = datasets.count_inputs(backends, OWNER, dataset.id)
         rows.append({"name": dataset.name, "id": dataset.id, "inputs": count})
     if as_json:
         emit_json(rows)
@@ -195,11 +190,11 @@ def dataset_list(as_json: JsonOpt = False) -> None:
 
 @app.command("models")
 @handle_errors
-def models(as_json: JsonOpt = False) -> None:
+def list_models(as_json: JsonOpt = False) -> None:
     """Shipped and registered models with their concepts."""
-    specs = service().models()
+    specs = models.list_models(workspace())
     if as_json:
-        emit_json(specs)
+        emit_json(ModelView.many(specs))
         return
     table = Table("model", "version", "kind", "label type", "concepts")
     for spec in specs:
@@ -226,7 +221,8 @@ def task_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a labeling task."""
-    task = service().create_task(
+    task = tasks.create_task(
+        workspace(),
         OWNER,
         name=name,
         dataset=dataset,
@@ -237,7 +233,7 @@ def task_create(
         reviewers=parse_reviewers(reviewers, weights),
     )
     if as_json:
-        emit_json(task)
+        emit_json(TaskView.of(task))
         return
     console.print(f"created task [bold]{task.name}[/] ({task.id})")
 
@@ -251,12 +247,14 @@ def task_run(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the model on every input not yet processed (resumable)."""
-    svc = service()
+    from autolabel.app.runs.local import RunOptions, run_task
+
+    backends = workspace()
     options = (
         RunOptions(batch_size=batch_size) if workers is None else RunOptions(batch_size=batch_size, workers=workers)
     )
     if as_json or (not sys.stderr.isatty() and os.environ.get("AUTOLABEL_PROGRESS") != "1"):
-        report = svc.run_task(OWNER, name, options=options)
+        report = run_task(backends, OWNER, name, options=options)
     else:
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -270,8 +268,8 @@ def task_run(
             def progress(done: int, total: int) -> None:
                 bar.update(handle, completed=done, total=total)
 
-            report = svc.run_task(OWNER, name, progress=progress, options=options)
-    summary = svc.summary(OWNER, name)
+            report = run_task(backends, OWNER, name, progress=progress, options=options)
+    summary = tasks.summary(backends, OWNER, name)
     if as_json:
         emit_json(
             {
@@ -292,7 +290,7 @@ def task_run(
     print_summary(summary)
 
 
-def print_summary(summary: Any) -> None:
+def print_summary(summary: TaskSummary) -> None:
     table = Table(title=f"task {summary.name}", show_header=False)
     table.add_row(
         "status", f"{summary.status.value}" + (f" — {summary.failure_reason}" if summary.failure_reason else "")
@@ -324,24 +322,23 @@ def print_summary(summary: Any) -> None:
 @handle_errors
 def task_status(name: Annotated[str, typer.Argument(help="Task name or id.")], as_json: JsonOpt = False) -> None:
     """Status, counts per band, % reviewed, labeled by, queue depth."""
-    svc = service()
-    summary = svc.summary(OWNER, name)
+    backends = workspace()
+    summary = tasks.summary(backends, OWNER, name)
+    failed = tasks.failed_inputs(backends, OWNER, summary.task_id)
     if as_json:
-        failed = svc.records.failed_inputs(summary.task_id)
         emit_json({**summary.model_dump(mode="json"), "failed_inputs": [f.model_dump() for f in failed]})
         return
     print_summary(summary)
-    for failure in svc.records.failed_inputs(summary.task_id):
-        source = svc.records.get_input(failure.input_id).source
-        err_console.print(f"[red]failed[/] {source}: {failure.reason}", highlight=False)
+    for failure in failed:
+        err_console.print(f"[red]failed[/] {failure.source}: {failure.reason}", highlight=False)
 
 
 @task_app.command("list")
 @handle_errors
 def task_list(as_json: JsonOpt = False) -> None:
     """All tasks."""
-    svc = service()
-    summaries = [svc.summary(OWNER, t.id) for t in svc.records.list_tasks()]
+    backends = workspace()
+    summaries = [tasks.summary(backends, OWNER, t.id) for t in tasks.list_tasks(backends, OWNER)]
     if as_json:
         emit_json(summaries)
         return
@@ -355,7 +352,7 @@ def task_list(as_json: JsonOpt = False) -> None:
 @handle_errors
 def task_delete(name: Annotated[str, typer.Argument(help="Task name or id.")], as_json: JsonOpt = False) -> None:
     """Delete a task, its results and its review queues."""
-    task = service().delete_task(OWNER, name)
+    task = tasks.delete_task(workspace(), OWNER, name)
     if as_json:
         emit_json({"deleted": task.id, "name": task.name})
         return
@@ -372,15 +369,15 @@ def task_rethreshold(
     as_json: JsonOpt = False,
 ) -> None:
     """Re-apply new thresholds to the stored predictions, without running the model."""
-    svc = service()
-    current = svc.task(name).thresholds
+    backends = workspace()
+    current = tasks.get_task(backends, OWNER, name).thresholds
     pair = None
     if upper is not None or lower is not None:
         pair = make_thresholds(
             upper if upper is not None else current.upper, lower if lower is not None else current.lower
         )
-    svc.rethreshold(OWNER, name, pair, parse_thresholds(threshold))
-    summary = svc.summary(OWNER, name)
+    tasks.rethreshold(backends, OWNER, name, pair, parse_thresholds(threshold))
+    summary = tasks.summary(backends, OWNER, name)
     if as_json:
         emit_json(summary)
         return
@@ -415,7 +412,7 @@ def review_next(
     as_json: JsonOpt = False,
 ) -> None:
     """Take the next item of your queue (leased to you for a few minutes)."""
-    view = service().review_next(Actor.reviewer(reviewer), task)
+    view = review.review_next(workspace(), Actor.reviewer(reviewer), task)
     if as_json:
         emit_json({"item_id": view.item.id if view else None, "item": view})
         return
@@ -429,9 +426,9 @@ def _decide(
     kind: DecisionKind, item: str, reviewer: str, predictions: list[str], edits: list[Edit], as_json: bool
 ) -> None:
     decision = Decision(kind=kind, reviewer=reviewer, prediction_ids=predictions or None, edits=edits)
-    annotations = service().decide(Actor.reviewer(reviewer), item, decision)
+    annotations = review.decide(workspace(), Actor.reviewer(reviewer), item, decision)
     if as_json:
-        emit_json({"item_id": item, "decision": kind.value, "annotations": annotations})
+        emit_json({"item_id": item, "decision": kind.value, "annotations": AnnotationView.many(annotations)})
         return
     accepted = sum(1 for a in annotations if a.status.value == "SUCCESS")
     console.print(f"{kind.value}ed item {item}: {accepted} accepted, {len(annotations) - accepted} rejected")
@@ -493,9 +490,7 @@ def export(
     as_json: JsonOpt = False,
 ) -> None:
     """Export a task's annotations (SUCCESS only unless --include-review)."""
-    from autolabel.exporting import export_task
-
-    written = export_task(service(), OWNER, name, fmt, out, include_review)
+    written = exports.save(exports.export_task(workspace(), OWNER, name, fmt, include_review), out)
     if as_json:
         emit_json({"format": fmt, "files": [str(p) for p in written]})
         return
@@ -513,24 +508,25 @@ def user_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a user and print their API token — once; only its hash is stored."""
-    user, token = service().add_user(name, role)
+    created = users.add_user(workspace(), OWNER, name, role)
+    user = created.user
     if as_json:
-        emit_json({"name": user.name, "role": user.role.value, "token": token})
+        emit_json({"name": user.name, "role": user.role.value, "token": created.token})
         return
     console.print(f"created {user.role.value} [bold]{user.name}[/]; their token (shown only now):")
-    sys.stdout.write(token + "\n")
+    sys.stdout.write(created.token + "\n")
 
 
 @user_app.command("list")
 @handle_errors
 def user_list(as_json: JsonOpt = False) -> None:
     """Users and their roles (tokens are not stored, so they cannot be shown)."""
-    users = service().users.list_users()
+    found = users.list_users(workspace(), OWNER)
     if as_json:
-        emit_json([{"name": u.name, "role": u.role.value, "created_at": u.created_at.isoformat()} for u in users])
+        emit_json([{"name": u.name, "role": u.role.value, "created_at": u.created_at.isoformat()} for u in found])
         return
     table = Table("name", "role", "created")
-    for u in users:
+    for u in found:
         table.add_row(u.name, u.role.value, u.created_at.isoformat(timespec="seconds"))
     console.print(table)
 
@@ -539,7 +535,7 @@ def user_list(as_json: JsonOpt = False) -> None:
 @handle_errors
 def user_remove(name: Annotated[str, typer.Argument(help="User name.")], as_json: JsonOpt = False) -> None:
     """Delete a user; their token stops working at once."""
-    service().users.delete_user(name)
+    users.remove_user(workspace(), OWNER, name)
     if as_json:
         emit_json({"deleted": name})
         return
@@ -565,7 +561,7 @@ def serve(
         console.print(f"autolabel API on {url}", highlight=False)
         console.print(f"web app on {url}/ (sign in with a token from `autolabel user add`)", highlight=False)
 
-    run_server(service(serving=True), host, port, announce=announce)
+    run_server(workspace(serving=True), host, port, announce=announce)
 
 
 @app.command("demo")
@@ -577,7 +573,7 @@ def demo(
     """Label the bundled sample photos end to end and show the result."""
     from autolabel.demo import run_demo
 
-    run_demo(service(), samples, out, console)
+    run_demo(workspace(), samples, out, console)
 
 
 def main() -> None:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
 from rich.console import Console
 
-from autolabel.domain.models import AnnotationStatus, Band, Reviewer, Thresholds
+from autolabel.app import datasets, exports, previews, tasks
+from autolabel.app.runs.local import run_task
+from autolabel.domain.errors import NotFound
+from autolabel.domain.models import Reviewer, Thresholds
 from autolabel.domain.users import Actor
-from autolabel.exporting import export_task
-from autolabel.exports.preview import render_preview
-from autolabel.imaging.decode import decode_image
-from autolabel.ports import AnnotationQuery
-from autolabel.service import Autolabel
+from autolabel.ports import Backends
 
 OWNER = Actor.workspace_owner()
 DEMO_TASK = "demo-coco"
@@ -23,14 +23,15 @@ PREVIEW_DISCARDED_FLOOR = 0.1
 DEMO_CONCEPTS = ["person", "cat", "cup", "motorcycle", "bowl", "spoon", "tie", "dining table", "car"]
 
 
-def run_demo(svc: Autolabel, samples: Path, out: Path, console: Console) -> None:
+def run_demo(backends: Backends, samples: Path, out: Path, console: Console) -> None:
     from autolabel.cli import print_summary
 
-    report = svc.add_files(OWNER, DEMO_DATASET, [samples])
+    report = datasets.add_files(backends, OWNER, DEMO_DATASET, [samples])
     console.print(f"dataset [bold]{DEMO_DATASET}[/]: {report.added} new, {report.already_present} already present")
-    if svc.records.find_task(DEMO_TASK) is not None:
-        svc.delete_task(OWNER, DEMO_TASK)  # the demo starts over each time, so it always shows a full run
-    task = svc.create_task(
+    with contextlib.suppress(NotFound):  # the demo starts over each time, so it always shows a full run
+        tasks.delete_task(backends, OWNER, DEMO_TASK)
+    task = tasks.create_task(
+        backends,
         OWNER,
         name=DEMO_TASK,
         dataset=DEMO_DATASET,
@@ -44,36 +45,15 @@ def run_demo(svc: Autolabel, samples: Path, out: Path, console: Console) -> None
         f"task [bold]{task.name}[/]: {DEMO_MODEL}, concepts {', '.join(DEMO_CONCEPTS)}, "
         "thresholds 0.7 / 0.3 (person 0.8 / 0.4), reviewers alice, bob"
     )
-    run = svc.run_task(OWNER, DEMO_TASK)
+    run = run_task(backends, OWNER, DEMO_TASK)
     console.print(f"ran {run.processed} inputs in {run.seconds:.2f}s")
-    print_summary(svc.summary(OWNER, DEMO_TASK))
+    print_summary(tasks.summary(backends, OWNER, DEMO_TASK))
 
     if out.exists():
         shutil.rmtree(out)
-    previews = out / "previews"
-    previews.mkdir(parents=True)
-    coco = export_task(svc, OWNER, DEMO_TASK, "coco", out / "coco.json")[0]
-    bands = {p.id: p for p in svc.records.predictions(task.id)}
-    annotations = svc.annotations(AnnotationQuery(task_id=task.id))
-    status_of = {a.prediction_id: a.status for a in annotations}
-    for item in svc.task_inputs(task):
-        image = decode_image(svc.blobs.get(item.blob_key))
-        drawn = []
-        for prediction in bands.values():
-            if prediction.input_id != item.id or prediction.geometry.type not in ("box", "polygon"):
-                continue
-            status = status_of.get(prediction.id)
-            if status is None and prediction.score < PREVIEW_DISCARDED_FLOOR:
-                continue  # dozens of near-zero boxes would hide the picture
-            band = (
-                Band.APPROVED
-                if status == AnnotationStatus.SUCCESS
-                else Band.REVIEW
-                if status == AnnotationStatus.AWAITING_REVIEW
-                else Band.DISCARDED
-            )
-            drawn.append((prediction.geometry, prediction.concept, prediction.score, band.value))
-        render_preview(image, drawn).save(previews / f"{Path(item.source).stem}.png")
+    coco = exports.save(exports.export_task(backends, OWNER, DEMO_TASK, "coco"), out / "coco.json")[0]
+    folder = out / "previews"
+    previews.write_previews(backends, OWNER, DEMO_TASK, folder, discarded_floor=PREVIEW_DISCARDED_FLOOR)
     console.print(f"COCO export: {coco}")
-    console.print(f"previews (green approved, amber review, red discarded >= {PREVIEW_DISCARDED_FLOOR}): {previews}/")
+    console.print(f"previews (green approved, amber review, red discarded >= {PREVIEW_DISCARDED_FLOOR}): {folder}/")
     console.print("next: [bold]autolabel review next --task demo-coco --reviewer alice[/]")

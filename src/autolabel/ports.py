@@ -1,13 +1,15 @@
-"""The ports: the small interfaces the core talks to. Each has an embedded adapter (filesystem,
-SQLite) and an AWS adapter (S3, DynamoDB, SQS), and one contract suite in tests/contract that
-both pass, so neither can drift from what the core expects."""
+"""The ports: the small interfaces the core talks to, and ``Backends``, the set of them one world
+provides. Each port has an embedded adapter (filesystem, SQLite, a thread) and an AWS adapter
+(S3, DynamoDB, SQS, Step Functions), and one contract suite in tests/contract that both pass, so
+neither can drift from what the core expects. Only ``autolabel.app`` calls a port's methods;
+``autolabel.bootstrap`` builds the adapters."""
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -146,6 +148,13 @@ class Page(Generic[T]):
     items: list[T]
     cursor: str | None = None
 
+    @classmethod
+    def of(cls, items: Sequence[T], key: Callable[[T], str], cursor: str | None, limit: int) -> Page[T]:
+        """A page of ``items`` (sorted by ``key``) after ``cursor``, the last key returned."""
+        remaining = [item for item in items if cursor is None or key(item) > cursor]
+        chosen = list(remaining[:limit])
+        return cls(chosen, key(chosen[-1]) if len(remaining) > limit else None)
+
 
 @dataclass(frozen=True)
 class InputResult:
@@ -169,7 +178,6 @@ class AnnotationQuery:
     match: str = "all"  # "all" (AND across fields) or "any" (OR across fields)
     limit: int = 1000
     cursor: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class RecordStore(ABC):
@@ -346,3 +354,34 @@ class UserStore(ABC):
     @abstractmethod
     def delete_user(self, name: str) -> None:
         """Raises NotFound for an unknown name."""
+
+
+# --------------------------------------------------------------------------- runs
+
+
+class RunLauncher(ABC):
+    """Starts a task's run in the background: a thread on the embedded world, one Step Functions
+    execution on AWS. The run itself is ``autolabel.app.runs``' lifecycle either way."""
+
+    @abstractmethod
+    def launch(self, task_id: str) -> None:
+        """Start the run and return at once; a run of the task already in flight is left alone
+        (or, where the launcher can tell, refused with Conflict)."""
+
+
+# --------------------------------------------------------------------------- one world
+
+
+@dataclass(frozen=True)
+class Backends:
+    """Everything the use cases need from one world, built by ``autolabel.bootstrap``."""
+
+    records: RecordStore
+    blobs: BlobStore
+    queues: ReviewQueues
+    launcher: RunLauncher
+    # None where another system identifies callers (Cognito JWTs on AWS).
+    users: UserStore | None = None
+    # The folder of shipped models (model.onnx + spec.json per folder); None where models are
+    # only read from the blob store (AWS publishes the shipped ones there at deploy time).
+    models_dir: Path | None = None

@@ -20,18 +20,18 @@ from typing import Any
 
 import pytest
 
+from autolabel import bootstrap
 from autolabel.api.app import create_app
 from autolabel.api.resolver import ThreadSafeHttpResolver
-from autolabel.api.runs import ThreadRunLauncher
 from autolabel.api.server import ApiServer, make_handler, to_event
+from autolabel.app import users
+from autolabel.app.runs.lifecycle import enqueue_review_items
 from autolabel.domain import ids
 from autolabel.domain.models import Box, Dataset, Input, InputKind, Prediction, ReviewItem, Task
 from autolabel.domain.routing import route_input
-from autolabel.domain.users import Role
-from autolabel.pipeline import enqueue_review_items
-from autolabel.ports import InputResult
-from autolabel.service import Autolabel
-from autolabel.workspace import embedded
+from autolabel.domain.users import Actor, Role
+from autolabel.embedded.launcher import ThreadRunLauncher
+from autolabel.ports import Backends, InputResult
 
 
 @dataclass
@@ -79,7 +79,7 @@ class Client:
 
 @dataclass
 class World:
-    svc: Autolabel
+    backends: Backends
     app: ThreadSafeHttpResolver
     launcher: ThreadRunLauncher
     home: Path
@@ -91,20 +91,20 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    backends = embedded(tmp_path / "home")
-    svc = Autolabel(backends.records, backends.blobs, backends.queues, backends.users)
-    launcher = ThreadRunLauncher(svc)
-    app = create_app(svc, launcher=launcher)
+    backends = bootstrap.embedded(tmp_path / "home")
+    assert isinstance(backends.launcher, ThreadRunLauncher)
+    launcher = backends.launcher
+    app = create_app(backends)
     tokens = {}
     for name, role in (("root", Role.ADMIN), ("alice", Role.REVIEWER), ("bob", Role.REVIEWER), ("eve", Role.REVIEWER)):
-        tokens[name] = svc.add_user(name, role)[1]
-    yield World(svc, app, launcher, tmp_path / "home", tokens)
+        tokens[name] = users.add_user(backends, Actor.workspace_owner(), name, role).token
+    yield World(backends, app, launcher, tmp_path / "home", tokens)
     launcher.wait(60)
 
 
 def add_inputs(world: World, dataset: str, prefix: str, count: int) -> list[Input]:
     """Input records (no bytes needed: review reads records, not images)."""
-    data = world.svc.records.put_dataset(Dataset(id=ids.dataset_id(dataset), name=dataset))
+    data = world.backends.records.put_dataset(Dataset(id=ids.dataset_id(dataset), name=dataset))
     inputs = []
     for n in range(count):
         digest = hashlib.sha256(f"{prefix}-{n}".encode()).hexdigest()
@@ -119,15 +119,15 @@ def add_inputs(world: World, dataset: str, prefix: str, count: int) -> list[Inpu
                 size_bytes=1,
             )
         )
-    world.svc.records.put_inputs(inputs)
+    world.backends.records.put_inputs(inputs)
     return inputs
 
 
 def record_run(world: World, task: Task, inputs: list[Input], scores: list[list[float]]) -> list[ReviewItem]:
     """Record 'cat' predictions with these scores exactly as a run records a batch (routing,
     sequence numbers, reviewers, queues); returns the review items created."""
-    svc = world.svc
-    svc.records.add_task_inputs(task.id, [i.id for i in inputs])
+    backends = world.backends
+    backends.records.add_task_inputs(task.id, [i.id for i in inputs])
     results = []
     for item, input_scores in zip(inputs, scores, strict=True):
         predictions = tuple(
@@ -144,8 +144,8 @@ def record_run(world: World, task: Task, inputs: list[Input], scores: list[list[
             for k, score in enumerate(input_scores)
         )
         results.append(InputResult(item.id, predictions, route_input(task, item.id, predictions)))
-    created = svc.records.commit_batch(task, results)
-    enqueue_review_items(svc.records.get_task(task.id), created, svc.records, svc.queues)
+    created = backends.records.commit_batch(task, results)
+    enqueue_review_items(backends, backends.records.get_task(task.id), created)
     return created
 
 
@@ -172,19 +172,19 @@ def seed_task(
         },
     )
     assert reply.status == 201, reply
-    task = world.svc.records.get_task(reply.body["id"])
+    task = world.backends.records.get_task(reply.body["id"])
     return task, record_run(world, task, inputs, scores)
 
 
 def snapshot(world: World) -> str:
     """A digest of every row in the workspace database and every blob: 'nothing written' checks."""
-    db = world.svc.records.database.read()  # type: ignore[attr-defined]
+    db = world.backends.records.database.read()  # type: ignore[attr-defined]
     digest = hashlib.sha256()
     tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
     for table in tables:
         for row in db.execute(f"SELECT * FROM {table} ORDER BY 1, 2"):
             digest.update(repr(tuple(row)).encode())
-    for key in world.svc.blobs.list():
+    for key in world.backends.blobs.list():
         digest.update(key.encode())
     return digest.hexdigest()
 

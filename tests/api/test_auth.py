@@ -11,8 +11,11 @@ import threading
 import pytest
 
 from autolabel.api.openapi import openapi_document
+from autolabel.app import datasets, versions
+from autolabel.app.input_manager import every_annotation
 from autolabel.domain.models import ReviewState
 from autolabel.domain.users import Role
+from autolabel.ports import AnnotationQuery
 from tests.api.conftest import Client, World, seed_task, snapshot
 
 
@@ -62,7 +65,7 @@ def test_health_needs_no_token(world: World) -> None:
 
 def test_a_removed_user_is_locked_out_at_once(world: World) -> None:
     assert world.client("eve").get("/models").status == 200
-    world.svc.users.delete_user("eve")
+    world.backends.users.delete_user("eve")
     assert world.client("eve").get("/models").status == 401
 
 
@@ -105,8 +108,8 @@ ADMIN_ONLY = [
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_ONLY, ids=[f"{m} {p}" for m, p, _ in ADMIN_ONLY])
 def test_reviewers_may_not_manage(world: World, method: str, path: str, body: object) -> None:
     task, items = seed_task(world)
-    world.svc.create_version(world.svc.users.get_user("root").actor(), task.id)
-    annotation = world.svc.annotations(__import__("autolabel.ports").ports.AnnotationQuery(task_id=task.id))[0]
+    versions.create_version(world.backends, world.backends.users.get_user("root").actor(), task.id)
+    annotation = every_annotation(world.backends, AnnotationQuery(task_id=task.id))[0]
     concrete_path = path.replace("INPUT", items[0].input_id)
     concrete_body = json.loads(
         json.dumps(body).replace("INPUT", items[0].input_id).replace("ANNOTATION", annotation.id)
@@ -160,7 +163,7 @@ def test_a_reviewer_cannot_touch_another_reviewers_item(world: World) -> None:
         assert reply.status == 403, reply
         assert "another reviewer's partition" in reply.body["message"]
     assert snapshot(world) == before
-    assert world.svc.records.get_review_item(bobs.id).state == ReviewState.PENDING
+    assert world.backends.records.get_review_item(bobs.id).state == ReviewState.PENDING
     # Admins may look at any item, but a decision is the item's reviewer's alone.
     assert world.client("root").get(f"/review/items/{bobs.id}").status == 200
     assert world.client("root").post(f"/review/items/{bobs.id}/accept").status == 403
@@ -211,12 +214,12 @@ def test_concurrent_requests_keep_their_own_caller(world: World) -> None:
 def test_user_roles_are_checked_in_the_core_not_only_the_transport(world: World) -> None:
     from autolabel.domain.errors import Forbidden
 
-    alice = world.svc.users.get_user("alice").actor()
+    alice = world.backends.users.get_user("alice").actor()
     assert alice.role == Role.REVIEWER
     with pytest.raises(Forbidden):
-        world.svc.create_dataset(alice, "sneaky")
+        datasets.create_dataset(world.backends, alice, "sneaky")
     with pytest.raises(Forbidden):
-        world.svc.delete_inputs(alice, ["in_x"])
+        datasets.delete_inputs(world.backends, alice, ["in_x"])
 
 
 def test_every_route_is_ready_before_the_first_request(world: World) -> None:

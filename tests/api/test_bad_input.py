@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from autolabel.api.resolver import MAX_BODY_BYTES
+from autolabel.app.input_manager import every_annotation
+from autolabel.ports import AnnotationQuery
 from tests.api.conftest import Served, World, seed_task, snapshot
 
 TASK_BODY: dict[str, Any] = {
@@ -155,7 +157,7 @@ def test_ids_of_other_tasks_are_refused(world: World) -> None:
         root.post(f"/tasks/{task.id}/annotations", {"input_ids": [other_items[0].input_id], "concept": "cat"}),
     ):
         assert reply.status == 422, reply
-    foreign_annotation = world.svc.annotations(__import__("autolabel.ports").ports.AnnotationQuery(task_id=other.id))
+    foreign_annotation = every_annotation(world.backends, AnnotationQuery(task_id=other.id))
     reply = root.post(f"/tasks/{task.id}/annotations/delete", {"annotation_ids": [foreign_annotation[0].id]})
     assert reply.status == 404, reply
     reply = root.delete(f"/datasets/photos/inputs/{other_items[0].input_id}")

@@ -14,6 +14,7 @@ import pytest
 
 from autolabel.api.auth import JwtClaimsAuthenticator, cognito_groups
 from autolabel.api.server import to_event
+from autolabel.app import users
 from autolabel.domain.errors import Forbidden, Unauthorized
 from autolabel.domain.users import Actor, Role
 from tests.aws.conftest import FakeContext
@@ -52,7 +53,8 @@ def test_jwt_claims_become_the_actor(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
 def test_bearer_tokens_on_the_lambda_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     module = load_handler(monkeypatch, tmp_path / "home", "token")
-    _, token = module.app_service().add_user("root", Role.ADMIN)  # type: ignore[attr-defined]
+    backends = sys.modules["autolabel.api.lambda_app"].backends
+    token = users.add_user(backends, Actor.workspace_owner(), "root", Role.ADMIN).token
     event = to_event("GET", "/models", [("Authorization", f"Bearer {token}")], b"", "10.0.0.1")
     reply = module.handler(event, FakeContext())
     assert reply["statusCode"] == 200 and json.loads(reply["body"])["items"]

@@ -8,8 +8,9 @@ import json
 import shutil
 import threading
 
+from autolabel.app.input_manager import every_annotation
+from autolabel.app.models import shipped_models_dir
 from autolabel.domain.models import ReviewState
-from autolabel.inference.catalog import shipped_models_dir
 from autolabel.ports import AnnotationQuery, queue_name
 from tests.api.conftest import Client, Served, World, record_run, seed_task, snapshot
 from tests.conftest import sample
@@ -47,21 +48,21 @@ def test_datasets_uploads_registration_paging_and_deletion(world: World) -> None
 
     # A blob put in the store directly (as an S3 upload would be), registered by its key.
     rocket = sample("rocket")
-    world.svc.blobs.put("incoming/rocket.jpg", rocket.read_bytes())
+    world.backends.blobs.put("incoming/rocket.jpg", rocket.read_bytes())
     registered = root.post("/datasets/a-set/inputs/register", {"keys": ["incoming/rocket.jpg"]})
-    assert registered.status == 201 and registered.body["items"][0]["blob_key"] == "incoming/rocket.jpg"
+    assert registered.status == 201 and registered.body["items"][0]["source"] == "incoming/rocket.jpg"
 
     listed = pages(root, "/datasets/a-set/inputs", 3)
     assert [len(p) for p in listed] == [3, 1]
     ids_ = [i for p in listed for i in p]
-    first_key = world.svc.records.get_input(ids_[0]).blob_key
-    assert world.svc.blobs.exists(first_key)
+    first_key = world.backends.records.get_input(ids_[0]).blob_key
+    assert world.backends.blobs.exists(first_key)
     deleted = root.delete(f"/datasets/a-set/inputs/{ids_[0]}")
     assert deleted.status == 200 and deleted.body == {"deleted": [ids_[0]]}
-    assert not world.svc.blobs.exists(first_key)  # uploaded bytes go with the input
+    assert not world.backends.blobs.exists(first_key)  # uploaded bytes go with the input
     registered_id = registered.body["items"][0]["id"]
     assert root.post("/inputs/delete", {"input_ids": [registered_id]}).status == 200
-    assert world.svc.blobs.exists("incoming/rocket.jpg")  # a registered blob is not ours to delete
+    assert world.backends.blobs.exists("incoming/rocket.jpg")  # a registered blob is not ours to delete
     ids_.remove(registered_id)
     assert [i for p in pages(root, "/datasets/a-set/inputs", 10) for i in p] == ids_[1:]
     assert root.delete(f"/datasets/a-set/inputs/{ids_[0]}").status == 404
@@ -106,11 +107,11 @@ def test_task_detail_and_delete_with_queues(world: World) -> None:
     renamed = root.patch(f"/tasks/{task.id}", {"name": "renamed"})
     assert renamed.status == 200 and root.get("/tasks/renamed").status == 200
     queues = [queue_name(task.id, r) for r in ("alice", "bob")]
-    assert all(world.svc.queues.exists(q) for q in queues)
+    assert all(world.backends.queues.exists(q) for q in queues)
     assert root.delete(f"/tasks/{task.id}").status == 200
-    assert not any(world.svc.queues.exists(q) for q in queues)
+    assert not any(world.backends.queues.exists(q) for q in queues)
     assert root.get(f"/tasks/{task.id}").status == 404
-    assert world.svc.records.review_items(task.id) == []
+    assert world.backends.records.review_items(task.id) == []
 
 
 def test_a_run_needs_inputs(world: World) -> None:
@@ -148,7 +149,7 @@ def test_export_coco_and_yolo(world: World) -> None:
     body = {"name": "x", "dataset": "pics", "model": "ssd-mobilenet-v2-coco", "concepts": ["cat"],
             "thresholds": {"upper": 0.9, "lower": 0.4}, "reviewers": [{"name": "alice"}]}  # fmt: skip
     task_id = root.post("/tasks", body).body["id"]
-    world.svc.records.add_task_inputs(task_id, [input_id])
+    world.backends.records.add_task_inputs(task_id, [input_id])
     box = {"x": 10, "y": 20, "w": 100, "h": 50}
     assert (
         root.post(f"/tasks/{task_id}/annotations", {"input_ids": [input_id], "concept": "cat", "box": box}).status
@@ -169,7 +170,7 @@ def test_input_manager_filters_with_and_or(world: World) -> None:
     def ids_for(query: str) -> set[str]:
         return {i for p in pages(root, f"/annotations?task={task.id}&{query}", 2) for i in p}
 
-    everything = world.svc.annotations(AnnotationQuery(task_id=task.id))
+    everything = every_annotation(world.backends, AnnotationQuery(task_id=task.id))
     by_alice = {a.id for a in everything if a.labeled_by.display == "alice"}
     success = {a.id for a in everything if a.status.value == "SUCCESS"}
     assert by_alice and success
@@ -202,14 +203,14 @@ def test_input_manager_adds_and_removes_labels_and_deletes_inputs(world: World) 
     assert gone.status == 200 and gone.body == {"deleted": [items[0].input_id]}
     remaining = root.get(f"/annotations?task={task.id}").body["items"]
     assert remaining and all(a["input_id"] != items[0].input_id for a in remaining)
-    assert all(i.input_id != items[0].input_id for i in world.svc.records.review_items(task.id))
+    assert all(i.input_id != items[0].input_id for i in world.backends.records.review_items(task.id))
     # The deleted input's queued item is skipped, never handed out.
     handed = []
     while (reply := world.client("alice").post(f"/tasks/{task.id}/review/next").body["item"]) is not None:
         handed.append(reply["item"]["input_id"])
         world.client("alice").post(f"/review/items/{reply['item']['id']}/accept")
     assert items[0].input_id not in handed and len(handed) == len(items) - 1
-    assert all(i.state == ReviewState.DECIDED for i in world.svc.records.review_items(task.id))
+    assert all(i.state == ReviewState.DECIDED for i in world.backends.records.review_items(task.id))
 
 
 def test_input_bytes_for_admins_and_the_items_reviewer_only(world: World, served: Served) -> None:
@@ -220,8 +221,8 @@ def test_input_bytes_for_admins_and_the_items_reviewer_only(world: World, served
     uploaded = root.post("/datasets/pics/inputs", upload).body["items"][0]
     body = {"name": "p", "dataset": "pics", "model": "ssd-mobilenet-v2-coco", "concepts": ["cat"],
             "thresholds": {"upper": 0.9, "lower": 0.4}, "reviewers": [{"name": "alice"}, {"name": "bob"}]}  # fmt: skip
-    task = world.svc.records.get_task(root.post("/tasks", body).body["id"])
-    inputs = [world.svc.records.get_input(uploaded["id"])]
+    task = world.backends.records.get_task(root.post("/tasks", body).body["id"])
+    inputs = [world.backends.records.get_input(uploaded["id"])]
     [item] = record_run(world, task, inputs, [[0.5]])
     other = "bob" if item.reviewer == "alice" else "alice"
 
@@ -258,5 +259,5 @@ def test_concurrent_versions_get_distinct_numbers(world: World, served: Served) 
     for thread in threads:
         thread.join()
     assert sorted(numbers) == [1, 2, 3, 4]
-    stored = world.svc.records.dataset_versions(task.id)
-    assert all(world.svc.blobs.exists(v.blob_key) for v in stored) and len(stored) == 4
+    stored = world.backends.records.dataset_versions(task.id)
+    assert all(world.backends.blobs.exists(v.blob_key) for v in stored) and len(stored) == 4

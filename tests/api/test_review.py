@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+from autolabel.app.input_manager import every_annotation
 from autolabel.domain.models import AnnotationStatus, ReviewState
 from autolabel.ports import AnnotationQuery
 from tests.api.conftest import Served, World, add_inputs, record_run, seed_task
@@ -30,9 +31,9 @@ def test_racing_decisions_one_wins_one_gets_409(world: World, served: Served) ->
         for thread in threads:
             thread.join()
         assert sorted(statuses) == [200, 409], statuses
-        stored = world.svc.records.get_review_item(item.id)
+        stored = world.backends.records.get_review_item(item.id)
         assert stored.state == ReviewState.DECIDED and stored.decided_by == "alice"
-    decided = world.svc.annotations(AnnotationQuery(task_id=task.id, labelers=["alice"]))
+    decided = every_annotation(world.backends, AnnotationQuery(task_id=task.id, labelers=["alice"]))
     assert len(decided) == len(items)  # one decision's annotations per item, never both
 
 
@@ -51,7 +52,7 @@ def test_next_leases_and_the_lease_hides_the_item(world: World) -> None:
     first = alice.post(f"/tasks/{task.id}/review/next").body["item"]
     second = alice.post(f"/tasks/{task.id}/review/next").body["item"]
     assert {first["item"]["id"], second["item"]["id"]} == {i.id for i in items}
-    assert first["item"]["lease_receipt"] and first["input"]["id"] == first["item"]["input_id"]
+    assert first["lease_expires_at"] and first["input"]["id"] == first["item"]["input_id"]
     assert first["remaining"] == 2  # both still to decide: one leased, one waiting
     assert [a["status"] for a in first["flagged"]] == ["AWAITING_REVIEW"]
     assert alice.post(f"/tasks/{task.id}/review/next").body == {"item": None}
@@ -89,12 +90,12 @@ def test_bulk_accept_takes_only_the_callers_items_at_or_above_the_score(world: W
     assert sorted(reply.body["accepted"]) == sorted(expected) and expected
     assert reply.body["skipped_below_score"] == len(alices) - len(expected)
     for item in items:
-        state = world.svc.records.get_review_item(item.id).state
+        state = world.backends.records.get_review_item(item.id).state
         assert state == (ReviewState.DECIDED if item.id in expected else ReviewState.PENDING)
 
 
 def _scores(world: World, item: object) -> list[float]:
-    predictions = world.svc.records.predictions(item.task_id, item.input_id)  # type: ignore[attr-defined]
+    predictions = world.backends.records.predictions(item.task_id, item.input_id)  # type: ignore[attr-defined]
     return [p.score for p in predictions if p.id in item.prediction_ids]  # type: ignore[attr-defined]
 
 
@@ -124,7 +125,7 @@ def test_changing_reviewers_keeps_assignments_and_spreads_new_items_evenly(world
     assert [i.reviewer for i in created] == ["bob", "eve"] * 3
     assert Counter(i.reviewer for i in created) == Counter({"bob": 3, "eve": 3})
     # Items assigned before the change stay put, alice's included, and alice may still finish them.
-    assert [world.svc.records.get_review_item(i.id).reviewer for i in first] == [i.reviewer for i in first]
+    assert [world.backends.records.get_review_item(i.id).reviewer for i in first] == [i.reviewer for i in first]
     alices = next(i for i in first if i.reviewer == "alice")
     leased = world.client("alice").post(f"/tasks/{task.id}/review/next").body["item"]["item"]
     assert leased["reviewer"] == "alice" and leased["sequence"] < 3
@@ -139,6 +140,6 @@ def test_rethreshold_over_http_keeps_decisions(world: World) -> None:
     world.client("alice").post(f"/review/items/{items[0].id}/reject")
     reply = world.client("root").post(f"/tasks/{task.id}/rethreshold", {"thresholds": {"upper": 0.55, "lower": 0.3}})
     assert reply.status == 200 and reply.body["thresholds"] == {"upper": 0.55, "lower": 0.3}
-    statuses = {a.input_id: a.status for a in world.svc.annotations(AnnotationQuery(task_id=task.id))}
+    statuses = {a.input_id: a.status for a in every_annotation(world.backends, AnnotationQuery(task_id=task.id))}
     assert statuses[items[0].input_id] == AnnotationStatus.REJECTED  # alice's decision stands
     assert statuses[items[1].input_id] == AnnotationStatus.SUCCESS  # 0.6 >= new upper

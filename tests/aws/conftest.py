@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
+from autolabel import bootstrap
+from autolabel.app.models import publish_shipped, shipped_models_dir
 from autolabel.aws import clients
 from autolabel.aws.records import create_table
-from autolabel.inference.catalog import shipped_models_dir
 from tests.contract.adapters import REGION, moto_aws
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,7 @@ class FakeContext:
 
 @dataclass
 class Account:
-    world: Any  # autolabel.aws.world.AwsWorld, for seeding and inspecting
+    world: Any  # autolabel.bootstrap.AwsWorld, for seeding and inspecting
     modules: dict[str, ModuleType] = field(default_factory=dict)
 
     def handler(self, name: str) -> Callable[[dict[str, Any]], Any]:
@@ -63,8 +64,9 @@ class Account:
         module = self.modules.get(name)
         if module is None:
             module_name = f"autolabel_fn_{name}"
-            # A new container builds its app afresh (the API's resolver lives in lambda_app).
+            # A new container builds its world and app afresh (the API's resolver lives in lambda_app).
             sys.modules.pop("autolabel.api.lambda_app", None)
+            bootstrap.aws.cache_clear()
             spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "handler.py")
             assert spec and spec.loader
             module = importlib.util.module_from_spec(spec)
@@ -100,15 +102,16 @@ def account(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Account
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }.items():
         monkeypatch.setenv(name, value)
-    from autolabel.aws.world import AwsWorld, Settings, publish_models
+    from autolabel.aws.settings import Settings
 
     with moto_aws():
         create_resources()
-        world = AwsWorld(Settings(cache_dir=tmp_path / "seed-cache"))
+        world = bootstrap.aws_world(Settings(cache_dir=tmp_path / "seed-cache"))
         # The classifier (18 MB) keeps each test's upload to moto short; tests that need the
         # detector (70 MB) publish it themselves.
-        publish_models(world.service, shipped_models_dir(), only={CLASSIFIER})
+        publish_shipped(world.backends, shipped_models_dir(), only={CLASSIFIER})
         account = Account(world)
         yield account
         for name in account.modules:
             sys.modules.pop(f"autolabel_fn_{name}", None)
+        bootstrap.aws.cache_clear()

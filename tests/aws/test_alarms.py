@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from autolabel.app import datasets, tasks
 from autolabel.aws import clients
 from autolabel.aws.queues import dlq_name
-from autolabel.aws.world import AwsWorld, Settings
+from autolabel.aws.settings import Settings
+from autolabel.bootstrap import AwsWorld, aws_world
 from autolabel.domain.models import Reviewer
 from autolabel.ports import queue_name
 from tests.aws.conftest import Account
@@ -26,13 +28,13 @@ def alarms() -> dict[str, Any]:
 
 def alarmed_world(account: Account, tmp_path: Path) -> AwsWorld:
     """A second container of the same account, deployed with the stack's alarm topic."""
-    world = AwsWorld(Settings(alarm_action=TOPIC, cache_dir=tmp_path / "alarmed-cache"))
+    world = aws_world(Settings(alarm_action=TOPIC, cache_dir=tmp_path / "alarmed-cache"))
     assert world.settings.table == account.world.settings.table
     return world
 
 
 def task_with_alice_and_bob(account: Account, name: str = "t1") -> Any:
-    account.world.service.add_files(OWNER, "street", [sample("coffee")])
+    datasets.add_files(account.world.backends, OWNER, "street", [sample("coffee")])
     return make_task(account, name=name)
 
 
@@ -62,7 +64,7 @@ def test_a_task_s_queues_each_get_an_alarm_on_their_dlq(account: Account, tmp_pa
 
 def test_re_creating_queues_re_puts_the_same_alarms(account: Account, tmp_path: Path) -> None:
     account.world = alarmed_world(account, tmp_path)
-    svc = account.world.service
+    backends = account.world.backends
     task = task_with_alice_and_bob(account)
     before = alarms()
     cloudwatch = clients.cloudwatch(REGION)
@@ -70,8 +72,10 @@ def test_re_creating_queues_re_puts_the_same_alarms(account: Account, tmp_path: 
     cloudwatch.delete_alarms(AlarmNames=[bob])  # lost by hand
     # Changing the reviewers re-creates every reviewer's queue: carol's is new, alice's and
     # bob's exist already and get their alarm put again (bob's healed), never a second one.
-    svc.update_task(OWNER, "t1", reviewers=[Reviewer(name="alice"), Reviewer(name="bob"), Reviewer(name="carol")])
-    svc.queues.create(queue_name(task.id, "alice"))
+    tasks.update_task(
+        backends, OWNER, "t1", reviewers=[Reviewer(name="alice"), Reviewer(name="bob"), Reviewer(name="carol")]
+    )
+    backends.queues.create(queue_name(task.id, "alice"))
     after = alarms()
     assert set(after) == set(before) | {f"{PREFIX}{dlq_of(task.id, 'carol')}"}
 
@@ -84,15 +88,15 @@ def test_re_creating_queues_re_puts_the_same_alarms(account: Account, tmp_path: 
 
 def test_deleting_a_task_deletes_its_alarms_and_only_its_alarms(account: Account, tmp_path: Path) -> None:
     account.world = alarmed_world(account, tmp_path)
-    svc = account.world.service
+    backends = account.world.backends
     kept = task_with_alice_and_bob(account, "kept")
     task_with_alice_and_bob(account)
     assert len(alarms()) == 4
-    svc.delete_task(OWNER, "t1")
+    tasks.delete_task(backends, OWNER, "t1")
     assert set(alarms()) == {f"{PREFIX}{dlq_of(kept.id, r)}" for r in ("alice", "bob")}
     # A retried deletion finds neither queue nor alarm, and is fine with that.
-    svc.queues.delete_queue(queue_name(kept.id, "alice"))
-    svc.queues.delete_queue(queue_name(kept.id, "alice"))
+    backends.queues.delete_queue(queue_name(kept.id, "alice"))
+    backends.queues.delete_queue(queue_name(kept.id, "alice"))
     assert set(alarms()) == {f"{PREFIX}{dlq_of(kept.id, 'bob')}"}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from autolabel.app import datasets, tasks
 from autolabel.domain.errors import NotFound, ValidationError
 from autolabel.domain.models import InputState, Reviewer, TaskStatus, Thresholds
 from autolabel.domain.users import Actor
@@ -18,7 +19,8 @@ OWNER = Actor.workspace_owner()
 
 
 def make_task(account: Account, dataset: str = "street", name: str = "t1") -> Any:
-    return account.world.service.create_task(
+    return tasks.create_task(
+        account.world.backends,
         OWNER,
         name=name,
         dataset=dataset,
@@ -34,29 +36,29 @@ def batch_event(task_id: str, input_ids: list[str]) -> dict[str, Any]:
 
 
 def test_start_infer_finalize(account: Account, capsys: pytest.CaptureFixture[str]) -> None:
-    svc = account.world.service
-    svc.add_files(OWNER, "street", [SAMPLES])
+    backends = account.world.backends
+    datasets.add_files(backends, OWNER, "street", [SAMPLES])
     task = make_task(account)
     started = account.handler("start_run")({"task_id": task.id})
     assert started["bucket"] == BUCKET and started["pending"] == started["total"] == 6
-    manifest = json.loads(svc.blobs.get(started["manifest_key"]))
+    manifest = json.loads(backends.blobs.get(started["manifest_key"]))
     ids = [m["input_id"] for m in manifest]
-    assert svc.records.get_task(task.id).status == TaskStatus.IN_PROGRESS
+    assert backends.records.get_task(task.id).status == TaskStatus.IN_PROGRESS
 
     infer = account.handler("infer_batch")
     first = infer(batch_event(task.id, ids[:3]))
     second = infer(batch_event(task.id, ids[3:]))
     assert first["processed"] == 3 and second["processed"] == 3
     # One model load for the container, however many batches it serves.
-    assert account.modules["infer_batch"].world.models.loads == 1
+    assert account.modules["infer_batch"].inference.loads == 1
     # A retried batch returns the stored outcome and records nothing twice.
-    before = svc.records.counts(task.id)
+    before = backends.records.counts(task.id)
     assert infer(batch_event(task.id, ids[:3])) == first
-    assert svc.records.counts(task.id) == before
+    assert backends.records.counts(task.id) == before
 
     done = account.handler("finalize_run")({"task_id": task.id})
     assert done["status"] == "Complete" and done["inputs_done"] == 6
-    summary = svc.summary(OWNER, "t1")
+    summary = tasks.summary(backends, OWNER, "t1")
     assert summary.review_items == before.review_items > 0
     assert sum(summary.queue_depth.values()) == summary.review_items
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
@@ -65,58 +67,58 @@ def test_start_infer_finalize(account: Account, capsys: pytest.CaptureFixture[st
 
 
 def test_empty_dataset_fails_the_run_with_a_reason(account: Account) -> None:
-    svc = account.world.service
-    svc.add_files(OWNER, "street", [sample("chelsea")])
+    backends = account.world.backends
+    datasets.add_files(backends, OWNER, "street", [sample("chelsea")])
     task = make_task(account)
-    svc.records.delete_input(svc.records.list_inputs(task.dataset_id).items[0].id)
+    backends.records.delete_input(backends.records.list_inputs(task.dataset_id).items[0].id)
     with pytest.raises(ValidationError):
         account.handler("start_run")({"task_id": task.id})
     # What the state machine's Catch passes on.
     error = {"Error": "ValidationError", "Cause": json.dumps({"errorMessage": "the task's dataset has no inputs"})}
     result = account.handler("finalize_run")({"task_id": task.id, "error": error})
-    stored = svc.records.get_task(task.id)
+    stored = backends.records.get_task(task.id)
     assert result["status"] == stored.status == TaskStatus.FAILED
     assert stored.failure_reason == "ValidationError: the task's dataset has no inputs"
 
 
 def test_model_missing_from_s3_is_a_clear_error(account: Account) -> None:
-    svc = account.world.service
-    svc.add_files(OWNER, "street", [sample("chelsea")])
+    backends = account.world.backends
+    datasets.add_files(backends, OWNER, "street", [sample("chelsea")])
     task = make_task(account)
     account.handler("start_run")({"task_id": task.id})
-    svc.blobs.delete(f"models/{CLASSIFIER}/model.onnx")
+    backends.blobs.delete(f"models/{CLASSIFIER}/model.onnx")
     with pytest.raises(NotFound, match=r"model\.onnx"):
-        account.handler("infer_batch")(batch_event(task.id, svc.records.task_inputs(task.id)))
-    assert svc.records.task_inputs(task.id, InputState.PENDING) == svc.records.task_inputs(task.id)
+        account.handler("infer_batch")(batch_event(task.id, backends.records.task_inputs(task.id)))
+    assert backends.records.task_inputs(task.id, InputState.PENDING) == backends.records.task_inputs(task.id)
 
 
 def test_not_an_image_and_a_deleted_task(account: Account) -> None:
-    svc = account.world.service
-    svc.add_files(OWNER, "street", [sample("coffee")])
-    svc.add_bytes(OWNER, "street", [("notes.jpg", b"this is not a JPEG")])
+    backends = account.world.backends
+    datasets.add_files(backends, OWNER, "street", [sample("coffee")])
+    datasets.add_bytes(backends, OWNER, "street", [("notes.jpg", b"this is not a JPEG")])
     task = make_task(account)
     account.handler("start_run")({"task_id": task.id})
-    ids = svc.records.task_inputs(task.id)
+    ids = backends.records.task_inputs(task.id)
     outcome = account.handler("infer_batch")(batch_event(task.id, ids))
     assert outcome["failed"] == 1
-    (failed,) = svc.records.failed_inputs(task.id)
+    (failed,) = backends.records.failed_inputs(task.id)
     assert "image" in failed.reason
-    svc.delete_task(OWNER, "t1")
+    tasks.delete_task(backends, OWNER, "t1")
     # A batch that starts after the deletion (a new batch, not a retry of the first).
     assert account.handler("infer_batch")(batch_event(task.id, ids[:1]))["skipped"] == "task deleted"
     assert account.handler("finalize_run")({"task_id": task.id})["status"] == "Deleted"
 
 
 def test_tolerated_batch_failures_leave_no_input_pending(account: Account) -> None:
-    svc = account.world.service
-    svc.add_files(OWNER, "street", [SAMPLES])
+    backends = account.world.backends
+    datasets.add_files(backends, OWNER, "street", [SAMPLES])
     task = make_task(account)
     started = account.handler("start_run")({"task_id": task.id})
-    ids = [m["input_id"] for m in json.loads(svc.blobs.get(started["manifest_key"]))]
+    ids = [m["input_id"] for m in json.loads(backends.blobs.get(started["manifest_key"]))]
     account.handler("infer_batch")(batch_event(task.id, ids[:4]))  # the other batch never succeeded
     result = account.handler("finalize_run")({"task_id": task.id})
     assert result["status"] == "Complete" and result["inputs_failed"] == 2
-    assert {f.input_id for f in svc.records.failed_inputs(task.id)} == set(ids[4:])
+    assert {f.input_id for f in backends.records.failed_inputs(task.id)} == set(ids[4:])
 
 
 def upload_event(key: str, event_id: str) -> dict[str, Any]:
@@ -158,11 +160,11 @@ def upload_event(key: str, event_id: str) -> dict[str, Any]:
 
 
 def test_uploads_are_labeled_once_for_every_watching_task(account: Account) -> None:
-    svc = account.world.service
-    svc.add_files(OWNER, "street", [sample("coffee")])
+    backends = account.world.backends
+    datasets.add_files(backends, OWNER, "street", [sample("coffee")])
     watching = make_task(account, name="watching")
     other = make_task(account, name="also-watching")
-    blobs = svc.blobs
+    blobs = backends.blobs
     blobs.put("uploads/street/cat.png", sample("chelsea").read_bytes())
     blobs.put("uploads/street/readme.txt2", b"?")
     blobs.put("uploads/street/broken.jpg", b"not really")
@@ -177,33 +179,33 @@ def test_uploads_are_labeled_once_for_every_watching_task(account: Account) -> N
     response = account.handler("label_upload")({"Records": records})
     assert response == {"batchItemFailures": []}
     for task in (watching, other):
-        counts = svc.records.counts(task.id)
+        counts = backends.records.counts(task.id)
         assert (counts.inputs_total, counts.inputs_done, counts.inputs_failed) == (2, 1, 1)
-        assert any(p.concept in ("tiger cat", "Egyptian cat", "tabby") for p in svc.records.predictions(task.id))
-        items = svc.records.review_items(task.id)
-        depth = sum(svc.queues.depth(queue_name(task.id, r)) for r in ("alice", "bob"))
+        assert any(p.concept in ("tiger cat", "Egyptian cat", "tabby") for p in backends.records.predictions(task.id))
+        items = backends.records.review_items(task.id)
+        depth = sum(backends.queues.depth(queue_name(task.id, r)) for r in ("alice", "bob"))
         assert depth == len(items)
 
 
 def test_a_failing_record_is_reported_alone(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
-    svc = account.world.service
-    svc.add_files(OWNER, "street", [sample("coffee")])
+    backends = account.world.backends
+    datasets.add_files(backends, OWNER, "street", [sample("coffee")])
     make_task(account)
-    svc.blobs.put("uploads/street/a.png", sample("chelsea").read_bytes())
+    backends.blobs.put("uploads/street/a.png", sample("chelsea").read_bytes())
     module_handler = account.handler("label_upload")
     module = account.modules["label_upload"]
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("S3 is having a moment")
 
-    monkeypatch.setattr(module, "label_object", flaky)
+    monkeypatch.setattr(module, "label_upload", flaky)
     response = module_handler({"Records": [upload_event("uploads/street/a.png", "e9"), upload_event("x/y.png", "e8")]})
     assert response == {"batchItemFailures": [{"itemIdentifier": "e9"}]}
 
 
 def test_api_health_and_status(account: Account) -> None:
-    svc = account.world.service
-    svc.add_files(OWNER, "street", [sample("coffee")])
+    backends = account.world.backends
+    datasets.add_files(backends, OWNER, "street", [sample("coffee")])
     make_task(account)
 
     def get(path: str, claims: dict[str, str] | None = None) -> dict[str, Any]:

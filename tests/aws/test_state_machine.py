@@ -16,15 +16,17 @@ from unittest import mock
 
 import pytest
 
+from autolabel.app import datasets, tasks
+from autolabel.app.access import find_task
+from autolabel.app.input_manager import every_annotation
+from autolabel.app.models import publish_shipped, shipped_models_dir
+from autolabel.app.runs.local import run_task
 from autolabel.aws import clients
 from autolabel.aws.executions import start_run
-from autolabel.aws.world import publish_models
 from autolabel.domain import partition
 from autolabel.domain.models import Reviewer, TaskStatus, Thresholds
 from autolabel.domain.users import Actor
-from autolabel.inference.catalog import shipped_models_dir
-from autolabel.ports import AnnotationQuery, queue_name
-from autolabel.service import Autolabel
+from autolabel.ports import AnnotationQuery, Backends, queue_name
 from tests.aws.conftest import BUCKET, DETECTOR, Account
 from tests.conftest import SAMPLES
 from tests.contract.adapters import REGION
@@ -131,8 +133,9 @@ def run(arn: str, task_id: str, name: str | None = None) -> dict[str, Any]:
     raise AssertionError("the execution did not finish")
 
 
-def create(svc: Autolabel) -> Any:
-    return svc.create_task(
+def create(backends: Backends) -> Any:
+    return tasks.create_task(
+        backends,
         OWNER,
         name="street",
         dataset="samples",
@@ -143,24 +146,24 @@ def create(svc: Autolabel) -> Any:
     )
 
 
-def results(svc: Autolabel, task_id: str) -> tuple[list[tuple[Any, ...]], dict[str, list[tuple[str, float]]]]:
+def results(backends: Backends, task_id: str) -> tuple[list[tuple[Any, ...]], dict[str, list[tuple[str, float]]]]:
     annotations = sorted(
         (a.input_id, a.concept, a.status.value, round(a.score or 0, 5), a.geometry.model_dump_json())
-        for a in svc.annotations(AnnotationQuery(task_id=task_id))
+        for a in every_annotation(backends, AnnotationQuery(task_id=task_id))
     )
-    predictions = {p.id: p for p in svc.records.predictions(task_id)}
+    predictions = {p.id: p for p in backends.records.predictions(task_id)}
     items = {
         i.input_id: sorted((predictions[p].concept, round(predictions[p].score, 5)) for p in i.prediction_ids)
-        for i in svc.records.review_items(task_id)
+        for i in backends.records.review_items(task_id)
     }
     return annotations, items
 
 
-def test_run_on_aws_matches_the_embedded_pipeline(deployed: tuple[Account, str], svc: Autolabel) -> None:
+def test_run_on_aws_matches_the_embedded_pipeline(deployed: tuple[Account, str], backends: Backends) -> None:
     account, arn = deployed
-    aws = account.world.service
-    publish_models(aws, shipped_models_dir(), only={DETECTOR})
-    aws.add_files(OWNER, "samples", [SAMPLES])
+    aws = account.world.backends
+    publish_shipped(aws, shipped_models_dir(), only={DETECTOR})
+    datasets.add_files(aws, OWNER, "samples", [SAMPLES])
     task = create(aws)
 
     described = run(arn, task.id)
@@ -170,12 +173,12 @@ def test_run_on_aws_matches_the_embedded_pipeline(deployed: tuple[Account, str],
     assert stored.status == TaskStatus.COMPLETE
 
     # The embedded pipeline on the same photos with the same task settings.
-    svc.add_files(OWNER, "samples", [SAMPLES])
-    create(svc)
-    svc.run_task(OWNER, "street")
-    local = svc.task("street")
-    assert results(aws, task.id) == results(svc, local.id)
-    assert aws.records.counts(task.id) == svc.records.counts(local.id)
+    datasets.add_files(backends, OWNER, "samples", [SAMPLES])
+    create(backends)
+    run_task(backends, OWNER, "street")
+    local = find_task(backends, "street")
+    assert results(aws, task.id) == results(backends, local.id)
+    assert aws.records.counts(task.id) == backends.records.counts(local.id)
 
     # Review items sit in their reviewer's queue; the split follows the weights. With batches
     # running concurrently, *which* input a reviewer gets may differ from the embedded run
@@ -184,7 +187,7 @@ def test_run_on_aws_matches_the_embedded_pipeline(deployed: tuple[Account, str],
     assert items, "the thresholds put some predictions up for review"
     expected = Counter(partition.reviewer_for(n, REVIEWERS) for n in range(len(items)))
     assert Counter(i.reviewer for i in items) == expected
-    assert Counter(i.reviewer for i in svc.records.review_items(local.id)) == expected
+    assert Counter(i.reviewer for i in backends.records.review_items(local.id)) == expected
     assert sorted(i.sequence for i in items) == list(range(len(items)))
     for reviewer in REVIEWERS:
         queue = queue_name(task.id, reviewer.name)
@@ -199,9 +202,10 @@ def test_run_on_aws_matches_the_embedded_pipeline(deployed: tuple[Account, str],
 
 def test_a_run_that_cannot_start_marks_the_task_failed(deployed: tuple[Account, str]) -> None:
     account, arn = deployed
-    aws = account.world.service
-    aws.add_files(OWNER, "samples", [SAMPLES / "coffee.png"])
-    task = aws.create_task(
+    aws = account.world.backends
+    datasets.add_files(aws, OWNER, "samples", [SAMPLES / "coffee.png"])
+    task = tasks.create_task(
+        aws,
         OWNER,
         name="empty",
         dataset="samples",

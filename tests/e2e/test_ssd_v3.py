@@ -13,14 +13,17 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image
 
+from autolabel.app import datasets, tasks
+from autolabel.app.access import find_task
+from autolabel.app.models import shipped_models_dir
+from autolabel.app.runs.local import run_task
 from autolabel.domain.models import Box, Reviewer, Thresholds
 from autolabel.domain.users import Actor
 from autolabel.imaging.decode import decode_image, decode_image_at_least
-from autolabel.inference.catalog import shipped_models_dir
 from autolabel.inference.processing import Prepared, RawPrediction, prepare
 from autolabel.inference.runtime import ModelRunner
 from autolabel.inference.spec import SelectedDetectionDecoder, load_package
-from autolabel.service import Autolabel
+from autolabel.ports import Backends
 from tests.conftest import SAMPLES
 
 OWNER = Actor.workspace_owner()
@@ -93,7 +96,7 @@ def test_the_obvious_objects_stay_on_top(runner: ModelRunner, photos: dict[str, 
     assert all(p.score >= 0.05 for detections in found.values() for p in detections)
 
 
-def test_a_big_rotated_jpeg_is_decoded_small_and_boxed_in_full_size_pixels(svc: Autolabel, tmp_path: Path) -> None:
+def test_a_big_rotated_jpeg_is_decoded_small_and_boxed_in_full_size_pixels(backends: Backends, tmp_path: Path) -> None:
     """A 12-megapixel-class photo is decoded at 1/4 scale (JPEG DCT scaling); its boxes still
     come out in pixels of the full, upright photo and match the full decode's."""
     upright = Image.open(SAMPLES / "chelsea.png").convert("RGB").resize((1804, 1200), Image.Resampling.BICUBIC)
@@ -108,8 +111,9 @@ def test_a_big_rotated_jpeg_is_decoded_small_and_boxed_in_full_size_pixels(svc: 
     small, full_size = decode_image_at_least(data, (300, 300))
     assert full_size == (1804, 1200) and small.size == (451, 300)
 
-    svc.add_files(OWNER, "big", [photo.parent])
-    svc.create_task(
+    datasets.add_files(backends, OWNER, "big", [photo.parent])
+    tasks.create_task(
+        backends,
         OWNER,
         name="big",
         dataset="big",
@@ -118,9 +122,9 @@ def test_a_big_rotated_jpeg_is_decoded_small_and_boxed_in_full_size_pixels(svc: 
         thresholds=Thresholds.of(upper=0.7, lower=0.3),
         reviewers=[Reviewer(name="alice")],
     )
-    svc.run_task(OWNER, "big")
-    task = svc.task("big")
-    cat = max(svc.records.predictions(task.id), key=lambda p: p.score)
+    run_task(backends, OWNER, "big")
+    task = find_task(backends, "big")
+    cat = max(backends.records.predictions(task.id), key=lambda p: p.score)
     assert cat.concept == "cat" and cat.score >= 0.8
     assert isinstance(cat.geometry, Box)
 

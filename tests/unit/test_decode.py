@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageFile, ImageOps
 
+from autolabel.domain.inputs import sniff_kind
 from autolabel.imaging.decode import (
     MAX_PIXELS,
     ImageDecodeError,
@@ -21,7 +22,6 @@ from autolabel.imaging.decode import (
     decode_image,
     decode_image_at_least,
     image_size,
-    sniff_kind,
 )
 
 WHITE = (255, 255, 255)

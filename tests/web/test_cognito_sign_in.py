@@ -22,13 +22,12 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
+from autolabel import bootstrap
 from autolabel.api.app import create_app
 from autolabel.api.auth import JwtClaimsAuthenticator
 from autolabel.api.resolver import ThreadSafeHttpResolver, raw_error
 from autolabel.api.server import ApiServer, make_handler
-from autolabel.service import Autolabel
 from autolabel.web import STATIC_DIR
-from autolabel.workspace import embedded
 from tests.web.conftest import screenshot
 
 CLIENT_ID = "test-client-id"
@@ -124,9 +123,8 @@ class FakeCognito:
 
 @pytest.fixture
 def cognito(tmp_path: Path) -> Iterator[tuple[str, FakeCognito]]:
-    backends = embedded(tmp_path / "home")
-    service = Autolabel(backends.records, backends.blobs, backends.queues)
-    fake = FakeCognito(create_app(service, authenticate=JwtClaimsAuthenticator()))
+    backends = bootstrap.embedded(tmp_path / "home")
+    fake = FakeCognito(create_app(backends, authenticate=JwtClaimsAuthenticator()))
     server = ApiServer(("127.0.0.1", 0), make_handler(fake, STATIC_DIR))  # type: ignore[arg-type]
     base = f"http://127.0.0.1:{server.server_address[1]}"
     fake.redirect_uri = f"{base}/"

@@ -12,7 +12,7 @@ from typing import Any, cast
 import pytest
 from playwright.sync_api import BrowserContext, Page, Response, expect
 
-from autolabel.inference.catalog import shipped_models_dir
+from autolabel.app.models import shipped_models_dir
 from autolabel.inference.spec import load_package
 from tests.web.conftest import (
     Site,

@@ -16,8 +16,7 @@ from autolabel.api.routes.me import me_router
 from autolabel.api.routes.models import models_router
 from autolabel.api.routes.review import review_router
 from autolabel.api.routes.tasks import tasks_router
-from autolabel.api.runs import RunLauncher, ThreadRunLauncher
-from autolabel.service import Autolabel
+from autolabel.ports import Backends
 
 TITLE = "autolabel"
 API_VERSION = "1.0.0"
@@ -27,17 +26,9 @@ DESCRIPTION = (
 )
 
 
-def create_app(
-    service: Autolabel,
-    authenticate: Authenticator | None = None,
-    launcher: RunLauncher | None = None,
-) -> ThreadSafeHttpResolver:
-    app = ThreadSafeHttpResolver(authenticate or BearerTokenAuthenticator(service))
-    context = ApiContext(
-        service=service,
-        launcher=launcher or ThreadRunLauncher(service),
-        current_actor=app.current_actor,
-    )
+def create_app(backends: Backends, authenticate: Authenticator | None = None) -> ThreadSafeHttpResolver:
+    app = ThreadSafeHttpResolver(authenticate or BearerTokenAuthenticator(backends))
+    context = ApiContext(backends=backends, current_actor=app.current_actor)
     register_error_handlers(app)
     app.include_router(health_router())
     app.include_router(me_router(context))

@@ -7,9 +7,10 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
+from autolabel.app import users
 from autolabel.domain.errors import Forbidden, Unauthorized
 from autolabel.domain.users import Actor, Role
-from autolabel.service import Autolabel
+from autolabel.ports import Backends
 
 
 class Authenticator(Protocol):
@@ -19,15 +20,15 @@ class Authenticator(Protocol):
 class BearerTokenAuthenticator:
     """Embedded: ``Authorization: Bearer <token>`` checked against the stored token hashes."""
 
-    def __init__(self, service: Autolabel) -> None:
-        self.service = service
+    def __init__(self, backends: Backends) -> None:
+        self.backends = backends
 
     def __call__(self, event: BaseProxyEvent) -> Actor:
         header = event.headers.get("authorization") or ""
         scheme, _, token = header.strip().partition(" ")
         if header and scheme.lower() != "bearer":
             raise Unauthorized("use 'Authorization: Bearer <token>'")
-        return self.service.authenticate(token.strip() or None)
+        return users.authenticate(self.backends, token.strip() or None)
 
 
 class JwtClaimsAuthenticator:

@@ -1,4 +1,4 @@
-"""What every router needs: the core, who is calling, and how runs start."""
+"""What every router needs: the world's backends (passed on to the use cases) and who is calling."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from autolabel.api.runs import RunLauncher
 from autolabel.domain.errors import ValidationError
 from autolabel.domain.users import Actor
-from autolabel.service import Autolabel
+from autolabel.ports import Backends
 
 Cursor = Annotated[str | None, Query(max_length=512, description="The cursor of the previous page.")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
@@ -22,8 +21,7 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
 
 @dataclass(frozen=True)
 class ApiContext:
-    service: Autolabel
-    launcher: RunLauncher
+    backends: Backends
     current_actor: Callable[[], Actor]  # the caller the resolver authenticated for this request
 
     def actor(self) -> Actor:

@@ -10,9 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autolabel import bootstrap
 from autolabel.api.app import create_app, openapi_json
-from autolabel.service import Autolabel
-from autolabel.workspace import embedded
 
 DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "openapi.json"
 
@@ -20,9 +19,8 @@ DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "openapi.json"
 def openapi_document() -> str:
     """The document as committed: indented, newline-terminated."""
     with tempfile.TemporaryDirectory() as home:
-        # Routes are declared against a service; an empty throwaway workspace is enough to list them.
-        backends = embedded(Path(home))
-        app = create_app(Autolabel(backends.records, backends.blobs, backends.queues, backends.users))
+        # Routes are declared against a world; an empty throwaway workspace is enough to list them.
+        app = create_app(bootstrap.embedded(Path(home)))
         return json.dumps(json.loads(openapi_json(app)), indent=2) + "\n"
 
 

@@ -1,5 +1,7 @@
 """Request and response bodies. Requests are strict (no unknown fields, no type coercion), so a
-wrong type or a typo in a field name is a 422, never a silently ignored value."""
+wrong type or a typo in a field name is a 422, never a silently ignored value; names follow the
+domain's rules (``autolabel.domain.names``), whose patterns the OpenAPI document carries.
+Responses are the public views of ``autolabel.app.views``, never the domain's own records."""
 
 from __future__ import annotations
 
@@ -7,22 +9,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from autolabel.domain.models import (
-    Annotation,
-    Box,
-    Dataset,
-    DatasetVersion,
-    Input,
-    ModelSpec,
-    Reviewer,
-    ReviewItem,
-    Task,
-    Thresholds,
+from autolabel.app.review import ReviewView
+from autolabel.app.tasks import TaskSummary
+from autolabel.app.views import (
+    AnnotationView,
+    DatasetView,
+    InputView,
+    ModelView,
+    ReviewItemView,
+    TaskView,
+    VersionView,
 )
-from autolabel.domain.progress import TaskSummary
-from autolabel.service import ReviewView
+from autolabel.domain.models import Box, Reviewer, Thresholds
+from autolabel.domain.names import ConceptName, DatasetName, ReviewerName, TaskName
 
-NAME = r"^[A-Za-z0-9][A-Za-z0-9 _.@()+-]{0,127}$"
+# A reference to something that exists: a name or an id (ids are [a-z]+_ and hex).
 ID = r"^[A-Za-z0-9_.@ ()+-]{1,128}$"
 MAX_ITEMS = 1000
 
@@ -49,7 +50,7 @@ class ThresholdsIn(Request):
 
 
 class ReviewerIn(Request):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+    name: ReviewerName
     weight: int = Field(default=1, ge=1, le=1000)
 
     def domain(self) -> Reviewer:
@@ -69,11 +70,11 @@ class Me(BaseModel):
 
 
 class DatasetCreate(Request):
-    name: str = Field(pattern=NAME)
+    name: DatasetName
 
 
 class DatasetPage(BaseModel):
-    items: list[Dataset]
+    items: list[DatasetView]
     cursor: str | None
 
 
@@ -93,11 +94,11 @@ class InputsRegister(Request):
 
 
 class InputList(BaseModel):
-    items: list[Input]
+    items: list[InputView]
 
 
 class InputPage(BaseModel):
-    items: list[Input]
+    items: list[InputView]
     cursor: str | None
 
 
@@ -113,7 +114,7 @@ class InputsDelete(Request):
 
 
 class ModelPage(BaseModel):
-    items: list[ModelSpec]
+    items: list[ModelView]
     cursor: str | None
 
 
@@ -135,10 +136,10 @@ class ModelRegister(Request):
 
 
 class TaskCreate(Request):
-    name: str = Field(pattern=NAME)
+    name: TaskName
     dataset: str = Field(pattern=ID, description="Dataset name or id.")
     model: str = Field(pattern=ID, description="Model id (see GET /models).")
-    concepts: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(min_length=1, max_length=MAX_ITEMS)
+    concepts: list[ConceptName] = Field(min_length=1, max_length=MAX_ITEMS)
     auto_annotate: bool = True
     thresholds: ThresholdsIn
     concept_thresholds: dict[str, ThresholdsIn] = Field(default_factory=dict)
@@ -146,7 +147,7 @@ class TaskCreate(Request):
 
 
 class TaskUpdate(Request):
-    name: str | None = Field(default=None, pattern=NAME)
+    name: TaskName | None = None
     reviewers: list[ReviewerIn] | None = Field(default=None, min_length=1, max_length=200)
 
     @model_validator(mode="after")
@@ -157,12 +158,12 @@ class TaskUpdate(Request):
 
 
 class TaskPage(BaseModel):
-    items: list[Task]
+    items: list[TaskView]
     cursor: str | None
 
 
 class TaskDetail(BaseModel):
-    task: Task
+    task: TaskView
     summary: TaskSummary
 
 
@@ -177,7 +178,7 @@ class Rethreshold(Request):
 
 
 class VersionList(BaseModel):
-    items: list[DatasetVersion]
+    items: list[VersionView]
 
 
 class ExportOut(BaseModel):
@@ -201,7 +202,7 @@ class Choose(Request):
 
 class EditIn(Request):
     prediction_id: str = Field(pattern=ID)
-    concept: str | None = Field(default=None, min_length=1, max_length=128)
+    concept: ConceptName | None = None
     box: Box | None = None
 
     @model_validator(mode="after")
@@ -219,7 +220,7 @@ class EditDecision(Request):
 class Decided(BaseModel):
     item_id: str
     decision: str
-    annotations: list[Annotation]
+    annotations: list[AnnotationView]
 
 
 class BulkAccept(Request):
@@ -233,7 +234,7 @@ class BulkAccepted(BaseModel):
 
 
 class ReviewItemPage(BaseModel):
-    items: list[ReviewItem]
+    items: list[ReviewItemView]
     cursor: str | None
 
 
@@ -241,18 +242,18 @@ class ReviewItemPage(BaseModel):
 
 
 class AnnotationPage(BaseModel):
-    items: list[Annotation]
+    items: list[AnnotationView]
     cursor: str | None
 
 
 class AnnotationsAdd(Request):
     input_ids: list[Annotated[str, Field(pattern=ID)]] = Field(min_length=1, max_length=MAX_ITEMS)
-    concept: str = Field(min_length=1, max_length=128)
+    concept: ConceptName
     box: Box | None = Field(default=None, description="Omit for a whole-input label (a classification).")
 
 
 class AnnotationList(BaseModel):
-    items: list[Annotation]
+    items: list[AnnotationView]
 
 
 class AnnotationsDelete(Request):

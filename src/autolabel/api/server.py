@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from autolabel.api.app import create_app
 from autolabel.api.resolver import MAX_BODY_BYTES, ThreadSafeHttpResolver, too_large_response
-from autolabel.service import Autolabel
+from autolabel.ports import Backends
 from autolabel.web import STATIC_DIR, is_app_path, static_response
 
 log = logging.getLogger("autolabel.api.server")
@@ -180,13 +180,13 @@ class ApiServer(ThreadingHTTPServer):
 
 
 def make_server(
-    service: Autolabel, host: str = "127.0.0.1", port: int = 8080, static_root: Path = STATIC_DIR
+    backends: Backends, host: str = "127.0.0.1", port: int = 8080, static_root: Path = STATIC_DIR
 ) -> ApiServer:
-    return ApiServer((host, port), make_handler(create_app(service), static_root))
+    return ApiServer((host, port), make_handler(create_app(backends), static_root))
 
 
-def run_server(service: Autolabel, host: str, port: int, announce: Callable[[str], None] = print) -> None:
-    server = make_server(service, host, port)
+def run_server(backends: Backends, host: str, port: int, announce: Callable[[str], None] = print) -> None:
+    server = make_server(backends, host, port)
     bound_host, bound_port = server.server_address[:2]
     announce(f"http://{bound_host!s}:{bound_port}")
     try:

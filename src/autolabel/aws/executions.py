@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from autolabel.aws.errors import code_of
-from autolabel.domain.users import Actor
+from autolabel.ports import RunLauncher
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -38,13 +38,13 @@ def start_run(client: SFNClient, state_machine_arn: str, task_id: str) -> str:
     raise RuntimeError(f"task {task_id} has been run {MAX_RERUNS} times")
 
 
-class StepFunctionsRunLauncher:
+class StepFunctionsRunLauncher(RunLauncher):
     """The HTTP API's "start a run" on AWS: one state-machine execution per task run."""
 
     def __init__(self, client: SFNClient, state_machine_arn: str) -> None:
         self.client = client
         self.state_machine_arn = state_machine_arn
 
-    def launch(self, actor: Actor, task_id: str) -> None:
-        # The service already checked the actor and marked the task In progress.
+    def launch(self, task_id: str) -> None:
+        # The use case already checked the caller and marked the task In progress.
         start_run(self.client, self.state_machine_arn, task_id)

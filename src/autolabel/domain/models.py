@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from autolabel.domain.errors import ValidationError
+from autolabel.domain.names import ReviewerName
 
 
 def utcnow() -> datetime:
@@ -230,7 +231,7 @@ class ModelSpec(Frozen):
 
 
 class Reviewer(Frozen):
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    name: ReviewerName
     weight: int = Field(default=1, ge=1, le=1000)
 
 

@@ -12,31 +12,19 @@ import struct
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import PurePosixPath
-from typing import Literal
 
-import numpy as np
 from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 __all__ = [
-    "IMAGE_EXTENSIONS",
     "MAX_PIXELS",
-    "TEXT_EXTENSIONS",
     "ImageDecodeError",
-    "Kind",
     "decode_image",
     "decode_image_at_least",
     "image_size",
-    "sniff_kind",
 ]
 
 MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb limit (~ 9459 x 9459)
 """Default decompression-bomb limit (width * height of the first frame)."""
-
-IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"})
-TEXT_EXTENSIONS = frozenset({"txt"})
-
-Kind = Literal["image", "text"]
 
 # Only the formats we accept by extension. Pillow would otherwise also try e.g. EPS, whose
 # load() shells out to Ghostscript: a needless attack surface for user uploads.
@@ -159,16 +147,6 @@ def image_size(data: bytes, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     return (height, width) if orientation in _SWAPS_AXES else (width, height)
 
 
-def sniff_kind(path_or_name: str) -> Kind | None:
-    """Classify a file by its extension (case-insensitive); ``None`` if we do not handle it."""
-    ext = PurePosixPath(path_or_name).suffix.lower().lstrip(".")
-    if ext in IMAGE_EXTENSIONS:
-        return "image"
-    if ext in TEXT_EXTENSIONS:
-        return "text"
-    return None
-
-
 @contextmanager
 def _opened(data: bytes, max_pixels: int) -> Iterator[ImageFile.ImageFile]:
     """Open ``data`` lazily, refusing oversized images before their pixels are decoded.
@@ -245,6 +223,9 @@ def _high_depth_to_gray(img: Image.Image) -> Image.Image:
 
     Pillow's own convert("L") clips such data at 255, turning most of a 16-bit image white.
     """
+    # Here, not at the top: image_size() (exports, in the API) needs Pillow alone.
+    import numpy as np
+
     arr = np.asarray(img)
     is_16bit = img.mode.startswith("I;16") or (img.mode == "I" and arr.size and arr.min() >= 0 and arr.max() <= 65535)
     if is_16bit:

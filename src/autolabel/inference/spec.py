@@ -39,15 +39,6 @@ class Resize(_Strict):
             raise ValueError("shorter-crop needs shorter and crop")
         return self
 
-    def output_size(self) -> tuple[int, int] | None:
-        if self.mode == "stretch":
-            assert self.width and self.height
-            return self.width, self.height
-        if self.mode == "shorter-crop":
-            assert self.crop
-            return self.crop, self.crop
-        return None
-
     def source_size_needed(self) -> tuple[int, int] | None:
         """The smallest (width, height) a source may be decoded at without losing detail this
         resize keeps; ``None`` when every pixel counts."""

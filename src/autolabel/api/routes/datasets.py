@@ -17,8 +17,9 @@ from autolabel.api.schemas import (
     InputsRegister,
     InputsUpload,
 )
-from autolabel.domain.models import Dataset
-from autolabel.service import page_of
+from autolabel.app import datasets
+from autolabel.app.views import DatasetView, InputView
+from autolabel.ports import Page
 
 TAGS = ["datasets"]
 
@@ -27,14 +28,14 @@ def datasets_router(api: ApiContext) -> Router:
     router = Router()
 
     @router.post("/datasets", tags=TAGS, summary="Create a dataset", status_code=201, responses=responses(201))
-    def create_dataset(body: Annotated[DatasetCreate, Body()]) -> Dataset:
-        return api.service.create_dataset(api.actor(), body.name)
+    def create_dataset(body: Annotated[DatasetCreate, Body()]) -> DatasetView:
+        return DatasetView.of(datasets.create_dataset(api.backends, api.actor(), body.name))
 
     @router.get("/datasets", tags=TAGS, summary="List datasets", responses=responses())
     def list_datasets(cursor: Cursor = None, limit: Limit = 100) -> DatasetPage:
-        found = api.service.datasets(api.actor())
-        page = page_of(sorted(found, key=lambda d: d.id), lambda d: d.id, cursor, limit)
-        return DatasetPage(items=page.items, cursor=page.cursor)
+        found = datasets.list_datasets(api.backends, api.actor())
+        page = Page.of(sorted(found, key=lambda d: d.id), lambda d: d.id, cursor, limit)
+        return DatasetPage(items=DatasetView.many(page.items), cursor=page.cursor)
 
     @router.post(
         "/datasets/<dataset>/inputs",
@@ -46,7 +47,7 @@ def datasets_router(api: ApiContext) -> Router:
     def upload_inputs(dataset: str, body: Annotated[InputsUpload, Body()]) -> InputList:
         actor = api.actor()
         files = [(f.filename, decode_base64(f.content_base64, f.filename)) for f in body.files]
-        return InputList(items=api.service.add_bytes(actor, path_ref(dataset), files))
+        return InputList(items=InputView.many(datasets.add_bytes(api.backends, actor, path_ref(dataset), files)))
 
     @router.post(
         "/datasets/<dataset>/inputs/register",
@@ -56,16 +57,17 @@ def datasets_router(api: ApiContext) -> Router:
         responses=responses(201),
     )
     def register_inputs(dataset: str, body: Annotated[InputsRegister, Body()]) -> InputList:
-        return InputList(items=api.service.register_keys(api.actor(), path_ref(dataset), body.keys))
+        added = datasets.register_keys(api.backends, api.actor(), path_ref(dataset), body.keys)
+        return InputList(items=InputView.many(added))
 
     @router.get("/datasets/<dataset>/inputs", tags=TAGS, summary="List a dataset's inputs", responses=responses())
     def list_inputs(dataset: str, cursor: Cursor = None, limit: Limit = 100) -> InputPage:
-        page = api.service.list_inputs(api.actor(), path_ref(dataset), cursor, limit)
-        return InputPage(items=page.items, cursor=page.cursor)
+        page = datasets.list_inputs(api.backends, api.actor(), path_ref(dataset), cursor, limit)
+        return InputPage(items=InputView.many(page.items), cursor=page.cursor)
 
     @router.delete("/datasets/<dataset>/inputs/<input_id>", tags=TAGS, summary="Delete an input", responses=responses())
     def delete_input(dataset: str, input_id: str) -> Deleted:
-        deleted = api.service.delete_inputs(api.actor(), [path_ref(input_id)], path_ref(dataset))
+        deleted = datasets.delete_inputs(api.backends, api.actor(), [path_ref(input_id)], path_ref(dataset))
         return Deleted(deleted=deleted)
 
     @router.get(
@@ -82,11 +84,12 @@ def datasets_router(api: ApiContext) -> Router:
         },
     )
     def input_content(input_id: str) -> Response[bytes]:
-        found, data = api.service.input_content(api.actor(), path_ref(input_id))
+        content = datasets.input_content(api.backends, api.actor(), path_ref(input_id))
+        found = content.input
         return Response(
             status_code=200,
             content_type="application/octet-stream",
-            body=data,
+            body=content.data,
             headers={"Content-Disposition": f'inline; filename="{found.sha256}{Path(found.blob_key).suffix}"'},
         )
 

@@ -16,6 +16,8 @@ from autolabel.api.schemas import (
     Deleted,
     InputsDelete,
 )
+from autolabel.app import datasets, input_manager
+from autolabel.app.views import AnnotationView
 from autolabel.domain.errors import ValidationError
 from autolabel.domain.models import AnnotationStatus
 from autolabel.ports import AnnotationQuery
@@ -64,8 +66,8 @@ def input_manager_router(api: ApiContext) -> Router:
             limit=limit,
             cursor=cursor,
         )
-        page = api.service.query_annotations(api.actor(), query)
-        return AnnotationPage(items=page.items, cursor=page.cursor)
+        page = input_manager.query_annotations(api.backends, api.actor(), query)
+        return AnnotationPage(items=AnnotationView.many(page.items), cursor=page.cursor)
 
     @router.post(
         "/tasks/<task>/annotations",
@@ -75,17 +77,20 @@ def input_manager_router(api: ApiContext) -> Router:
         responses=responses(201),
     )
     def add_annotations(task: str, body: Annotated[AnnotationsAdd, Body()]) -> AnnotationList:
-        added = api.service.add_annotations(api.actor(), path_ref(task), body.input_ids, body.concept, body.box)
-        return AnnotationList(items=added)
+        added = input_manager.add_annotations(
+            api.backends, api.actor(), path_ref(task), body.input_ids, body.concept, body.box
+        )
+        return AnnotationList(items=AnnotationView.many(added))
 
     @router.post("/tasks/<task>/annotations/delete", tags=TAGS, summary="Remove annotations", responses=responses())
     def remove_annotations(task: str, body: Annotated[AnnotationsDelete, Body()]) -> Count:
-        return Count(deleted=api.service.remove_annotations(api.actor(), path_ref(task), body.annotation_ids))
+        removed = input_manager.remove_annotations(api.backends, api.actor(), path_ref(task), body.annotation_ids)
+        return Count(deleted=removed)
 
     @router.post(
         "/inputs/delete", tags=TAGS, summary="Delete inputs and all that is recorded about them", responses=responses()
     )
     def delete_inputs(body: Annotated[InputsDelete, Body()]) -> Deleted:
-        return Deleted(deleted=api.service.delete_inputs(api.actor(), body.input_ids))
+        return Deleted(deleted=datasets.delete_inputs(api.backends, api.actor(), body.input_ids))
 
     return router

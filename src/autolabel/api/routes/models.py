@@ -8,8 +8,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from autolabel.api.context import ApiContext, Cursor, Limit, decode_base64
 from autolabel.api.errors import responses
 from autolabel.api.schemas import ModelPage, ModelRegister
-from autolabel.domain.models import ModelSpec
-from autolabel.service import page_of
+from autolabel.app import models
+from autolabel.app.views import ModelView
+from autolabel.ports import Page
 
 TAGS = ["models"]
 
@@ -21,13 +22,15 @@ def models_router(api: ApiContext) -> Router:
         "/models", tags=TAGS, summary="Shipped and registered models with their concepts", responses=responses()
     )
     def list_models(cursor: Cursor = None, limit: Limit = 100) -> ModelPage:
-        page = page_of(sorted(api.service.models(), key=lambda m: m.id), lambda m: m.id, cursor, limit)
-        return ModelPage(items=page.items, cursor=page.cursor)
+        found = sorted(models.list_models(api.backends), key=lambda m: m.id)
+        page = Page.of(found, lambda m: m.id, cursor, limit)
+        return ModelPage(items=ModelView.many(page.items), cursor=page.cursor)
 
     @router.post("/models", tags=TAGS, summary="Register an ONNX model", status_code=201, responses=responses(201))
-    def register_model(body: Annotated[ModelRegister, Body()]) -> ModelSpec:
+    def register_model(body: Annotated[ModelRegister, Body()]) -> ModelView:
         actor = api.actor()
         inline = decode_base64(body.onnx_base64, "onnx_base64") if body.onnx_base64 is not None else None
-        return api.service.register_model(actor, body.spec, onnx_bytes=inline, onnx_key=body.onnx_key)
+        spec = models.register_model(api.backends, actor, body.spec, onnx_bytes=inline, onnx_key=body.onnx_key)
+        return ModelView.of(spec)
 
     return router

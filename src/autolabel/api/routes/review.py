@@ -16,8 +16,11 @@ from autolabel.api.schemas import (
     NextItem,
     ReviewItemPage,
 )
+from autolabel.app import review
+from autolabel.app.review import ReviewProgress, ReviewView
+from autolabel.app.views import AnnotationView, ReviewItemView
 from autolabel.domain.models import Decision, DecisionKind, Edit
-from autolabel.service import ReviewProgress, ReviewView, page_of
+from autolabel.ports import Page
 
 TAGS = ["review"]
 
@@ -27,8 +30,10 @@ def review_router(api: ApiContext) -> Router:
 
     def decide(item_id: str, decision_for: Decision) -> Decided:
         actor = api.actor()
-        annotations = api.service.decide(actor, path_ref(item_id), decision_for)
-        return Decided(item_id=path_ref(item_id), decision=decision_for.kind.value, annotations=annotations)
+        decided = review.decide(api.backends, actor, path_ref(item_id), decision_for)
+        return Decided(
+            item_id=path_ref(item_id), decision=decision_for.kind.value, annotations=AnnotationView.many(decided)
+        )
 
     @router.post(
         "/tasks/<task>/review/next",
@@ -37,7 +42,7 @@ def review_router(api: ApiContext) -> Router:
         responses=responses(),
     )
     def review_next(task: str) -> NextItem:
-        return NextItem(item=api.service.review_next(api.actor(), path_ref(task)))
+        return NextItem(item=review.review_next(api.backends, api.actor(), path_ref(task)))
 
     @router.get(
         "/tasks/<task>/review/progress",
@@ -46,13 +51,13 @@ def review_router(api: ApiContext) -> Router:
         responses=responses(),
     )
     def review_progress(task: str) -> ReviewProgress:
-        return api.service.review_progress(api.actor(), path_ref(task))
+        return review.review_progress(api.backends, api.actor(), path_ref(task))
 
     @router.get(
         "/review/items/<item_id>", tags=TAGS, summary="One item of the caller's partition", responses=responses()
     )
     def get_item(item_id: str) -> ReviewView:
-        return api.service.review_item(api.actor(), path_ref(item_id))
+        return review.review_item(api.backends, api.actor(), path_ref(item_id))
 
     @router.post(
         "/review/items/<item_id>/accept",
@@ -102,12 +107,8 @@ def review_router(api: ApiContext) -> Router:
         responses=responses(),
     )
     def bulk_accept(task: str, body: Annotated[BulkAccept, Body()]) -> BulkAccepted:
-        report = api.service.bulk_accept(api.actor(), path_ref(task), body.min_score)
-        return BulkAccepted(
-            accepted=report.accepted,
-            skipped_below_score=report.skipped_below_score,
-            skipped_decided_meanwhile=report.skipped_decided_meanwhile,
-        )
+        report = review.bulk_accept(api.backends, api.actor(), path_ref(task), body.min_score)
+        return BulkAccepted(**report.model_dump())
 
     @router.get(
         "/tasks/<task>/review/items",
@@ -121,8 +122,8 @@ def review_router(api: ApiContext) -> Router:
         cursor: Cursor = None,
         limit: Limit = 100,
     ) -> ReviewItemPage:
-        found = api.service.items_labeled_by(api.actor(), path_ref(task), labeler)
-        page = page_of(sorted(found, key=lambda i: i.id), lambda i: i.id, cursor, limit)
-        return ReviewItemPage(items=page.items, cursor=page.cursor)
+        found = review.items_labeled_by(api.backends, api.actor(), path_ref(task), labeler)
+        page = Page.of(sorted(found, key=lambda i: i.id), lambda i: i.id, cursor, limit)
+        return ReviewItemPage(items=ReviewItemView.many(page.items), cursor=page.cursor)
 
     return router

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -18,9 +17,11 @@ from autolabel.api.schemas import (
     TaskUpdate,
     VersionList,
 )
-from autolabel.domain.models import DatasetVersion, Task
-from autolabel.exporting import export_files
-from autolabel.service import page_of
+from autolabel.app import exports, tasks, versions
+from autolabel.app.runs import lifecycle
+from autolabel.app.versions import VersionSnapshot
+from autolabel.app.views import TaskView, VersionView
+from autolabel.ports import Page
 
 TAGS = ["tasks"]
 
@@ -29,8 +30,9 @@ def tasks_router(api: ApiContext) -> Router:
     router = Router()
 
     @router.post("/tasks", tags=TAGS, summary="Create a task", status_code=201, responses=responses(201))
-    def create_task(body: Annotated[TaskCreate, Body()]) -> Task:
-        return api.service.create_task(
+    def create_task(body: Annotated[TaskCreate, Body()]) -> TaskView:
+        created = tasks.create_task(
+            api.backends,
             api.actor(),
             name=body.name,
             dataset=body.dataset,
@@ -41,12 +43,13 @@ def tasks_router(api: ApiContext) -> Router:
             reviewers=[r.domain() for r in body.reviewers],
             auto_annotate=body.auto_annotate,
         )
+        return TaskView.of(created)
 
     @router.get("/tasks", tags=TAGS, summary="Tasks the caller may see", responses=responses())
     def list_tasks(cursor: Cursor = None, limit: Limit = 100) -> TaskPage:
-        found = sorted(api.service.tasks(api.actor()), key=lambda t: t.id)
-        page = page_of(found, lambda t: t.id, cursor, limit)
-        return TaskPage(items=page.items, cursor=page.cursor)
+        found = sorted(tasks.list_tasks(api.backends, api.actor()), key=lambda t: t.id)
+        page = Page.of(found, lambda t: t.id, cursor, limit)
+        return TaskPage(items=TaskView.many(page.items), cursor=page.cursor)
 
     @router.get(
         "/tasks/<task>",
@@ -56,8 +59,8 @@ def tasks_router(api: ApiContext) -> Router:
     )
     def get_task(task: str) -> TaskDetail:
         actor = api.actor()
-        found = api.service.visible_task(actor, path_ref(task))
-        return TaskDetail(task=found, summary=api.service.summary(actor, found.id))
+        found = tasks.get_task(api.backends, actor, path_ref(task))
+        return TaskDetail(task=TaskView.of(found), summary=tasks.summary(api.backends, actor, found.id))
 
     @router.patch(
         "/tasks/<task>",
@@ -65,21 +68,20 @@ def tasks_router(api: ApiContext) -> Router:
         summary="Rename, or change reviewers (assigned items stay put; new ones spread over the new set)",
         responses=responses(),
     )
-    def update_task(task: str, body: Annotated[TaskUpdate, Body()]) -> Task:
+    def update_task(task: str, body: Annotated[TaskUpdate, Body()]) -> TaskView:
         reviewers = [r.domain() for r in body.reviewers] if body.reviewers is not None else None
-        return api.service.update_task(api.actor(), path_ref(task), name=body.name, reviewers=reviewers)
+        updated = tasks.update_task(api.backends, api.actor(), path_ref(task), name=body.name, reviewers=reviewers)
+        return TaskView.of(updated)
 
     @router.delete("/tasks/<task>", tags=TAGS, summary="Delete a task, its results and queues", responses=responses())
-    def delete_task(task: str) -> Task:
-        return api.service.delete_task(api.actor(), path_ref(task))
+    def delete_task(task: str) -> TaskView:
+        return TaskView.of(tasks.delete_task(api.backends, api.actor(), path_ref(task)))
 
     @router.post(
         "/tasks/<task>/runs", tags=TAGS, summary="Start (or resume) a run", status_code=202, responses=responses(202)
     )
     def start_run(task: str) -> RunStarted:
-        actor = api.actor()
-        started = api.service.start_run(actor, path_ref(task))
-        api.launcher.launch(actor, started.id)
+        started = lifecycle.request_run(api.backends, api.actor(), path_ref(task))
         return RunStarted(task_id=started.id, status=started.status.value)
 
     @router.post(
@@ -88,13 +90,15 @@ def tasks_router(api: ApiContext) -> Router:
         summary="Re-apply new thresholds to the stored predictions",
         responses=responses(),
     )
-    def rethreshold(task: str, body: Annotated[Rethreshold, Body()]) -> Task:
-        return api.service.rethreshold(
+    def rethreshold(task: str, body: Annotated[Rethreshold, Body()]) -> TaskView:
+        changed = tasks.rethreshold(
+            api.backends,
             api.actor(),
             path_ref(task),
             body.thresholds.domain() if body.thresholds else None,
             {c: t.domain() for c, t in body.concept_thresholds.items()},
         )
+        return TaskView.of(changed)
 
     @router.post(
         "/tasks/<task>/versions",
@@ -103,18 +107,16 @@ def tasks_router(api: ApiContext) -> Router:
         status_code=201,
         responses=responses(201),
     )
-    def create_version(task: str) -> DatasetVersion:
-        return api.service.create_version(api.actor(), path_ref(task))
+    def create_version(task: str) -> VersionView:
+        return VersionView.of(versions.create_version(api.backends, api.actor(), path_ref(task)))
 
     @router.get("/tasks/<task>/versions", tags=TAGS, summary="The task's dataset versions", responses=responses())
     def list_versions(task: str) -> VersionList:
-        return VersionList(items=api.service.versions(api.actor(), path_ref(task)))
+        return VersionList(items=VersionView.many(versions.list_versions(api.backends, api.actor(), path_ref(task))))
 
     @router.get("/tasks/<task>/versions/<number>", tags=TAGS, summary="One version's snapshot", responses=responses())
-    def get_version(task: str, number: int) -> dict[str, Any]:
-        content = api.service.version_content(api.actor(), path_ref(task), number)
-        document: dict[str, Any] = json.loads(content)
-        return document
+    def get_version(task: str, number: int) -> VersionSnapshot:
+        return versions.version_content(api.backends, api.actor(), path_ref(task), number)
 
     @router.get("/tasks/<task>/export", tags=TAGS, summary="Export as COCO or YOLO", responses=responses())
     def export(
@@ -122,9 +124,9 @@ def tasks_router(api: ApiContext) -> Router:
         format: Annotated[Literal["coco", "yolo"], Query()] = "coco",
         include_review: Annotated[bool, Query()] = False,
     ) -> ExportOut:
-        files = export_files(api.service, api.actor(), path_ref(task), format, include_review)
-        if format == "coco":
-            return ExportOut(format="coco", coco=json.loads(files["coco.json"]))
-        return ExportOut(format="yolo", files={k: v if isinstance(v, str) else v.decode() for k, v in files.items()})
+        made = exports.export_task(api.backends, api.actor(), path_ref(task), format, include_review)
+        if made.format == "coco":
+            return ExportOut(format="coco", coco=made.coco)
+        return ExportOut(format="yolo", files=made.files)
 
     return router

@@ -1,0 +1,80 @@
+"""Exports of a task's annotations: COCO JSON or a YOLO folder (SUCCESS annotations, and those
+awaiting review when asked, marked as such)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from autolabel.app.access import find_task
+from autolabel.app.input_manager import every_annotation
+from autolabel.domain.errors import ValidationError
+from autolabel.domain.models import AnnotationStatus, InputState, Task
+from autolabel.domain.users import Actor, require_admin
+from autolabel.exports.formats import ExportImage, to_coco, to_yolo
+from autolabel.exports.writer import write_export
+from autolabel.ports import AnnotationQuery, Backends
+
+FORMATS = ("coco", "yolo")
+Format = Literal["coco", "yolo"]
+
+
+class Export(BaseModel):
+    format: Format
+    files: dict[str, str] = Field(description="The export's files by relative path: coco.json, or the YOLO folder.")
+
+    @property
+    def coco(self) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(self.files["coco.json"])
+        return document
+
+
+def export_task(backends: Backends, actor: Actor, name: str, fmt: str, include_review: bool = False) -> Export:
+    require_admin(actor, "export tasks")
+    if fmt not in FORMATS:
+        raise ValidationError(f"unknown export format '{fmt}': choose one of {', '.join(FORMATS)}")
+    task = find_task(backends, name)
+    awaiting = [AnnotationStatus.AWAITING_REVIEW, AnnotationStatus.AWAITING_CONSENSUS_REVIEW]
+    statuses = [AnnotationStatus.SUCCESS, *(awaiting if include_review else [])]
+    annotations = every_annotation(backends, AnnotationQuery(task_id=task.id, statuses=statuses))
+    images = export_images(backends, task)
+    if fmt == "coco":
+        document = to_coco(task, images, annotations, include_review=include_review)
+        return Export(format="coco", files={"coco.json": json.dumps(document, indent=2)})
+    return Export(format="yolo", files=to_yolo(task, images, annotations, include_review=include_review))
+
+
+def export_images(backends: Backends, task: Task) -> list[ExportImage]:
+    """Every input of the task that did not fail, with its upright size.
+
+    The size is read from the image's header (Pillow, loaded only when an export runs: the API
+    that serves exports carries Pillow but not numpy or onnxruntime).
+    """
+    from autolabel.imaging.decode import ImageDecodeError, image_size
+
+    failed = set(backends.records.task_inputs(task.id, InputState.FAILED))
+    input_ids = [i for i in backends.records.task_inputs(task.id) if i not in failed]
+    found = backends.records.get_inputs(input_ids)
+    images = []
+    for input_id in input_ids:
+        item = found.get(input_id)
+        if item is None:
+            continue
+        try:
+            width, height = image_size(backends.blobs.get(item.blob_key))
+        except ImageDecodeError:
+            continue
+        images.append(ExportImage(item.id, Path(item.source or item.blob_key).name, width, height))
+    return images
+
+
+def save(export: Export, out: Path) -> list[Path]:
+    """Write an export on this machine: COCO to the file ``out``, YOLO into the folder ``out``."""
+    if export.format == "coco":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(export.files["coco.json"].encode())  # bytes: text mode would translate newlines
+        return [out]
+    return write_export(export.files, out)

@@ -1,0 +1,168 @@
+"""Review: each reviewer pulls the next item of their own queue (a lease), looks at it, and
+accepts, rejects or edits its flagged predictions. Only an item's reviewer decides it, once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+
+from autolabel.app.access import find_task, require_item_access, require_reviewer, visible_task
+from autolabel.app.input_manager import every_annotation
+from autolabel.app.views import AnnotationView, InputView, ReviewItemView
+from autolabel.domain import names
+from autolabel.domain.errors import Conflict, Forbidden, NotFound, ValidationError
+from autolabel.domain.models import Annotation, Decision, DecisionKind, ReviewItem, ReviewState, utcnow
+from autolabel.domain.review import apply_decision
+from autolabel.domain.users import Actor
+from autolabel.ports import AnnotationQuery, Backends, queue_name
+
+LEASE_SECONDS = 300
+# A reviewer's lease may lapse this many times before their item moves to the dead-letter queue.
+MAX_RECEIVES = 5
+
+
+class ReviewView(BaseModel):
+    """What a reviewer needs to decide one item."""
+
+    item: ReviewItemView
+    input: InputView
+    flagged: list[AnnotationView]
+    approved: list[AnnotationView]
+    remaining: int
+    lease_expires_at: datetime | None = None  # set when this call leased the item to the caller
+
+
+class ReviewProgress(BaseModel):
+    """The caller's own share of a task's review: what the review page's "N of M left" reads."""
+
+    task_id: str
+    reviewer: str
+    total: int
+    pending: int
+    decided: int
+
+
+class BulkAcceptReport(BaseModel):
+    accepted: list[str]
+    skipped_below_score: int
+    skipped_decided_meanwhile: int
+
+
+def review_next(backends: Backends, actor: Actor, task_name: str, lease_s: int = LEASE_SECONDS) -> ReviewView | None:
+    """Lease the caller's next undecided item, or None when their queue is empty."""
+    task = find_task(backends, task_name)
+    require_reviewer(backends, actor, task)
+    queue = queue_name(task.id, actor.name)
+    while True:
+        try:
+            messages = backends.queues.receive(queue, visibility_s=lease_s)
+        except NotFound:
+            # Queues are created with the task (and with new reviewers); heal a lost one.
+            backends.queues.create(queue, MAX_RECEIVES)
+            continue
+        if not messages:
+            return None
+        message = messages[0]
+        try:
+            item: ReviewItem | None = backends.records.get_review_item(message.body)
+        except NotFound:
+            item = None  # removed by rethreshold or input deletion
+        if item is None or item.state != ReviewState.PENDING:
+            backends.queues.delete(queue, message.receipt)
+            continue
+        expires = utcnow() + timedelta(seconds=lease_s)
+        backends.records.set_lease(item.id, message.receipt)
+        return _view(backends, item, actor.name).model_copy(update={"lease_expires_at": expires})
+
+
+def review_progress(backends: Backends, actor: Actor, task_name: str) -> ReviewProgress:
+    """How many items of the caller's partition there are and how many are still pending.
+
+    Counted from the items themselves (exact on every store), not from the queue, whose depth
+    is approximate on SQS and also counts leased messages.
+    """
+    task = visible_task(backends, actor, task_name)
+    mine = backends.records.review_items(task.id, reviewer=actor.name)
+    pending = sum(1 for item in mine if item.state == ReviewState.PENDING)
+    return ReviewProgress(
+        task_id=task.id, reviewer=actor.name, total=len(mine), pending=pending, decided=len(mine) - pending
+    )
+
+
+def review_item(backends: Backends, actor: Actor, item_id: str) -> ReviewView:
+    """One item: its reviewer and admins may look at it."""
+    item = backends.records.get_review_item(item_id)
+    require_item_access(actor, item)
+    return _view(backends, item, item.reviewer)
+
+
+def _view(backends: Backends, item: ReviewItem, reviewer: str) -> ReviewView:
+    annotations = _annotations_of(backends, item)
+    flagged = [a for a in annotations if a.prediction_id in item.prediction_ids]
+    approved = [a for a in annotations if a.prediction_id not in item.prediction_ids]
+    # The reviewer's queue depth (waiting + leased) counts what is left without reading every item.
+    queue = queue_name(item.task_id, reviewer)
+    remaining = backends.queues.depth(queue) if backends.queues.exists(queue) else 0
+    return ReviewView(
+        item=ReviewItemView.of(item),
+        input=InputView.of(backends.records.get_input(item.input_id)),
+        flagged=AnnotationView.many(flagged),
+        approved=AnnotationView.many(approved),
+        remaining=remaining,
+    )
+
+
+def _annotations_of(backends: Backends, item: ReviewItem) -> list[Annotation]:
+    return backends.records.annotations(AnnotationQuery(task_id=item.task_id, input_ids=[item.input_id])).items
+
+
+def decide(backends: Backends, actor: Actor, item_id: str, decision: Decision) -> list[Annotation]:
+    """Decide an item of the caller's partition; of two racing decisions one wins, one gets Conflict."""
+    if decision.reviewer != actor.name:
+        raise Forbidden("a decision is made in the caller's own name")
+    for edit in decision.edits:
+        if edit.concept is not None:
+            names.CONCEPT.check(edit.concept)
+    item = backends.records.get_review_item(item_id)
+    task = backends.records.get_task(item.task_id)
+    decided_item, decided = apply_decision(task, item, _annotations_of(backends, item), decision, utcnow())
+    backends.records.record_decision(decided_item, decided)
+    if item.lease_receipt:
+        backends.queues.delete(queue_name(task.id, item.reviewer), item.lease_receipt)
+    return decided
+
+
+def bulk_accept(backends: Backends, actor: Actor, task_name: str, min_score: float) -> BulkAcceptReport:
+    """Accept every pending item of the caller's partition whose flagged predictions all score
+    >= ``min_score``; items with any lower score stay for a person to look at."""
+    if not 0.0 <= min_score <= 1.0:
+        raise ValidationError(f"min_score must be within [0, 1], got {min_score}")
+    task = find_task(backends, task_name)
+    require_reviewer(backends, actor, task)
+    accepted: list[str] = []
+    below = raced = 0
+    for item in backends.records.review_items(task.id, reviewer=actor.name, state=ReviewState.PENDING):
+        scores = [a.score or 0.0 for a in _annotations_of(backends, item) if a.prediction_id in item.prediction_ids]
+        if not scores or min(scores) < min_score:
+            below += 1
+            continue
+        try:
+            decide(backends, actor, item.id, Decision(kind=DecisionKind.ACCEPT, reviewer=actor.name))
+        except Conflict:
+            raced += 1  # decided by another request meanwhile; that decision stands
+            continue
+        accepted.append(item.id)
+    return BulkAcceptReport(accepted=accepted, skipped_below_score=below, skipped_decided_meanwhile=raced)
+
+
+def items_labeled_by(backends: Backends, actor: Actor, task_name: str, labeler: str) -> list[ReviewItem]:
+    """Review items whose input holds annotations by ``labeler`` (a reviewer's name or
+    ``model@version``), for re-review. Reviewers get only their own partition's items."""
+    task = visible_task(backends, actor, task_name)
+    annotated = {a.input_id for a in every_annotation(backends, AnnotationQuery(task_id=task.id, labelers=[labeler]))}
+    return [
+        item
+        for item in backends.records.review_items(task.id)
+        if item.input_id in annotated and (actor.is_admin or item.reviewer == actor.name)
+    ]

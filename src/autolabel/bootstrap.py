@@ -1,0 +1,101 @@
+"""The one place that builds a world: the adapters behind the ports, wired into ``Backends``.
+
+Entry points (the CLI, the API, the Lambda handlers, the demo) get their ``Backends`` here and
+hand it to the use cases in ``autolabel.app``; they never build or call an adapter themselves.
+
+* ``embedded(home)``: the workspace folder — blobs as files, records, review queues and users in
+  one SQLite database, runs on a background thread;
+* ``aws()``: S3, DynamoDB, SQS (with dead-letter alarms), runs as Step Functions executions;
+  built once per Lambda container from the environment the CDK stack sets.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from autolabel.app.models import shipped_models_dir
+from autolabel.ports import Backends
+
+if TYPE_CHECKING:
+    # Installed with the [aws] extra only: the embedded world never imports it.
+    from autolabel.aws.settings import Settings
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("AUTOLABEL_HOME", ".autolabel")).resolve()
+
+
+def embedded(home: Path | None = None, serving: bool = False, models_dir: Path | None = None) -> Backends:
+    """The workspace's backends; ``serving`` keeps WAL checkpoints off the request path."""
+    from autolabel.embedded.blobs import FileBlobStore
+    from autolabel.embedded.launcher import ThreadRunLauncher
+    from autolabel.embedded.queues import SQLiteReviewQueues
+    from autolabel.embedded.records import SQLiteRecordStore
+    from autolabel.embedded.sqlite import SQLiteDatabase
+    from autolabel.embedded.users import SQLiteUserStore
+
+    home = home or default_home()
+    home.mkdir(parents=True, exist_ok=True)
+    database = SQLiteDatabase(home / "autolabel.sqlite3", checkpoint_every_s=1.0 if serving else None)
+
+    def run_in_background(task_id: str) -> None:
+        # Loaded with the first run: an API that never runs a task never loads the model runtime.
+        from autolabel.app.runs.local import run_to_end
+
+        run_to_end(backends, task_id)
+
+    backends = Backends(
+        records=SQLiteRecordStore(database),
+        blobs=FileBlobStore(home / "blobs"),
+        queues=SQLiteReviewQueues(database),
+        launcher=ThreadRunLauncher(run_in_background),
+        users=SQLiteUserStore(database),
+        models_dir=models_dir or shipped_models_dir(),
+    )
+    return backends
+
+
+@dataclass(frozen=True)
+class AwsWorld:
+    backends: Backends
+    settings: Settings
+
+
+@cache
+def aws() -> AwsWorld:
+    """The AWS world of this container (one per process, like its clients and model session)."""
+    from autolabel.aws.settings import Settings
+
+    return aws_world(Settings())
+
+
+def aws_world(settings: Settings) -> AwsWorld:
+    from autolabel.aws import clients
+    from autolabel.aws.alarms import DeadLetterAlarms
+    from autolabel.aws.blobs import S3BlobStore
+    from autolabel.aws.executions import StepFunctionsRunLauncher
+    from autolabel.aws.queues import SQSReviewQueues
+    from autolabel.aws.records import DynamoRecordStore
+
+    s = settings
+    backends = Backends(
+        records=DynamoRecordStore(clients.dynamodb(s.region), s.table),
+        blobs=S3BlobStore(clients.s3(s.region), s.bucket, cache_dir=s.cache_dir),
+        queues=SQSReviewQueues(
+            clients.sqs(s.region),
+            prefix=s.queue_prefix,
+            alarms=DeadLetterAlarms(clients.cloudwatch(s.region), s.alarm_prefix, s.alarm_action),
+        ),
+        launcher=StepFunctionsRunLauncher(clients.stepfunctions(s.region), s.state_machine_arn),
+        models_dir=s.models_dir,
+    )
+    return AwsWorld(backends, s)
+
+
+def on_aws() -> bool:
+    """Whether this process runs in the AWS world (the stack sets ``AUTOLABEL_TABLE``)."""
+    return bool(os.environ.get("AUTOLABEL_TABLE"))
