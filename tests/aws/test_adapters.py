@@ -14,7 +14,7 @@ from autolabel.aws import clients
 from autolabel.aws.blobs import S3BlobStore
 from autolabel.aws.metering import RequestMeter
 from autolabel.aws.queues import SQSReviewQueues, dlq_name
-from autolabel.aws.records import DynamoRecordStore, create_table
+from autolabel.aws.records import DynamoRecordStore, counters, create_table, registration
 from autolabel.domain import ids
 from autolabel.domain.errors import Conflict, NotFound
 from autolabel.domain.models import Dataset, DecisionKind, Input, InputKind, ReviewState
@@ -173,7 +173,7 @@ def test_a_crash_between_the_steps_is_repaired_by_the_retry(meter: RequestMeter,
     repaired = store.commit_batch(task, batch)
     assert [(i.input_id, i.sequence) for i in repaired] == [(items[0].id, 0), (items[1].id, 1)]
     assert store.commit_batch(task, batch) == []  # closed: a third attempt writes nothing
-    assert not list(store._partition(f"TASK#{task.id}", "OPEN#"))
+    assert not list(store.table.partition(f"TASK#{task.id}", "OPEN#"))
     clean_store, (clean_task, clean_created) = _clean_run(store)
     ours, theirs = _snapshot(store, task.id), _snapshot(clean_store, clean_task.id)
     assert ours[2] == theirs[2]  # counters
@@ -368,7 +368,9 @@ def test_a_crash_before_the_recount_is_healed_by_the_next_registration(meter: Re
             if kwargs.get("Select") == "COUNT" and not self.done:
                 self.done = True
                 upload = DynamoRecordStore(real, "t")  # its transaction alone, not its own recount
-                upload._register_in_transactions(task.id, [extra[0].id], upload._counts_item(task.id))
+                registration._register_in_transactions(
+                    upload.table, task.id, [extra[0].id], counters.counts_item(upload.table, task.id)
+                )
             return page
 
     store.client = UploadDuringCount()  # type: ignore[assignment]
