@@ -55,7 +55,8 @@ class Api(Construct):
         self.handler = function(
             self,
             "Api",
-            layers=[pipeline.core_layer, pipeline.inference_layer],
+            # The API imports no numpy or onnxruntime (a test checks): no model runtime to carry.
+            layers=[pipeline.core_layer, pipeline.imaging_layer],
             environment={
                 **pipeline.environment,
                 "AUTOLABEL_STATE_MACHINE_ARN": pipeline.state_machine.state_machine_arn,

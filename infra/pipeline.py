@@ -50,23 +50,14 @@ class Pipeline(Construct):
     def __init__(self, scope: Construct, id: str, config: Config, storage: Storage, alerts: Alerts) -> None:
         super().__init__(scope, id)
         layers_dir = Path(config.layers_dir)
-        self.core_layer = lambda_.LayerVersion(
-            self,
-            "CoreLayer",
-            code=lambda_.Code.from_asset(str(layers_dir / "core")),
-            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
-            compatible_architectures=[lambda_.Architecture.ARM_64],
-            description="autolabel + pydantic + powertools (layers/build.py)",
-        )
-        self.inference_layer = lambda_.LayerVersion(
-            self,
-            "InferenceLayer",
-            code=lambda_.Code.from_asset(str(layers_dir / "inference")),
-            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
-            compatible_architectures=[lambda_.Architecture.ARM_64],
-            description="onnxruntime + numpy + pillow (layers/build.py)",
-        )
-        layers = [self.core_layer, self.inference_layer]
+        self.core_layer = self._layer(layers_dir, "core", "autolabel + pydantic + powertools (layers/build.py)")
+        # Exports read image headers: the API carries Pillow, not the model runtime.
+        self.imaging_layer = self._layer(layers_dir, "imaging", "pillow (layers/build.py)")
+        self.inference_layer = self._layer(layers_dir, "inference", "onnxruntime + numpy (layers/build.py)")
+        # What each kind of function imports: the run's bookkeeping steps load neither numpy,
+        # Pillow nor onnxruntime (autolabel.app.runs.lifecycle), so they carry the core alone.
+        self.model_layers = [self.core_layer, self.imaging_layer, self.inference_layer]
+        bookkeeping = [self.core_layer]
         bucket, table = storage.bucket, storage.table
         self.environment = {
             "AUTOLABEL_TABLE": table.table_name,
@@ -83,7 +74,7 @@ class Pipeline(Construct):
         self.start = function(
             self,
             "StartRun",
-            layers=layers,
+            layers=bookkeeping,
             environment=self.environment,
             timeout_s=300,
             description="Registers a task's inputs and writes the run manifest",
@@ -98,7 +89,7 @@ class Pipeline(Construct):
         self.infer = function(
             self,
             "InferBatch",
-            layers=layers,
+            layers=self.model_layers,
             environment=self.environment,
             memory_mb=config.inference_memory_mb,
             timeout_s=config.inference_timeout_s,
@@ -122,7 +113,7 @@ class Pipeline(Construct):
         self.finalize = function(
             self,
             "FinalizeRun",
-            layers=layers,
+            layers=bookkeeping,
             environment=self.environment,
             timeout_s=300,
             description="Records unprocessed inputs and sets the task's final status",
@@ -192,4 +183,14 @@ class Pipeline(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             comment="One execution per task run, named after the task id",
+        )
+
+    def _layer(self, layers_dir: Path, name: str, description: str) -> lambda_.LayerVersion:
+        return lambda_.LayerVersion(
+            self,
+            f"{name.capitalize()}Layer",
+            code=lambda_.Code.from_asset(str(layers_dir / name)),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+            description=description,
         )

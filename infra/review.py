@@ -69,7 +69,7 @@ class Review(Construct):
         self.label = function(
             self,
             "LabelUpload",
-            layers=[pipeline.core_layer, pipeline.inference_layer],
+            layers=pipeline.model_layers,
             environment=pipeline.environment,
             memory_mb=config.inference_memory_mb,
             timeout_s=UPLOAD_TIMEOUT_S,

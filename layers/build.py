@@ -24,7 +24,10 @@ LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function code + all its layers, unz
 LAYERS: dict[str, list[str]] = {
     # The core library's Lambda needs; the CLI's typer/rich stay out.
     "core": ["pydantic>=2.7,<3", "pydantic-settings>=2.3,<3", "aws-lambda-powertools[tracer]>=3.0,<4"],
-    "inference": ["onnxruntime>=1.18", "numpy>=1.26", "pillow>=10.3"],
+    # Image headers and decoding: the API (exports) and the functions that run a model.
+    "imaging": ["pillow>=10.3"],
+    # The model runtime: only the functions that run a model carry it.
+    "inference": ["onnxruntime>=1.18", "numpy>=1.26"],
 }
 PLATFORMS = ["manylinux_2_28_aarch64", "manylinux2014_aarch64"]
 STRIP_DIRS = {"__pycache__", "tests", "test", "testing"}

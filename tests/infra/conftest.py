@@ -39,7 +39,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
     root = tmp_path_factory.mktemp("cdk")
     # Layer contents do not change the template (only the asset hash), so the template tests
     # use empty layer folders; tests/infra/test_layers.py builds the real ones.
-    for layer in ("core", "inference"):
+    for layer in ("core", "imaging", "inference"):
         (root / "layers" / layer / "python").mkdir(parents=True)
     # The web app's build output is the other half of the site; a stand-in with the same shape.
     web = root / "web"

@@ -16,7 +16,7 @@ ELF_MACHINE_AARCH64 = 0xB7
 
 @pytest.fixture(scope="module")
 def layers() -> dict[str, Path]:
-    return {name: build(name, DEFAULT_OUT) for name in ("core", "inference")}
+    return {name: build(name, DEFAULT_OUT) for name in ("core", "imaging", "inference")}
 
 
 def test_each_function_with_its_layers_fits_lambda(layers: dict[str, Path]) -> None:
@@ -31,10 +31,11 @@ def test_layers_are_arm64_cpython_312_and_stripped(layers: dict[str, Path]) -> N
     site = layers["inference"] / "python"
     extensions = list(site.rglob("*.cpython-312-aarch64-linux-gnu.so"))
     assert any("onnxruntime" in str(p) for p in extensions) and any("numpy" in str(p) for p in extensions)
+    assert list((layers["imaging"] / "python").glob("PIL/_imaging.cpython-312-aarch64-linux-gnu.so"))
     header = extensions[0].read_bytes()[:20]
     assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == ELF_MACHINE_AARCH64
     core = layers["core"] / "python"
-    assert (core / "autolabel" / "runs.py").is_file() and (core / "aws_lambda_powertools").is_dir()
+    assert (core / "autolabel" / "app" / "runs" / "lifecycle.py").is_file() and (core / "aws_lambda_powertools").is_dir()
     assert (core / "pydantic_core").is_dir()
     for layer in layers.values():
         assert not list(layer.rglob("__pycache__"))

@@ -111,7 +111,24 @@ def test_functions_run_python_312_on_arm64_with_tracing(synthesized: Synthesized
         assert properties["Architectures"] == ["arm64"]
         assert properties["Runtime"] == "python3.12"
         assert properties["TracingConfig"] == {"Mode": "Active"}
-        assert len(properties["Layers"]) == 2
+    # Each function carries what it imports: the model runtime only where a model runs.
+    pipeline = synthesized.stack.pipeline
+    layer = {
+        synthesized.logical_id(pipeline.core_layer): "core",
+        synthesized.logical_id(pipeline.imaging_layer): "imaging",
+        synthesized.logical_id(pipeline.inference_layer): "inference",
+    }
+    carried = {
+        properties["Description"]: sorted(layer[ref["Ref"]] for ref in properties["Layers"])
+        for properties in ours.values()
+    }
+    assert carried == {
+        "Registers a task's inputs and writes the run manifest": ["core"],
+        "Infers, routes and records one batch of a run": ["core", "imaging", "inference"],
+        "Records unprocessed inputs and sets the task's final status": ["core"],
+        "Labels an uploaded object for every task that watches its dataset": ["core", "imaging", "inference"],
+        "HTTP API entry point": ["core", "imaging"],
+    }
     infer = ours[synthesized.logical_id(synthesized.stack.pipeline.infer)]
     assert infer["MemorySize"] == synthesized.config.inference_memory_mb
     assert infer["Environment"]["Variables"]["AUTOLABEL_INTRA_OP_THREADS"] == "1"  # 1024 MB: 0.58 vCPU
