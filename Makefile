@@ -80,8 +80,11 @@ bench: $(STAMP)
 bench-api: $(STAMP)
 	$(BIN)/python -m bench.api_load
 
-openapi: $(STAMP)
+# The document, then the web app's types generated from it (web/src/generated/openapi.ts):
+# tsc in `make web` then fails wherever the app no longer matches the API.
+openapi: $(STAMP) $(WEB_DEPS)
 	$(BIN)/python -m autolabel.api.openapi
+	cd web && npm run --silent generate
 
 serve: $(STAMP) web
 	AUTOLABEL_HOME=$${AUTOLABEL_HOME:-.autolabel} $(BIN)/autolabel serve

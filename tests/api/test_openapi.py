@@ -1,10 +1,13 @@
-"""The committed OpenAPI document is the resolver's own, and the server keeps to it: a
-bounded schemathesis run against the `autolabel serve` server finds no 5xx and no response
-that breaks the schema, for valid and for invalid requests."""
+"""The committed OpenAPI document is the resolver's own, the web app's committed TypeScript types
+are generated from it, and the server keeps to it: a bounded schemathesis run against the
+`autolabel serve` server finds no 5xx and no response that breaks the schema, for valid and for
+invalid requests."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import hypothesis
 import pytest
@@ -23,11 +26,32 @@ from autolabel.api.openapi import DOCUMENT, openapi_document
 from tests.api.conftest import Served, World, autolabel_serve, seed_task
 
 EXAMPLES_PER_OPERATION_AND_MODE = 10
+WEB = Path(__file__).resolve().parents[2] / "web"
+WEB_TYPES = WEB / "src" / "generated" / "openapi.ts"
+OPENAPI_TYPESCRIPT = WEB / "node_modules" / ".bin" / "openapi-typescript"
 
 
 def test_committed_document_is_current() -> None:
     assert DOCUMENT.read_text() == openapi_document(), (
         "docs/openapi.json is stale: run `.venv/bin/python -m autolabel.api.openapi` and commit it"
+    )
+
+
+def test_committed_web_types_are_generated_from_the_committed_document(tmp_path: Path) -> None:
+    # `make test` installs web/node_modules (`make web`) before pytest, so this runs there.
+    if not OPENAPI_TYPESCRIPT.exists():
+        pytest.skip("web/node_modules is not installed (run `make web`): openapi-typescript is not available")
+    generated = tmp_path / "openapi.ts"
+    done = subprocess.run(
+        [str(OPENAPI_TYPESCRIPT), str(DOCUMENT), "--output", str(generated)],
+        cwd=WEB,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert generated.read_text() == WEB_TYPES.read_text(), (
+        "web/src/generated/openapi.ts does not match docs/openapi.json: run `make openapi` and commit both"
     )
 
 

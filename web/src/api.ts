@@ -1,86 +1,58 @@
 // The HTTP API's shapes (docs/openapi.json) and one client that sends the bearer token.
 
-export type Role = "admin" | "reviewer";
-export interface Me { name: string; role: Role }
-export interface Thresholds { upper: number; lower: number }
-export interface Reviewer { name: string; weight: number }
-export type TaskStatus = "Pending" | "In progress" | "Complete" | "Failed";
+import type { components } from "./generated/openapi";
 
-export interface Task {
-  id: string;
-  name: string;
-  dataset_id: string;
-  model_id: string;
-  model_version: string;
-  concepts: string[];
-  thresholds: Thresholds;
-  concept_thresholds: Record<string, Thresholds>;
-  reviewers: Reviewer[];
-  auto_annotate: boolean;
-  status: TaskStatus;
-  failure_reason: string | null;
-}
+// Generated from docs/openapi.json by `make openapi` (openapi-typescript): when the document
+// changes, tsc shows where the app must follow. Name the document's shapes here; never redeclare one.
+type Schemas = components["schemas"];
 
-export interface TaskSummary {
-  task_id: string;
-  name: string;
-  status: TaskStatus;
-  failure_reason: string | null;
-  model: string;
-  dataset: string;
-  concepts: string[];
-  inputs_total: number;
-  inputs_done: number;
-  inputs_failed: number;
-  inputs_pending: number;
-  predictions_approved: number;
-  predictions_awaiting_review: number;
-  predictions_discarded: number;
-  review_items: number;
-  review_items_decided: number;
-  percent_reviewed: number;
-  labeled_by: Record<string, number>;
-  queue_depth: Record<string, number>;
-}
+export type Me = Schemas["Me"];
+export type Role = Me["role"];
+export type Thresholds = Schemas["Thresholds"];
+export type Reviewer = Schemas["Reviewer"];
+export type TaskStatus = Schemas["TaskStatus"];
+export type Task = Schemas["Task"];
+export type TaskSummary = Schemas["TaskSummary"];
+export type TaskDetail = Schemas["TaskDetail"];
+export type TaskCreate = Schemas["TaskCreate"];
+export type TaskUpdate = Schemas["TaskUpdate"];
+export type Rethreshold = Schemas["Rethreshold"];
+export type Dataset = Schemas["Dataset"];
+export type ModelSpec = Schemas["ModelSpec"];
+export type LabelType = Schemas["LabelType"];
+export type Input = Schemas["Input"];
+export type InputsDelete = Schemas["InputsDelete"];
+export type Deleted = Schemas["Deleted"];
 
-export interface TaskDetail { task: Task; summary: TaskSummary }
-export interface Dataset { id: string; name: string }
-export interface ModelSpec { id: string; version: string; kind: string; description: string; labels: string[]; label_type: string }
-export interface Input { id: string; dataset_id: string; kind: string; blob_key: string; source: string; size_bytes: number }
+export type BoxGeometry = Schemas["Box"];
+export type PolygonGeometry = Schemas["Polygon"];
+export type Geometry = Schemas["Annotation"]["geometry"];
 
-export interface BoxGeometry { type: "box"; x: number; y: number; w: number; h: number }
-export interface PolygonGeometry { type: "polygon"; points: [number, number][] }
-export type Geometry = BoxGeometry | PolygonGeometry | { type: "classification" } | { type: "text"; start: number; end: number };
-
-export type AnnotationStatus = "SUCCESS" | "AWAITING_REVIEW" | "AWAITING_CONSENSUS_REVIEW" | "PENDING" | "REJECTED";
+export type AnnotationStatus = Schemas["AnnotationStatus"];
 export const ANNOTATION_STATUSES: AnnotationStatus[] = [
   "SUCCESS", "AWAITING_REVIEW", "AWAITING_CONSENSUS_REVIEW", "PENDING", "REJECTED",
 ];
 
-export interface Labeler { kind: "model" | "reviewer"; id: string; version: string | null }
-export interface Annotation {
-  id: string;
-  task_id: string;
-  input_id: string;
-  concept: string;
-  geometry: Geometry;
-  status: AnnotationStatus;
-  labeled_by: Labeler;
-  score: number | null;
-  prediction_id: string | null;
-}
+export type Labeler = Schemas["Labeler"];
+export type Annotation = Schemas["Annotation"];
+export type AnnotationList = Schemas["AnnotationList"];
+export type AnnotationsAdd = Schemas["AnnotationsAdd"];
+export type AnnotationsDelete = Schemas["AnnotationsDelete"];
+export type Count = Schemas["Count"];
 
-export interface ReviewItem {
-  id: string; task_id: string; input_id: string; reviewer: string; sequence: number;
-  prediction_ids: string[]; state: "PENDING" | "DECIDED"; decision: string | null; decided_by: string | null;
-}
-export interface ReviewView { item: ReviewItem; input: Input; flagged: Annotation[]; approved: Annotation[]; remaining: number }
-export interface ReviewProgress { task_id: string; reviewer: string; total: number; pending: number; decided: number }
-export interface Decided { item_id: string; decision: string; annotations: Annotation[] }
-export interface DatasetVersion { task_id: string; number: number; annotations: number; inputs: number }
-export interface Page<T> { items: T[]; cursor: string | null }
+export type ReviewItem = Schemas["ReviewItem"];
+export type ReviewView = Schemas["ReviewView"];
+export type NextItem = Schemas["NextItem"];
+export type ReviewProgress = Schemas["ReviewProgress"];
+export type Decided = Schemas["Decided"];
+export type Choose = Schemas["Choose"];
+export type EditIn = Schemas["EditIn"];
+export type EditDecision = Schemas["EditDecision"];
+export type DatasetVersion = Schemas["DatasetVersion"];
+export type ErrorBody = Schemas["ErrorBody"];
 
-export interface EditIn { prediction_id: string; concept?: string; box?: BoxGeometry }
+/** One page of a list route (the document's TaskPage, AnnotationPage, ...: items plus the next cursor). */
+export type Page<T> = Omit<Schemas["TaskPage"], "items"> & { items: T[] };
 
 export function labelerName(labeler: Labeler): string {
   return labeler.kind === "model" ? `${labeler.id}@${labeler.version}` : labeler.id;
@@ -133,7 +105,7 @@ export class Api {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!response.ok) {
-      let payload: { error?: string; message?: string; details?: Record<string, unknown> } = {};
+      let payload: Partial<ErrorBody> = {};
       try {
         payload = await response.json();
       } catch {

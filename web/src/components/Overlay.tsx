@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Api, BoxGeometry, Geometry } from "../api";
+import type { Annotation, Api, BoxGeometry, Geometry } from "../api";
 
 /** An input's image as a blob: URL fetched with the bearer token, freed when no longer shown. */
 export function useImage(api: Api, inputId: string | undefined): { url: string | null; error: unknown } {
@@ -41,7 +41,7 @@ export function useNaturalSize(url: string | null): { w: number; h: number } | n
 export interface Shape {
   id: string;
   concept: string;
-  score: number | null;
+  score: Annotation["score"]; // optional and nullable in the document
   geometry: Geometry;
   tone: "flagged" | "approved" | "rejected" | "selected";
 }
@@ -124,7 +124,7 @@ export function Overlay({
       <image href={url} x={0} y={0} width={size.w} height={size.h} />
       {shapes.map((shape) => {
         const geometry = editing && shape.id === editing.id ? editing.box : shape.geometry;
-        const caption = `${shape.concept}${shape.score !== null ? ` ${shape.score.toFixed(2)}` : ""}`;
+        const caption = `${shape.concept}${shape.score != null ? ` ${shape.score.toFixed(2)}` : ""}`;
         if (geometry.type === "box") {
           return (
             <g key={shape.id} class={`shape ${shape.tone}`} data-shape={shape.id}>

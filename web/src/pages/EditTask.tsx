@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { enc, type Reviewer, type Task, type TaskDetail, type Thresholds } from "../api";
+import { enc, type Rethreshold, type Reviewer, type Task, type TaskDetail, type TaskUpdate, type Thresholds } from "../api";
 import { navigate, useLoad, useSession } from "../app";
 import { ReviewersEditor, reviewerProblems } from "../components/ReviewersEditor";
 import { ThresholdSlider, thresholdProblems } from "../components/ThresholdSlider";
@@ -32,12 +32,12 @@ export function EditTaskPage({ taskId }: { taskId: string }) {
     setBusy(true);
     setError(null);
     try {
-      const changed: Record<string, unknown> = {};
+      const changed: TaskUpdate = {};
       if (name.trim() !== task.name) changed.name = name.trim();
       if (JSON.stringify(reviewers) !== JSON.stringify(task.reviewers)) changed.reviewers = reviewers;
       if (Object.keys(changed).length) await api.patch<Task>(`/tasks/${enc(task.id)}`, changed);
       if (thresholds.lower !== task.thresholds.lower || thresholds.upper !== task.thresholds.upper) {
-        await api.post<Task>(`/tasks/${enc(task.id)}/rethreshold`, { thresholds });
+        await api.post<Task>(`/tasks/${enc(task.id)}/rethreshold`, { thresholds } satisfies Rethreshold);
       }
       navigate("#/tasks");
     } catch (failure) {

@@ -4,7 +4,13 @@ import {
   enc,
   labelerName,
   type Annotation,
+  type AnnotationList,
+  type AnnotationsAdd,
+  type AnnotationsDelete,
   type AnnotationStatus,
+  type Count,
+  type Deleted,
+  type InputsDelete,
   type Task,
   type TaskDetail,
 } from "../api";
@@ -193,7 +199,9 @@ export function InputManagerPage() {
           disabled={selectedAnnotations.length === 0}
           onClick={() =>
             act(async () => {
-              const done = await api.post<{ deleted: number }>(`/tasks/${enc(filters.task)}/annotations/delete`, { annotation_ids: selectedAnnotations });
+              const done = await api.post<Count>(`/tasks/${enc(filters.task)}/annotations/delete`, {
+                annotation_ids: selectedAnnotations,
+              } satisfies AnnotationsDelete);
               return `Removed ${done.deleted} annotation(s).`;
             })
           }
@@ -249,10 +257,10 @@ export function InputManagerPage() {
             onClick={() => {
               setDialog(null);
               void act(async () => {
-                const added = await api.post<{ items: Annotation[] }>(`/tasks/${enc(filters.task)}/annotations`, {
+                const added = await api.post<AnnotationList>(`/tasks/${enc(filters.task)}/annotations`, {
                   input_ids: selectedInputs,
                   concept: newConcept,
-                });
+                } satisfies AnnotationsAdd);
                 return `Added '${newConcept}' to ${added.items.length} input(s).`;
               });
             }}
@@ -273,7 +281,7 @@ export function InputManagerPage() {
             onClick={() => {
               setDialog(null);
               void act(async () => {
-                const done = await api.post<{ deleted: string[] }>("/inputs/delete", { input_ids: selectedInputs });
+                const done = await api.post<Deleted>("/inputs/delete", { input_ids: selectedInputs } satisfies InputsDelete);
                 return `Deleted ${done.deleted.length} input(s).`;
               });
             }}

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import type { Dataset, ModelSpec, Reviewer, Task, Thresholds } from "../api";
+import type { Dataset, ModelSpec, Reviewer, Task, TaskCreate, Thresholds } from "../api";
 import { navigate, useLoad, useSession } from "../app";
 import { ReviewersEditor, reviewerProblems } from "../components/ReviewersEditor";
 import { ThresholdSlider, thresholdProblems } from "../components/ThresholdSlider";
@@ -72,7 +72,7 @@ export function NewTaskPage() {
         thresholds,
         concept_thresholds: overrides,
         reviewers: reviewers.filter((r) => r.name.trim()).map((r) => ({ name: r.name.trim(), weight: r.weight })),
-      });
+      } satisfies TaskCreate);
       navigate("#/tasks");
     } catch (failure) {
       setError(failure);

@@ -2,9 +2,13 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import {
   ApiError,
   enc,
+  type Annotation,
   type BoxGeometry,
+  type Choose,
   type Decided,
+  type EditDecision,
   type EditIn,
+  type NextItem,
   type ReviewProgress,
   type ReviewView,
   type TaskDetail,
@@ -19,6 +23,13 @@ interface Choice {
   concept: string;
   box: BoxGeometry | null; // the edited box, when changed
 }
+
+/**
+ * A flagged annotation is a model's prediction awaiting review, so it has a prediction id (the
+ * document types every annotation alike, with prediction_id optional and nullable).
+ */
+type Flagged = Annotation & { prediction_id: string };
+const isFlagged = (a: Annotation): a is Flagged => typeof a.prediction_id === "string";
 
 /** A file's name without its folders: what a person recognises. */
 const fileName = (path: string) => path.split(/[\\/]/).pop() || path;
@@ -52,7 +63,7 @@ export function ReviewPage({ taskId, itemId }: { taskId?: string; itemId?: strin
     setSelected(found?.flagged[0]?.prediction_id ?? null);
     setChoices(
       Object.fromEntries(
-        (found?.flagged ?? []).map((a) => [a.prediction_id as string, { mark: "accept", concept: a.concept, box: null }]),
+        (found?.flagged ?? []).filter(isFlagged).map((a) => [a.prediction_id, { mark: "accept", concept: a.concept, box: null }]),
       ),
     );
   };
@@ -64,7 +75,7 @@ export function ReviewPage({ taskId, itemId }: { taskId?: string; itemId?: strin
   const loadNext = async (task: string) => {
     setError(null);
     try {
-      const next = await api.post<{ item: ReviewView | null }>(`/tasks/${enc(task)}/review/next`);
+      const next = await api.post<NextItem>(`/tasks/${enc(task)}/review/next`);
       show(next.item);
       await refreshProgress(task);
     } catch (failure) {
@@ -109,12 +120,12 @@ export function ReviewPage({ taskId, itemId }: { taskId?: string; itemId?: strin
 
   const decide = async (kind: "accept" | "reject" | "marks") => {
     if (!view || busy || view.item.state !== "PENDING") return;
-    const flagged = view.flagged.map((a) => a.prediction_id as string);
+    const flagged = view.flagged.filter(isFlagged).map((a) => a.prediction_id);
     const marks: Record<string, Choice> = { ...choices };
     if (kind !== "marks") for (const id of flagged) marks[id] = { ...marks[id], mark: kind };
     const edits: EditIn[] = [];
-    for (const annotation of view.flagged) {
-      const id = annotation.prediction_id as string;
+    for (const annotation of view.flagged.filter(isFlagged)) {
+      const id = annotation.prediction_id;
       const choice = marks[id];
       if (kind === "reject" || choice.mark === "reject") continue;
       const edit: EditIn = { prediction_id: id };
@@ -130,10 +141,10 @@ export function ReviewPage({ taskId, itemId }: { taskId?: string; itemId?: strin
     setNotice(null);
     try {
       let result: Decided;
-      if (edits.length) result = await api.post<Decided>(`${base}/edit`, { edits, rejected_prediction_ids: rejected });
-      else if (rejected.length === 0) result = await api.post<Decided>(`${base}/accept`, {});
-      else if (accepted.length === 0) result = await api.post<Decided>(`${base}/reject`, {});
-      else result = await api.post<Decided>(`${base}/accept`, { prediction_ids: accepted });
+      if (edits.length) result = await api.post<Decided>(`${base}/edit`, { edits, rejected_prediction_ids: rejected } satisfies EditDecision);
+      else if (rejected.length === 0) result = await api.post<Decided>(`${base}/accept`, {} satisfies Choose);
+      else if (accepted.length === 0) result = await api.post<Decided>(`${base}/reject`, {} satisfies Choose);
+      else result = await api.post<Decided>(`${base}/accept`, { prediction_ids: accepted } satisfies Choose);
       setNotice(`${DECIDED_WORDS[result.decision] ?? result.decision}: ${fileName(view.input.source || view.input.id)}.`);
       if (itemId) navigate(`#/review/${enc(view.item.task_id)}`);
       else await loadNext(view.item.task_id);
@@ -203,8 +214,8 @@ export function ReviewPage({ taskId, itemId }: { taskId?: string; itemId?: strin
   const shapes: Shape[] = view
     ? [
         ...view.approved.map((a) => ({ id: a.id, concept: a.concept, score: a.score, geometry: a.geometry, tone: "approved" as const })),
-        ...view.flagged.map((a) => {
-          const id = a.prediction_id as string;
+        ...view.flagged.filter(isFlagged).map((a) => {
+          const id = a.prediction_id;
           const choice = choices[id];
           return {
             id,
@@ -274,8 +285,8 @@ export function ReviewPage({ taskId, itemId }: { taskId?: string; itemId?: strin
             </p>
             <h2>Flagged predictions</h2>
             <ul class="predictions">
-              {view.flagged.map((annotation) => {
-                const id = annotation.prediction_id as string;
+              {view.flagged.filter(isFlagged).map((annotation) => {
+                const id = annotation.prediction_id;
                 const choice = choices[id];
                 if (!choice) return null;
                 const edited = choice.box !== null || choice.concept !== annotation.concept;

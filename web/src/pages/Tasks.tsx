@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { enc, type DatasetVersion, type ModelSpec, type ReviewProgress, type Task, type TaskDetail } from "../api";
+import { enc, type DatasetVersion, type LabelType, type ModelSpec, type ReviewProgress, type Task, type TaskDetail } from "../api";
 import { navigate, useLoad, useSession } from "../app";
 import { Dialog, ErrorMessage, Notice, Page, ProgressBar } from "../components/ui";
 
@@ -8,7 +8,7 @@ interface Row {
   mine: ReviewProgress | null; // the signed-in person's own queue, when they review this task
 }
 
-const ANNOTATION_TYPES: Record<string, string> = {
+const ANNOTATION_TYPES: Record<LabelType, string> = {
   box: "Bounding boxes",
   polygon: "Polygons",
   classification: "Classification",
