@@ -8,39 +8,39 @@ type Schemas = components["schemas"];
 
 export type Me = Schemas["Me"];
 export type Role = Me["role"];
-export type Thresholds = Schemas["Thresholds"];
-export type Reviewer = Schemas["Reviewer"];
+export type Thresholds = Schemas["ThresholdsView"];
+export type Reviewer = Schemas["ReviewerView"];
 export type TaskStatus = Schemas["TaskStatus"];
-export type Task = Schemas["Task"];
+export type Task = Schemas["TaskView"];
 export type TaskSummary = Schemas["TaskSummary"];
 export type TaskDetail = Schemas["TaskDetail"];
 export type TaskCreate = Schemas["TaskCreate"];
 export type TaskUpdate = Schemas["TaskUpdate"];
 export type Rethreshold = Schemas["Rethreshold"];
-export type Dataset = Schemas["Dataset"];
-export type ModelSpec = Schemas["ModelSpec"];
+export type Dataset = Schemas["DatasetView"];
+export type ModelSpec = Schemas["ModelView"];
 export type LabelType = Schemas["LabelType"];
-export type Input = Schemas["Input"];
+export type Input = Schemas["InputView"];
 export type InputsDelete = Schemas["InputsDelete"];
 export type Deleted = Schemas["Deleted"];
 
 export type BoxGeometry = Schemas["Box"];
 export type PolygonGeometry = Schemas["Polygon"];
-export type Geometry = Schemas["Annotation"]["geometry"];
+export type Geometry = Schemas["AnnotationView"]["geometry"];
 
 export type AnnotationStatus = Schemas["AnnotationStatus"];
 export const ANNOTATION_STATUSES: AnnotationStatus[] = [
   "SUCCESS", "AWAITING_REVIEW", "AWAITING_CONSENSUS_REVIEW", "PENDING", "REJECTED",
 ];
 
-export type Labeler = Schemas["Labeler"];
-export type Annotation = Schemas["Annotation"];
+export type Labeler = Schemas["LabelerView"];
+export type Annotation = Schemas["AnnotationView"];
 export type AnnotationList = Schemas["AnnotationList"];
 export type AnnotationsAdd = Schemas["AnnotationsAdd"];
 export type AnnotationsDelete = Schemas["AnnotationsDelete"];
 export type Count = Schemas["Count"];
 
-export type ReviewItem = Schemas["ReviewItem"];
+export type ReviewItem = Schemas["ReviewItemView"];
 export type ReviewView = Schemas["ReviewView"];
 export type NextItem = Schemas["NextItem"];
 export type ReviewProgress = Schemas["ReviewProgress"];
@@ -48,7 +48,7 @@ export type Decided = Schemas["Decided"];
 export type Choose = Schemas["Choose"];
 export type EditIn = Schemas["EditIn"];
 export type EditDecision = Schemas["EditDecision"];
-export type DatasetVersion = Schemas["DatasetVersion"];
+export type DatasetVersion = Schemas["VersionView"];
 export type ErrorBody = Schemas["ErrorBody"];
 
 /** One page of a list route (the document's TaskPage, AnnotationPage, ...: items plus the next cursor). */

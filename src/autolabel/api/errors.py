@@ -22,7 +22,7 @@ log = logging.getLogger("autolabel.api")
 class ErrorBody(BaseModel):
     error: str = Field(description="Stable machine-readable code, e.g. not_found, conflict, forbidden.")
     message: str = Field(description="What went wrong, for people.")
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(description="What the message refers to, for scripts ({} when nothing).")
 
 
 ERROR_DESCRIPTIONS = {

@@ -20,7 +20,7 @@ from autolabel.app.views import (
     TaskView,
     VersionView,
 )
-from autolabel.domain.models import Box, Reviewer, Thresholds
+from autolabel.domain.models import Box, DecisionKind, Reviewer, TaskStatus, Thresholds
 from autolabel.domain.names import ConceptName, DatasetName, ReviewerName, TaskName
 
 # A reference to something that exists: a name or an id (ids are [a-z]+_ and hex).
@@ -169,7 +169,7 @@ class TaskDetail(BaseModel):
 
 class RunStarted(BaseModel):
     task_id: str
-    status: str
+    status: TaskStatus
 
 
 class Rethreshold(Request):
@@ -183,8 +183,8 @@ class VersionList(BaseModel):
 
 class ExportOut(BaseModel):
     format: Literal["coco", "yolo"]
-    coco: dict[str, Any] | None = Field(default=None, description="The COCO document (format=coco).")
-    files: dict[str, str] | None = Field(default=None, description="YOLO files by relative path (format=yolo).")
+    coco: dict[str, Any] | None = Field(description="The COCO document (format=coco).")
+    files: dict[str, str] | None = Field(description="YOLO files by relative path (format=yolo).")
 
 
 # --------------------------------------------------------------------------- review
@@ -219,7 +219,7 @@ class EditDecision(Request):
 
 class Decided(BaseModel):
     item_id: str
-    decision: str
+    decision: DecisionKind
     annotations: list[AnnotationView]
 
 

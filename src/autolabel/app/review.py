@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from autolabel.app.access import find_task, require_item_access, require_reviewer, visible_task
 from autolabel.app.input_manager import every_annotation
@@ -30,7 +30,7 @@ class ReviewView(BaseModel):
     flagged: list[AnnotationView]
     approved: list[AnnotationView]
     remaining: int
-    lease_expires_at: datetime | None = None  # set when this call leased the item to the caller
+    lease_expires_at: datetime | None = Field(description="Set when this response leased the item to the caller.")
 
 
 class ReviewProgress(BaseModel):
@@ -110,6 +110,7 @@ def _view(backends: Backends, item: ReviewItem, reviewer: str) -> ReviewView:
         flagged=AnnotationView.many(flagged),
         approved=AnnotationView.many(approved),
         remaining=remaining,
+        lease_expires_at=None,
     )
 
 

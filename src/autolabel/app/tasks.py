@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from autolabel.app import models
 from autolabel.app.access import find_dataset, find_task, reviews, visible_task
@@ -26,7 +26,7 @@ class TaskSummary(BaseModel):
     task_id: str
     name: str
     status: TaskStatus
-    failure_reason: str | None = None
+    failure_reason: str | None
     model: str
     dataset: str
     concepts: list[str]
@@ -42,7 +42,7 @@ class TaskSummary(BaseModel):
     percent_reviewed: float
     labeled_by: dict[str, int]
     queue_depth: dict[str, int]
-    dead_letters: dict[str, int] = Field(default_factory=dict)
+    dead_letters: dict[str, int]
 
 
 def list_tasks(backends: Backends, actor: Actor) -> list[Task]:

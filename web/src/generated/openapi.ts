@@ -474,13 +474,26 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AnnotationList */
+        AnnotationList: {
+            /** Items */
+            items: components["schemas"]["AnnotationView"][];
+        };
+        /** AnnotationPage */
+        AnnotationPage: {
+            /** Items */
+            items: components["schemas"]["AnnotationView"][];
+            /** Cursor */
+            cursor: string | null;
+        };
         /**
-         * Annotation
-         * @description A label on an input, with its provenance.
-         *
-         *     ``prediction_id`` ties it to the model output it came from (None for a label a person added).
+         * AnnotationStatus
+         * @description Status of one annotation (the vocabulary the input manager filters on).
+         * @enum {string}
          */
-        Annotation: {
+        AnnotationStatus: "SUCCESS" | "AWAITING_REVIEW" | "AWAITING_CONSENSUS_REVIEW" | "PENDING" | "REJECTED";
+        /** AnnotationView */
+        AnnotationView: {
             /** Id */
             id: string;
             /** Task Id */
@@ -492,46 +505,31 @@ export interface components {
             /** Geometry */
             geometry: components["schemas"]["Classification"] | components["schemas"]["Box"] | components["schemas"]["Polygon"] | components["schemas"]["TextSpan"];
             status: components["schemas"]["AnnotationStatus"];
-            labeled_by: components["schemas"]["Labeler"];
+            labeled_by: components["schemas"]["LabelerView"];
             /** Score */
-            score?: number | null;
+            score: number | null;
             /** Prediction Id */
-            prediction_id?: string | null;
-            thresholds?: components["schemas"]["Thresholds"] | null;
+            prediction_id: string | null;
+            thresholds: components["schemas"]["ThresholdsView"] | null;
             /**
              * Created At
              * Format: date-time
              */
-            created_at?: string;
+            created_at: string;
             /**
              * Updated At
              * Format: date-time
              */
-            updated_at?: string;
+            updated_at: string;
         };
-        /** AnnotationList */
-        AnnotationList: {
-            /** Items */
-            items: components["schemas"]["Annotation"][];
-        };
-        /** AnnotationPage */
-        AnnotationPage: {
-            /** Items */
-            items: components["schemas"]["Annotation"][];
-            /** Cursor */
-            cursor: string | null;
-        };
-        /**
-         * AnnotationStatus
-         * @description Status of one annotation (the vocabulary the input manager filters on).
-         * @enum {string}
-         */
-        AnnotationStatus: "SUCCESS" | "AWAITING_REVIEW" | "AWAITING_CONSENSUS_REVIEW" | "PENDING" | "REJECTED";
         /** AnnotationsAdd */
         AnnotationsAdd: {
             /** Input Ids */
             input_ids: string[];
-            /** Concept */
+            /**
+             * Concept
+             * @description A concept is 1 to 128 characters, none of them control characters
+             */
             concept: string;
             /** @description Omit for a whole-input label (a classification). */
             box?: components["schemas"]["Box"] | null;
@@ -598,8 +596,23 @@ export interface components {
             /** Deleted */
             deleted: number;
         };
-        /** Dataset */
-        Dataset: {
+        /** DatasetCreate */
+        DatasetCreate: {
+            /**
+             * Name
+             * @description A dataset name is 1 to 128 letters, digits, spaces and _ . @ ( ) + -, starting with a letter or digit
+             */
+            name: string;
+        };
+        /** DatasetPage */
+        DatasetPage: {
+            /** Items */
+            items: components["schemas"]["DatasetView"][];
+            /** Cursor */
+            cursor: string | null;
+        };
+        /** DatasetView */
+        DatasetView: {
             /** Id */
             id: string;
             /** Name */
@@ -608,53 +621,15 @@ export interface components {
              * Created At
              * Format: date-time
              */
-            created_at?: string;
-        };
-        /** DatasetCreate */
-        DatasetCreate: {
-            /** Name */
-            name: string;
-        };
-        /** DatasetPage */
-        DatasetPage: {
-            /** Items */
-            items: components["schemas"]["Dataset"][];
-            /** Cursor */
-            cursor: string | null;
-        };
-        /**
-         * DatasetVersion
-         * @description An immutable, numbered snapshot of a task's SUCCESS annotations, stored as one blob.
-         */
-        DatasetVersion: {
-            /** Task Id */
-            task_id: string;
-            /** Number */
-            number: number;
-            /** Blob Key */
-            blob_key: string;
-            /** Sha256 */
-            sha256: string;
-            /** Annotations */
-            annotations: number;
-            /** Inputs */
-            inputs: number;
-            /** Created By */
-            created_by: string;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at?: string;
+            created_at: string;
         };
         /** Decided */
         Decided: {
             /** Item Id */
             item_id: string;
-            /** Decision */
-            decision: string;
+            decision: components["schemas"]["DecisionKind"];
             /** Annotations */
-            annotations: components["schemas"]["Annotation"][];
+            annotations: components["schemas"]["AnnotationView"][];
         };
         /**
          * DecisionKind
@@ -693,8 +668,11 @@ export interface components {
              * @description What went wrong, for people.
              */
             message: string;
-            /** Details */
-            details?: {
+            /**
+             * Details
+             * @description What the message refers to, for scripts ({} when nothing).
+             */
+            details: {
                 [key: string]: unknown;
             };
         };
@@ -709,14 +687,14 @@ export interface components {
              * Coco
              * @description The COCO document (format=coco).
              */
-            coco?: {
+            coco: {
                 [key: string]: unknown;
             } | null;
             /**
              * Files
              * @description YOLO files by relative path (format=yolo).
              */
-            files?: {
+            files: {
                 [key: string]: string;
             } | null;
         };
@@ -729,20 +707,32 @@ export interface components {
             status: "ok";
         };
         /**
-         * Input
-         * @description One image or text of a dataset. ``blob_key`` names its bytes in the blob store.
+         * InputKind
+         * @enum {string}
          */
-        Input: {
+        InputKind: "image" | "text";
+        /** InputList */
+        InputList: {
+            /** Items */
+            items: components["schemas"]["InputView"][];
+        };
+        /** InputPage */
+        InputPage: {
+            /** Items */
+            items: components["schemas"]["InputView"][];
+            /** Cursor */
+            cursor: string | null;
+        };
+        /** InputView */
+        InputView: {
             /** Id */
             id: string;
             /** Dataset Id */
             dataset_id: string;
             kind: components["schemas"]["InputKind"];
-            /** Blob Key */
-            blob_key: string;
             /**
              * Source
-             * @default
+             * @description Where it was added from: the file's name or path, or the key it was registered by.
              */
             source: string;
             /** Sha256 */
@@ -753,24 +743,7 @@ export interface components {
              * Created At
              * Format: date-time
              */
-            created_at?: string;
-        };
-        /**
-         * InputKind
-         * @enum {string}
-         */
-        InputKind: "image" | "text";
-        /** InputList */
-        InputList: {
-            /** Items */
-            items: components["schemas"]["Input"][];
-        };
-        /** InputPage */
-        InputPage: {
-            /** Items */
-            items: components["schemas"]["Input"][];
-            /** Cursor */
-            cursor: string | null;
+            created_at: string;
         };
         /** InputsDelete */
         InputsDelete: {
@@ -796,21 +769,18 @@ export interface components {
          */
         LabelType: "classification" | "box" | "polygon" | "text";
         /**
-         * Labeler
-         * @description Who gave an annotation: a model (id + version) or a reviewer (name).
-         */
-        Labeler: {
-            kind: components["schemas"]["LabelerKind"];
-            /** Id */
-            id: string;
-            /** Version */
-            version?: string | null;
-        };
-        /**
          * LabelerKind
          * @enum {string}
          */
         LabelerKind: "model" | "reviewer";
+        /** LabelerView */
+        LabelerView: {
+            kind: components["schemas"]["LabelerKind"];
+            /** Id */
+            id: string;
+            /** Version */
+            version: string | null;
+        };
         /** Me */
         Me: {
             /** Name */
@@ -829,7 +799,7 @@ export interface components {
         /** ModelPage */
         ModelPage: {
             /** Items */
-            items: components["schemas"]["ModelSpec"][];
+            items: components["schemas"]["ModelView"][];
             /** Cursor */
             cursor: string | null;
         };
@@ -853,36 +823,23 @@ export interface components {
              */
             onnx_key?: string | null;
         };
-        /**
-         * ModelSpec
-         * @description A model: the ONNX file plus everything needed to feed it and read it.
-         *
-         *     Lives next to the model file as ``spec.json``; see ``autolabel.inference.spec``.
-         */
-        ModelSpec: {
+        /** ModelView */
+        ModelView: {
             /** Id */
             id: string;
             /** Version */
             version: string;
             kind: components["schemas"]["ModelKind"];
-            /**
-             * Description
-             * @default
-             */
+            /** Description */
             description: string;
-            /** Labels */
+            /**
+             * Labels
+             * @description The concepts the model outputs.
+             */
             labels: string[];
             label_type: components["schemas"]["LabelType"];
-            /**
-             * Batchable
-             * @default false
-             */
+            /** Batchable */
             batchable: boolean;
-            /**
-             * File
-             * @default model.onnx
-             */
-            file: string;
         };
         /** NextItem */
         NextItem: {
@@ -913,14 +870,15 @@ export interface components {
                 [key: string]: components["schemas"]["ThresholdsIn"];
             };
         };
-        /**
-         * ReviewItem
-         * @description One input's flagged predictions, assigned to exactly one reviewer.
-         *
-         *     ``sequence`` is the item's position among the task's review items; the reviewer is a pure
-         *     function of it (see ``partition``), which is what keeps assignments stable.
-         */
-        ReviewItem: {
+        /** ReviewItemPage */
+        ReviewItemPage: {
+            /** Items */
+            items: components["schemas"]["ReviewItemView"][];
+            /** Cursor */
+            cursor: string | null;
+        };
+        /** ReviewItemView */
+        ReviewItemView: {
             /** Id */
             id: string;
             /** Task Id */
@@ -929,36 +887,24 @@ export interface components {
             input_id: string;
             /** Reviewer */
             reviewer: string;
-            /** Sequence */
+            /**
+             * Sequence
+             * @description The item's place among the task's review items; its reviewer follows from it.
+             */
             sequence: number;
             /** Prediction Ids */
             prediction_ids: string[];
-            /** @default PENDING */
             state: components["schemas"]["ReviewState"];
-            decision?: components["schemas"]["DecisionKind"] | null;
+            decision: components["schemas"]["DecisionKind"] | null;
             /** Decided By */
-            decided_by?: string | null;
+            decided_by: string | null;
             /** Decided At */
-            decided_at?: string | null;
-            /**
-             * Enqueued
-             * @default false
-             */
-            enqueued: boolean;
-            /** Lease Receipt */
-            lease_receipt?: string | null;
+            decided_at: string | null;
             /**
              * Created At
              * Format: date-time
              */
-            created_at?: string;
-        };
-        /** ReviewItemPage */
-        ReviewItemPage: {
-            /** Items */
-            items: components["schemas"]["ReviewItem"][];
-            /** Cursor */
-            cursor: string | null;
+            created_at: string;
         };
         /**
          * ReviewProgress
@@ -986,18 +932,26 @@ export interface components {
          * @description What a reviewer needs to decide one item.
          */
         ReviewView: {
-            item: components["schemas"]["ReviewItem"];
-            input: components["schemas"]["Input"];
+            item: components["schemas"]["ReviewItemView"];
+            input: components["schemas"]["InputView"];
             /** Flagged */
-            flagged: components["schemas"]["Annotation"][];
+            flagged: components["schemas"]["AnnotationView"][];
             /** Approved */
-            approved: components["schemas"]["Annotation"][];
+            approved: components["schemas"]["AnnotationView"][];
             /** Remaining */
             remaining: number;
+            /**
+             * Lease Expires At
+             * @description Set when this response leased the item to the caller.
+             */
+            lease_expires_at: string | null;
         };
-        /** Reviewer */
-        Reviewer: {
-            /** Name */
+        /** ReviewerIn */
+        ReviewerIn: {
+            /**
+             * Name
+             * @description A user or reviewer name is 1 to 64 letters, digits and _ . @ -
+             */
             name: string;
             /**
              * Weight
@@ -1005,72 +959,34 @@ export interface components {
              */
             weight: number;
         };
-        /** ReviewerIn */
-        ReviewerIn: {
+        /** ReviewerView */
+        ReviewerView: {
             /** Name */
             name: string;
-            /**
-             * Weight
-             * @default 1
-             */
+            /** Weight */
             weight: number;
         };
         /** RunStarted */
         RunStarted: {
             /** Task Id */
             task_id: string;
-            /** Status */
-            status: string;
+            status: components["schemas"]["TaskStatus"];
         };
-        /** Task */
-        Task: {
+        /** SnapshotTask */
+        SnapshotTask: {
             /** Id */
             id: string;
             /** Name */
             name: string;
-            /** Dataset Id */
-            dataset_id: string;
-            /** Model Id */
-            model_id: string;
-            /** Model Version */
-            model_version: string;
             /** Concepts */
             concepts: string[];
-            thresholds: components["schemas"]["Thresholds"];
-            /** Concept Thresholds */
-            concept_thresholds?: {
-                [key: string]: components["schemas"]["Thresholds"];
-            };
-            /** Reviewers */
-            reviewers: components["schemas"]["Reviewer"][];
-            /**
-             * Reviewers From Sequence
-             * @default 0
-             */
-            reviewers_from_sequence: number;
-            /**
-             * Auto Annotate
-             * @default true
-             */
-            auto_annotate: boolean;
-            /** @default Pending */
-            status: components["schemas"]["TaskStatus"];
-            /** Failure Reason */
-            failure_reason?: string | null;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at?: string;
-            /**
-             * Updated At
-             * Format: date-time
-             */
-            updated_at?: string;
         };
         /** TaskCreate */
         TaskCreate: {
-            /** Name */
+            /**
+             * Name
+             * @description A task name is 1 to 128 letters, digits, spaces and _ . @ ( ) + -, starting with a letter or digit
+             */
             name: string;
             /**
              * Dataset
@@ -1099,13 +1015,13 @@ export interface components {
         };
         /** TaskDetail */
         TaskDetail: {
-            task: components["schemas"]["Task"];
+            task: components["schemas"]["TaskView"];
             summary: components["schemas"]["TaskSummary"];
         };
         /** TaskPage */
         TaskPage: {
             /** Items */
-            items: components["schemas"]["Task"][];
+            items: components["schemas"]["TaskView"][];
             /** Cursor */
             cursor: string | null;
         };
@@ -1122,7 +1038,7 @@ export interface components {
             name: string;
             status: components["schemas"]["TaskStatus"];
             /** Failure Reason */
-            failure_reason?: string | null;
+            failure_reason: string | null;
             /** Model */
             model: string;
             /** Dataset */
@@ -1158,7 +1074,7 @@ export interface components {
                 [key: string]: number;
             };
             /** Dead Letters */
-            dead_letters?: {
+            dead_letters: {
                 [key: string]: number;
             };
         };
@@ -1168,6 +1084,48 @@ export interface components {
             name?: string | null;
             /** Reviewers */
             reviewers?: components["schemas"]["ReviewerIn"][] | null;
+        };
+        /** TaskView */
+        TaskView: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Dataset Id */
+            dataset_id: string;
+            /** Model Id */
+            model_id: string;
+            /** Model Version */
+            model_version: string;
+            /** Concepts */
+            concepts: string[];
+            thresholds: components["schemas"]["ThresholdsView"];
+            /** Concept Thresholds */
+            concept_thresholds: {
+                [key: string]: components["schemas"]["ThresholdsView"];
+            };
+            /** Reviewers */
+            reviewers: components["schemas"]["ReviewerView"][];
+            /**
+             * Reviewers From Sequence
+             * @description Review items numbered from here on go to the current reviewers; earlier ones keep theirs.
+             */
+            reviewers_from_sequence: number;
+            /** Auto Annotate */
+            auto_annotate: boolean;
+            status: components["schemas"]["TaskStatus"];
+            /** Failure Reason */
+            failure_reason: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /**
          * TextSpan
@@ -1184,18 +1142,15 @@ export interface components {
             /** End */
             end: number;
         };
-        /**
-         * Thresholds
-         * @description Decision thresholds: score >= upper is approved, lower <= score < upper is reviewed.
-         */
-        Thresholds: {
+        /** ThresholdsIn */
+        ThresholdsIn: {
             /** Upper */
             upper: number;
             /** Lower */
             lower: number;
         };
-        /** ThresholdsIn */
-        ThresholdsIn: {
+        /** ThresholdsView */
+        ThresholdsView: {
             /** Upper */
             upper: number;
             /** Lower */
@@ -1217,7 +1172,38 @@ export interface components {
         /** VersionList */
         VersionList: {
             /** Items */
-            items: components["schemas"]["DatasetVersion"][];
+            items: components["schemas"]["VersionView"][];
+        };
+        /**
+         * VersionSnapshot
+         * @description A version's content: the task as it was, the number, and its SUCCESS annotations.
+         */
+        VersionSnapshot: {
+            task: components["schemas"]["SnapshotTask"];
+            /** Version */
+            version: number;
+            /** Annotations */
+            annotations: components["schemas"]["AnnotationView"][];
+        };
+        /** VersionView */
+        VersionView: {
+            /** Task Id */
+            task_id: string;
+            /** Number */
+            number: number;
+            /** Sha256 */
+            sha256: string;
+            /** Annotations */
+            annotations: number;
+            /** Inputs */
+            inputs: number;
+            /** Created By */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
     };
     responses: never;
@@ -1823,7 +1809,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Task"];
+                    "application/json": components["schemas"]["TaskView"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */
@@ -1921,7 +1907,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Task"];
+                    "application/json": components["schemas"]["TaskView"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */
@@ -2113,7 +2099,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Task"];
+                    "application/json": components["schemas"]["TaskView"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */
@@ -2301,7 +2287,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DatasetVersion"];
+                    "application/json": components["schemas"]["VersionView"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */
@@ -2396,9 +2382,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["VersionSnapshot"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */
@@ -3771,7 +3755,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Dataset"];
+                    "application/json": components["schemas"]["DatasetView"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */
@@ -3964,7 +3948,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModelSpec"];
+                    "application/json": components["schemas"]["ModelView"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */
@@ -4157,7 +4141,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Task"];
+                    "application/json": components["schemas"]["TaskView"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */

@@ -32,7 +32,7 @@ def review_router(api: ApiContext) -> Router:
         actor = api.actor()
         decided = review.decide(api.backends, actor, path_ref(item_id), decision_for)
         return Decided(
-            item_id=path_ref(item_id), decision=decision_for.kind.value, annotations=AnnotationView.many(decided)
+            item_id=path_ref(item_id), decision=decision_for.kind, annotations=AnnotationView.many(decided)
         )
 
     @router.post(

@@ -82,7 +82,7 @@ def tasks_router(api: ApiContext) -> Router:
     )
     def start_run(task: str) -> RunStarted:
         started = lifecycle.request_run(api.backends, api.actor(), path_ref(task))
-        return RunStarted(task_id=started.id, status=started.status.value)
+        return RunStarted(task_id=started.id, status=started.status)
 
     @router.post(
         "/tasks/<task>/rethreshold",
@@ -126,7 +126,7 @@ def tasks_router(api: ApiContext) -> Router:
     ) -> ExportOut:
         made = exports.export_task(api.backends, api.actor(), path_ref(task), format, include_review)
         if made.format == "coco":
-            return ExportOut(format="coco", coco=made.coco)
-        return ExportOut(format="yolo", files=made.files)
+            return ExportOut(format="coco", coco=made.coco, files=None)
+        return ExportOut(format="yolo", coco=None, files=made.files)
 
     return router
