@@ -22,7 +22,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from autolabel.api.openapi import DOCUMENT, openapi_document
+from autolabel.api.openapi import DOCUMENT, NAMES_MODULE, name_rules, names_module, openapi_document
+from autolabel.domain import names
 from tests.api.conftest import Served, World, autolabel_serve, seed_task
 
 EXAMPLES_PER_OPERATION_AND_MODE = 10
@@ -108,3 +109,10 @@ def run_schemathesis(served: Served, token: str) -> tuple[list[str], int]:
             except Exception as exc:
                 failures.append(f"{operation.label} ({mode.value}): {exc}")
     return failures, calls
+
+
+def test_committed_name_rules_for_the_web_app_are_current() -> None:
+    assert NAMES_MODULE.read_text() == names_module(DOCUMENT.read_text()), (
+        "web/src/generated/names.ts is stale: run `make openapi` and commit it"
+    )
+    assert set(name_rules(DOCUMENT.read_text())) == {rule.kind for rule in names.RULES}, "every rule reaches the web"

@@ -49,7 +49,14 @@ class NameRule:
         return value
 
     def json_schema(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": self.pattern, "description": self.rule[0].upper() + self.rule[1:]}
+        # "x-name-rule" names the rule in the OpenAPI document, so the web app's forms can take
+        # each pattern from there (web/src/generated/names.ts) instead of copying it.
+        return {
+            "type": "string",
+            "pattern": self.pattern,
+            "description": self.rule[0].upper() + self.rule[1:],
+            "x-name-rule": self.kind,
+        }
 
 
 # Letters, digits and a few marks people use in names; never a control character, a slash or a

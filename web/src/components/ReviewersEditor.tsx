@@ -1,11 +1,12 @@
 import type { Reviewer } from "../api";
+import { PERSON_NAME } from "../generated/names";
 
 export function reviewerProblems(reviewers: Reviewer[]): string[] {
   const problems: string[] = [];
   const names = reviewers.map((r) => r.name.trim());
   if (names.filter(Boolean).length === 0) problems.push("Add at least one reviewer.");
   for (const name of names) {
-    if (name && !/^[A-Za-z0-9_.@-]{1,64}$/.test(name)) problems.push(`Reviewer '${name}': letters, digits, _ . @ - only.`);
+    if (name && !PERSON_NAME.pattern.test(name)) problems.push(`Reviewer '${name}': ${PERSON_NAME.description.toLowerCase()}.`);
   }
   const repeated = names.filter((n, i) => n && names.indexOf(n) !== i);
   if (repeated.length) problems.push(`Reviewer '${repeated[0]}' is listed twice.`);

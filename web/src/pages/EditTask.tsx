@@ -4,6 +4,7 @@ import { navigate, useLoad, useSession } from "../app";
 import { ReviewersEditor, reviewerProblems } from "../components/ReviewersEditor";
 import { ThresholdSlider, thresholdProblems } from "../components/ThresholdSlider";
 import { ErrorMessage, FormFooter, Page } from "../components/ui";
+import { TASK_NAME } from "../generated/names";
 
 /** Rename, change reviewers (assigned items stay put) and re-threshold from stored predictions. */
 export function EditTaskPage({ taskId }: { taskId: string }) {
@@ -24,7 +25,10 @@ export function EditTaskPage({ taskId }: { taskId: string }) {
   }, [loaded.data]);
 
   const task = loaded.data?.task;
-  const problems = [...(name.trim() ? [] : ["Give the task a name."]), ...reviewerProblems(reviewers), ...thresholdProblems(thresholds)];
+  const nameProblems = !name.trim()
+    ? ["Give the task a name."]
+    : TASK_NAME.pattern.test(name.trim()) ? [] : [`Name: ${TASK_NAME.description.toLowerCase()}.`];
+  const problems = [...nameProblems, ...reviewerProblems(reviewers), ...thresholdProblems(thresholds)];
 
   const save = async (event: Event) => {
     event.preventDefault();

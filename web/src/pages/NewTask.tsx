@@ -4,8 +4,7 @@ import { navigate, useLoad, useSession } from "../app";
 import { ReviewersEditor, reviewerProblems } from "../components/ReviewersEditor";
 import { ThresholdSlider, thresholdProblems } from "../components/ThresholdSlider";
 import { Dialog, ErrorMessage, FormFooter, Page } from "../components/ui";
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9 _.@()+-]{0,127}$/;
+import { TASK_NAME } from "../generated/names";
 
 export function NewTaskPage() {
   const { api } = useSession();
@@ -45,7 +44,7 @@ export function NewTaskPage() {
   }, [model, filter]);
 
   const problems = [
-    ...(name.trim() === "" ? ["Give the task a name."] : NAME.test(name) ? [] : ["Name: start with a letter or digit; letters, digits, space and _ . @ ( ) + - only."]),
+    ...(name.trim() === "" ? ["Give the task a name."] : TASK_NAME.pattern.test(name) ? [] : [`Name: ${TASK_NAME.description.toLowerCase()}.`]),
     ...(dataset ? [] : ["Pick a dataset (add one with `autolabel dataset add`)."]),
     ...(model ? [] : ["Pick a model."]),
     ...(concepts.length === 0 ? ["Pick at least one concept."] : []),
