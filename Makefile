@@ -53,12 +53,15 @@ typecheck: $(STAMP)
 # each other), hence --dist loadfile.
 test: $(STAMP) web $(CHROMIUM)
 	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/lint-imports --no-cache
 	$(MAKE) --no-print-directory typecheck
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/lint-imports --no-cache
 	$(MAKE) --no-print-directory typecheck
 
 # Offline: builds the layers (pip, manylinux aarch64 wheels), synthesizes with cdk-nag, no AWS
