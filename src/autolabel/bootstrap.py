@@ -88,9 +88,9 @@ def aws_world(settings: Settings) -> AwsWorld:
         queues=SQSReviewQueues(
             clients.sqs(s.region),
             prefix=s.queue_prefix,
-            alarms=DeadLetterAlarms(clients.cloudwatch(s.region), s.alarm_prefix, s.alarm_action),
+            alarms=DeadLetterAlarms(clients.lazy_cloudwatch(s.region), s.alarm_prefix, s.alarm_action),
         ),
-        launcher=StepFunctionsRunLauncher(clients.stepfunctions(s.region), s.state_machine_arn),
+        launcher=StepFunctionsRunLauncher(clients.lazy_stepfunctions(s.region), s.state_machine_arn),
         models_dir=s.models_dir,
     )
     return AwsWorld(backends, s)

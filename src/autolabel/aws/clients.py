@@ -51,3 +51,27 @@ def stepfunctions(region: str | None = None) -> SFNClient:
 def cloudwatch(region: str | None = None) -> CloudWatchClient:
     client: CloudWatchClient = _session(region).client("cloudwatch", config=RETRIES)
     return client
+
+
+class _Lazy:
+    """A client made on its first use. Making one loads botocore's model of the service (tens of
+    milliseconds of a cold start); a function that never starts a run or never creates a queue
+    never pays for the Step Functions or CloudWatch client."""
+
+    def __init__(self, make: Any, region: str | None) -> None:
+        self._make, self._region, self._client = make, region, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = self._make(self._region)
+        return getattr(self._client, name)
+
+
+def lazy_stepfunctions(region: str | None = None) -> SFNClient:
+    client: SFNClient = _Lazy(stepfunctions, region)  # type: ignore[assignment]  # quacks like one
+    return client
+
+
+def lazy_cloudwatch(region: str | None = None) -> CloudWatchClient:
+    client: CloudWatchClient = _Lazy(cloudwatch, region)  # type: ignore[assignment]  # quacks like one
+    return client

@@ -56,11 +56,6 @@ class Unauthorized(AutolabelError):
     http_status = 401
 
 
-class PayloadTooLarge(AutolabelError):
-    code = "payload_too_large"
-    http_status = 413
-
-
 class IncompatibleWorkspace(AutolabelError):
     """Stored data in a layout this version cannot read (newer, or too old to convert)."""
 

@@ -4,10 +4,7 @@ idempotent (a retried batch writes the same keys) on SQLite and DynamoDB alike."
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
-
-_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def stable_id(prefix: str, *parts: object) -> str:
@@ -45,7 +42,3 @@ def manual_annotation_id(task_id: str, input_id: str, concept: str, nonce: str) 
 
 def review_item_id(task_id: str, input_id: str) -> str:
     return stable_id("ri", task_id, input_id)
-
-
-def slug(text: str) -> str:
-    return _SLUG.sub("-", text.lower()).strip("-") or "x"

@@ -38,10 +38,6 @@ class ThreadRunLauncher(RunLauncher):
             with self._lock:
                 self._running.pop(task_id, None)
 
-    def running(self) -> set[str]:
-        with self._lock:
-            return set(self._running)
-
     def wait(self, timeout: float | None = None) -> None:
         """Wait for every run in flight (tests, shutdown)."""
         for thread in list(self._running.values()):

@@ -31,9 +31,7 @@ def review_router(api: ApiContext) -> Router:
     def decide(item_id: str, decision_for: Decision) -> Decided:
         actor = api.actor()
         decided = review.decide(api.backends, actor, path_ref(item_id), decision_for)
-        return Decided(
-            item_id=path_ref(item_id), decision=decision_for.kind, annotations=AnnotationView.many(decided)
-        )
+        return Decided(item_id=path_ref(item_id), decision=decision_for.kind, annotations=AnnotationView.many(decided))
 
     @router.post(
         "/tasks/<task>/review/next",
