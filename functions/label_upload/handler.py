@@ -79,7 +79,7 @@ def label(upload: Upload) -> UploadOutcome:
         return UploadOutcome(key=upload.key, ignored=exc.message)
 
 
-def record_handler(record: UploadRecord) -> dict[str, Any]:
+def record_handler(record: UploadRecord) -> UploadOutcome:
     event: S3EventNotificationEventBridgeModel = record.body
     upload = Upload(event_id=event.id, bucket=event.detail.bucket.name, key=event.detail.object.key)
     result: UploadOutcome = label(upload=upload)
@@ -90,7 +90,7 @@ def record_handler(record: UploadRecord) -> dict[str, Any]:
         for outcome in result.tasks:
             metrics.add_metric(name="InputsProcessed", unit=MetricUnit.Count, value=outcome.processed)
             metrics.add_metric(name="InputsFailed", unit=MetricUnit.Count, value=outcome.failed)
-    return result.model_dump()
+    return result
 
 
 @logger.inject_lambda_context

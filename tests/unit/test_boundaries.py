@@ -103,3 +103,24 @@ def test_a_run_s_bookkeeping_steps_load_no_model_runtime(function: str) -> None:
 def test_the_cli_loads_the_model_runtime_only_to_run(tmp_path: Path) -> None:
     assert loaded_by("import autolabel.cli", {"AUTOLABEL_HOME": str(tmp_path)}) == []
     assert set(loaded_by("import autolabel.app.runs.local", {})) == set(HEAVY)
+
+
+ENTRY_POINTS = [
+    SRC / "cli.py",
+    SRC / "demo.py",
+    SRC / "publish.py",
+    *sorted((SRC / "api").rglob("*.py")),
+    *sorted(ROOT.glob("functions/*/handler.py")),
+]
+PORTS = ("records", "blobs", "queues", "users", "launcher")
+
+
+def test_entry_points_never_touch_a_port() -> None:
+    # They hand Backends to the use cases; calling backends.records.… would bypass authorisation.
+    touched = [
+        f"{path.relative_to(ROOT)}:{node.lineno} .{node.attr}"
+        for path in ENTRY_POINTS
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr in PORTS
+    ]
+    assert touched == []

@@ -1,6 +1,12 @@
 """Records in SQLite: each entity is stored as its JSON document plus the columns it is queried
 by, except predictions and annotations, which are columns only (see ``labels``). Each batch,
-decision and rethreshold is one transaction."""
+decision and rethreshold is one transaction.
+
+Why one module of ~600 lines: it is one class implementing the RecordStore port's 35 methods
+over the one schema at its top, and each method is a statement or two of SQL against it; the
+DynamoDB store needed a package (keys, codecs, a retrying client, a two-step commit), SQLite
+needs none of that. The labels table's row codec, the part with its own reasons, is ``labels``.
+"""
 
 from __future__ import annotations
 
