@@ -26,6 +26,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from autolabel import bootstrap
 from autolabel.app import tasks, users
@@ -111,10 +112,10 @@ class Connection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def post(self, path: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    async def post(self, path: str) -> tuple[int, dict[str, Any]]:
         return await self.request("POST", path, b"{}")
 
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, dict]:  # type: ignore[type-arg]
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, dict[str, Any]]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
@@ -148,7 +149,7 @@ async def reviewer_loop(
     rng: random.Random,
 ) -> None:
 
-    async def call(kind: str, path: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    async def call(kind: str, path: str) -> tuple[int, dict[str, Any]]:
         started = time.perf_counter()
         status, body = await connection.post(path)
         log.latencies[kind].append(time.perf_counter() - started)
@@ -322,7 +323,7 @@ def main() -> None:
         "problems": problems,
     }
     print(json.dumps(report, indent=2))
-    overall = report["latency_ms"]["all"]  # type: ignore[index]
+    overall = report["latency_ms"]["all"]
     print(
         f"\n{report['requests_per_s']} requests/s over {report['duration_s']} s, "
         f"p50 {overall['p50']} ms, p95 {overall['p95']} ms, p99 {overall['p99']} ms; "

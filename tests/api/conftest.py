@@ -31,7 +31,8 @@ from autolabel.domain.models import Box, Dataset, Input, InputKind, Prediction, 
 from autolabel.domain.routing import route_input
 from autolabel.domain.users import Actor, Role
 from autolabel.embedded.launcher import ThreadRunLauncher
-from autolabel.ports import Backends, InputResult
+from autolabel.embedded.records import SQLiteRecordStore
+from autolabel.ports import Backends, InputResult, UserStore
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Client:
         if self.token is not None:
             sent["Authorization"] = f"Bearer {self.token}"
         data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        # No Lambda here, so no LambdaContext: None is passed (hence the ignore).
         response = self.app.resolve(to_event(method, path, list(sent.items()), data, "127.0.0.1"), None)  # type: ignore[arg-type]
         text = response.get("body") or ""
         return Reply(response["statusCode"], json.loads(text) if text else None)
@@ -87,6 +89,12 @@ class World:
 
     def client(self, user: str | None) -> Client:
         return Client(self.app, self.tokens[user] if user else None)
+
+    @property
+    def users(self) -> UserStore:
+        """The workspace's user store (the embedded backends always have one)."""
+        assert self.backends.users is not None
+        return self.backends.users
 
 
 @pytest.fixture
@@ -178,7 +186,9 @@ def seed_task(
 
 def snapshot(world: World) -> str:
     """A digest of every row in the workspace database and every blob: 'nothing written' checks."""
-    db = world.backends.records.database.read()  # type: ignore[attr-defined]
+    records = world.backends.records
+    assert isinstance(records, SQLiteRecordStore)
+    db = records.database.read()
     digest = hashlib.sha256()
     tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
     for table in tables:

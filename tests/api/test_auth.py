@@ -65,7 +65,7 @@ def test_health_needs_no_token(world: World) -> None:
 
 def test_a_removed_user_is_locked_out_at_once(world: World) -> None:
     assert world.client("eve").get("/models").status == 200
-    world.backends.users.delete_user("eve")
+    world.users.delete_user("eve")
     assert world.client("eve").get("/models").status == 401
 
 
@@ -108,7 +108,7 @@ ADMIN_ONLY = [
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_ONLY, ids=[f"{m} {p}" for m, p, _ in ADMIN_ONLY])
 def test_reviewers_may_not_manage(world: World, method: str, path: str, body: object) -> None:
     task, items = seed_task(world)
-    versions.create_version(world.backends, world.backends.users.get_user("root").actor(), task.id)
+    versions.create_version(world.backends, world.users.get_user("root").actor(), task.id)
     annotation = every_annotation(world.backends, AnnotationQuery(task_id=task.id))[0]
     concrete_path = path.replace("INPUT", items[0].input_id)
     concrete_body = json.loads(
@@ -214,7 +214,7 @@ def test_concurrent_requests_keep_their_own_caller(world: World) -> None:
 def test_user_roles_are_checked_in_the_core_not_only_the_transport(world: World) -> None:
     from autolabel.domain.errors import Forbidden
 
-    alice = world.backends.users.get_user("alice").actor()
+    alice = world.users.get_user("alice").actor()
     assert alice.role == Role.REVIEWER
     with pytest.raises(Forbidden):
         datasets.create_dataset(world.backends, alice, "sneaky")

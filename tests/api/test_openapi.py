@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import hypothesis
 import pytest
@@ -21,6 +22,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.core.result import Err
 
 from autolabel.api.openapi import DOCUMENT, NAMES_MODULE, name_rules, names_module, openapi_document
 from autolabel.domain import names
@@ -85,6 +87,8 @@ def run_schemathesis(served: Served, token: str) -> tuple[list[str], int]:
     failures: list[str] = []
     calls = 0
     for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
         operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
@@ -97,7 +101,7 @@ def run_schemathesis(served: Served, token: str) -> tuple[list[str], int]:
                 phases=[Phase.generate],
             )
             @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
-            def call(case: schemathesis.Case) -> None:
+            def call(case: schemathesis.Case[Any]) -> None:
                 nonlocal calls
                 calls += 1
                 case.call_and_validate(base_url=base_url, headers=headers, checks=checks)

@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 
 from autolabel.app.input_manager import every_annotation
-from autolabel.domain.models import AnnotationStatus, ReviewState
+from autolabel.domain.models import AnnotationStatus, ReviewItem, ReviewState
 from autolabel.ports import AnnotationQuery
 from tests.api.conftest import Served, World, add_inputs, record_run, seed_task
 
@@ -94,9 +94,9 @@ def test_bulk_accept_takes_only_the_callers_items_at_or_above_the_score(world: W
         assert state == (ReviewState.DECIDED if item.id in expected else ReviewState.PENDING)
 
 
-def _scores(world: World, item: object) -> list[float]:
-    predictions = world.backends.records.predictions(item.task_id, item.input_id)  # type: ignore[attr-defined]
-    return [p.score for p in predictions if p.id in item.prediction_ids]  # type: ignore[attr-defined]
+def _scores(world: World, item: ReviewItem) -> list[float]:
+    predictions = world.backends.records.predictions(item.task_id, item.input_id)
+    return [p.score for p in predictions if p.id in item.prediction_ids]
 
 
 def test_items_by_labeler_for_re_review(world: World) -> None:

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,10 +50,11 @@ def test_full_flow_through_autolabel_serve(home: Path, server: Served) -> None:
     database = (home / "autolabel.sqlite3").read_bytes()
     assert all(t.encode() not in database for t in tokens.values())
 
-    def call(method: str, path: str, body: object = None, user: str = "root", expect: int = 200) -> dict:  # type: ignore[type-arg]
+    def call(method: str, path: str, body: object = None, user: str = "root", expect: int = 200) -> dict[str, Any]:
         reply = server.request(method, path, body, tokens[user])
         assert reply.status == expect, (method, path, reply)
-        return reply.body  # type: ignore[no-any-return]
+        answer: dict[str, Any] = reply.body
+        return answer
 
     assert server.request("GET", "/health").body == {"status": "ok"}
     assert server.request("GET", "/tasks").status == 401

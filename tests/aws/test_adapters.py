@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -22,6 +22,9 @@ from autolabel.ports import AnnotationQuery
 from tests.contract import test_record_store as contract
 from tests.contract.adapters import REGION, moto_aws
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 
 @pytest.fixture
 def meter() -> Iterator[RequestMeter]:
@@ -33,6 +36,11 @@ def records(meter: RequestMeter, client: Any = None) -> DynamoRecordStore:
     raw = meter.attach(clients.dynamodb(REGION))
     create_table(raw, "t")
     return DynamoRecordStore(client or raw, "t", sleep=lambda _s: None)
+
+
+def use_client(store: DynamoRecordStore, client: object) -> None:
+    """Put a test double (it forwards what it does not fake) in place of the store's client."""
+    store.client = client  # type: ignore[assignment]  # a duck-typed double, not a DynamoDBClient
 
 
 def inputs(dataset: Dataset, count: int) -> list[Input]:
@@ -68,7 +76,7 @@ def test_batch_writes_are_chunked_by_25_and_unprocessed_items_retried(meter: Req
             return self.real.batch_write_item(RequestItems=RequestItems)
 
     store = records(meter)
-    store.client = Flaky(store.client)  # type: ignore[assignment]
+    use_client(store, Flaky(store.client))
     dataset = store.put_dataset(Dataset(id=ids.dataset_id("d"), name="d"))
     assert store.put_inputs(inputs(dataset, 60)) == 60
     sizes = [len(p["RequestItems"]["t"]) for p in meter.of("dynamodb", "BatchWriteItem")]
@@ -139,9 +147,9 @@ def _batch(task: Any, items: Any) -> list[Any]:
     ]
 
 
-def _clean_run(store: DynamoRecordStore) -> tuple[Any, Any]:
+def _clean_run(client: DynamoDBClient) -> tuple[Any, Any]:
     """The records and counts of an uninterrupted commit, to compare a repaired one with."""
-    store = DynamoRecordStore(store.client.real, "t")  # type: ignore[attr-defined]
+    store = DynamoRecordStore(client, "t")
     dataset, items = contract.make_dataset(store, name="clean")
     task = contract.make_task(store, dataset, name="clean")
     store.add_task_inputs(task.id, [i.id for i in items])
@@ -165,7 +173,8 @@ def test_a_crash_between_the_steps_is_repaired_by_the_retry(meter: RequestMeter,
     task = contract.make_task(store, dataset)
     store.add_task_inputs(task.id, [i.id for i in items])
     batch = _batch(task, items)
-    store.client = CrashAt(store.client, "batch_write_item", skip=0 if crash == "after the transaction" else 1)  # type: ignore[assignment]
+    real = store.client
+    use_client(store, CrashAt(real, "batch_write_item", skip=0 if crash == "after the transaction" else 1))
     with pytest.raises(RuntimeError, match="crash"):
         store.commit_batch(task, batch)
     assert store.review_items(task.id) == []  # review items are written last
@@ -174,7 +183,7 @@ def test_a_crash_between_the_steps_is_repaired_by_the_retry(meter: RequestMeter,
     assert [(i.input_id, i.sequence) for i in repaired] == [(items[0].id, 0), (items[1].id, 1)]
     assert store.commit_batch(task, batch) == []  # closed: a third attempt writes nothing
     assert not list(store.table.partition(f"TASK#{task.id}", "OPEN#"))
-    clean_store, (clean_task, clean_created) = _clean_run(store)
+    clean_store, (clean_task, clean_created) = _clean_run(real)
     ours, theirs = _snapshot(store, task.id), _snapshot(clean_store, clean_task.id)
     assert ours[2] == theirs[2]  # counters
     assert sorted(a[2] for a in ours[0]) == sorted(a[2] for a in theirs[0])
@@ -189,7 +198,7 @@ def test_a_retry_after_a_crash_never_overwrites_a_decision(meter: RequestMeter) 
     store.add_task_inputs(task.id, [i.id for i in items])
     batch = _batch(task, items)
     # Everything is written, the marker is still open: the crash came just before closing it.
-    store.client = CrashAt(store.client, "delete_item")  # type: ignore[assignment]
+    use_client(store, CrashAt(store.client, "delete_item"))
     with pytest.raises(RuntimeError, match="crash"):
         store.commit_batch(task, batch)
     item = store.review_items(task.id)[0]
@@ -205,7 +214,7 @@ def test_finalize_repairs_a_commit_whose_retries_all_failed(meter: RequestMeter)
     dataset, items = contract.make_dataset(store)
     task = contract.make_task(store, dataset)
     store.add_task_inputs(task.id, [i.id for i in items])
-    store.client = CrashAt(store.client, "batch_write_item")  # type: ignore[assignment]
+    use_client(store, CrashAt(store.client, "batch_write_item"))
     with pytest.raises(RuntimeError, match="crash"):
         store.commit_batch(task, _batch(task, items))
     repaired = store.repair_open_commits(task.id)
@@ -233,7 +242,7 @@ def test_a_task_deleted_during_a_commit_leaves_no_records(meter: RequestMeter) -
                 DynamoRecordStore(self.real, "t").delete_task(task.id)
             return self.real.batch_write_item(**kwargs)
 
-    store.client = DeleteMidway(store.client)  # type: ignore[assignment]
+    use_client(store, DeleteMidway(store.client))
     with pytest.raises(NotFound):
         store.commit_batch(task, _batch(task, items))
     leftovers = store.client.scan(TableName="t")["Items"]
@@ -344,7 +353,7 @@ def test_a_crash_before_the_recount_is_healed_by_the_next_registration(meter: Re
     dataset, items = contract.make_dataset(store, count=30)
     task = contract.make_task(store, dataset)
     real = store.client
-    store.client = CrashAt(real, "query")  # type: ignore[assignment]
+    use_client(store, CrashAt(real, "query"))
     with pytest.raises(RuntimeError, match="crash"):
         store.add_task_inputs(task.id, [i.id for i in items])
     assert store.counts(task.id).inputs_total == 0  # the puts landed, the total did not
@@ -373,8 +382,9 @@ def test_a_crash_before_the_recount_is_healed_by_the_next_registration(meter: Re
                 )
             return page
 
-    store.client = UploadDuringCount()  # type: ignore[assignment]
+    uploading = UploadDuringCount()
+    use_client(store, uploading)
     more = contract.make_dataset(store, name="even-more", count=25)[1]
     assert store.add_task_inputs(task.id, [i.id for i in more]) == 25
-    assert store.client.done  # type: ignore[attr-defined]
+    assert uploading.done
     assert store.counts(task.id).inputs_total == 30 + 1 + 25

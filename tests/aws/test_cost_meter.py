@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -13,6 +13,9 @@ from autolabel.aws.records import create_table
 from bench.aws_cost import PRICE, Meter, billed_seconds, costs
 from infra.config import Config
 from tests.contract.adapters import REGION, moto_aws
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.literals import ProjectionTypeType
 
 
 def item(pk: str, size: int, **extra: str) -> dict[str, Any]:
@@ -28,7 +31,8 @@ def metered() -> Iterator[tuple[Meter, Any]]:
         session = boto3.session.Session(region_name=REGION)
         reader = session.client("dynamodb")
         create_table(reader, "records")  # the real table: INCLUDE projections
-        for name, projection in (("t", "ALL"), ("keys-only", "KEYS_ONLY")):
+        projections: tuple[tuple[str, ProjectionTypeType], ...] = (("t", "ALL"), ("keys-only", "KEYS_ONLY"))
+        for name, projection in projections:
             reader.create_table(
                 TableName=name,
                 BillingMode="PAY_PER_REQUEST",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import pytest
 
@@ -379,6 +380,15 @@ def test_racing_decisions_one_wins(records: RecordStore) -> None:
     assert statuses == {AnnotationStatus.SUCCESS if winner == "accept" else AnnotationStatus.REJECTED}
 
 
+class Filters(TypedDict, total=False):
+    """AnnotationQuery's filters, as keyword arguments."""
+
+    labelers: Sequence[str]
+    statuses: Sequence[AnnotationStatus]
+    concepts: Sequence[str]
+    match: str
+
+
 def test_annotation_filters_and_or_with_pages(records: RecordStore) -> None:
     dataset, inputs = make_dataset(records)
     task = make_task(records, dataset)
@@ -387,11 +397,11 @@ def test_annotation_filters_and_or_with_pages(records: RecordStore) -> None:
     item = records.review_items(task.id, reviewer="alice")[0]
     _decide(records, task, item.id, "alice", DecisionKind.REJECT)
 
-    def query(**kwargs: object) -> list[tuple[str, str, str]]:
-        found = []
+    def query(**kwargs: Unpack[Filters]) -> list[tuple[str, str, str]]:
+        found: list[tuple[str, str, str]] = []
         cursor = None
         while True:
-            page = records.annotations(AnnotationQuery(task_id=task.id, limit=2, cursor=cursor, **kwargs))  # type: ignore[arg-type]
+            page = records.annotations(AnnotationQuery(task_id=task.id, limit=2, cursor=cursor, **kwargs))
             found.extend((a.concept, a.status.value, a.labeled_by.display) for a in page.items)
             cursor = page.cursor
             if cursor is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 import yaml
@@ -17,8 +18,14 @@ from tests.conftest import SAMPLES, sample
 DETECTOR = "ssd-mobilenet-v2-coco"
 
 
+class Cli(Protocol):
+    """The ``cli`` fixture: runs ``autolabel ARGS``, returns (exit code, stdout, stderr)."""
+
+    def __call__(self, *args: str, ok: bool = True) -> tuple[int, str, str]: ...
+
+
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.setenv("AUTOLABEL_HOME", str(tmp_path / "home"))
     runner = CliRunner()
 
@@ -31,11 +38,21 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     return invoke
 
 
-def as_json(output: str) -> object:
-    return json.loads(output)
+def as_json(output: str) -> dict[str, Any]:
+    """A --json output that is an object."""
+    value = json.loads(output)
+    assert isinstance(value, dict), output
+    return value
 
 
-def create_task(cli, name: str = "t", reviewers: str = "alice,bob", *extra: str) -> None:  # type: ignore[no-untyped-def]
+def as_json_list(output: str) -> list[dict[str, Any]]:
+    """A --json output that is a list of objects."""
+    value = json.loads(output)
+    assert isinstance(value, list) and all(isinstance(v, dict) for v in value), output
+    return value
+
+
+def create_task(cli: Cli, name: str = "t", reviewers: str = "alice,bob", *extra: str) -> None:
     cli("dataset", "add", "photos", str(SAMPLES))
     concepts = "cat,cup,motorcycle,person,bowl,tie"
     thresholds = ("--upper", "0.7", "--lower", "0.3", "--threshold", "person=0.8:0.4")
@@ -43,35 +60,35 @@ def create_task(cli, name: str = "t", reviewers: str = "alice,bob", *extra: str)
         *thresholds, "--reviewers", reviewers, *extra)  # fmt: skip
 
 
-def test_walk_through_with_json(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_walk_through_with_json(cli: Cli, tmp_path: Path) -> None:
     _, out, _ = cli("dataset", "add", "photos", str(SAMPLES), "--json")
     assert as_json(out)["added"] == 6
     _, out, _ = cli("dataset", "add", "photos", str(sample("chelsea")), "--json")
     assert as_json(out) | {"dataset": None} == {"dataset": None, "added": 0, "already_present": 1, "skipped": []}
     _, out, _ = cli("models", "--json")
-    models = {m["id"]: m for m in as_json(out)}  # type: ignore[union-attr]
+    models = {m["id"]: m for m in as_json_list(out)}
     assert "cat" in models[DETECTOR]["labels"] and len(models["efficientnet-lite0-imagenet"]["labels"]) == 1000
     create_task(cli, "t", "alice,bob", "--weights", "alice=1,bob=1")
     _, out, _ = cli("task", "run", "t", "--json")
-    status = as_json(out)["status"]  # type: ignore[index]
+    status = as_json(out)["status"]
     assert status["status"] == "Complete" and status["inputs_done"] == 6
     assert status["review_items"] >= 2, "the photos give review items for the walk-through to mean anything"
     _, out, _ = cli("task", "list", "--json")
-    assert [t["name"] for t in as_json(out)] == ["t"]  # type: ignore[union-attr]
+    assert [t["name"] for t in as_json_list(out)] == ["t"]
 
     # alice accepts her first item, bob rejects his; alice cannot touch bob's item.
     _, out, _ = cli("review", "next", "--task", "t", "--reviewer", "alice", "--json")
-    alice_item = as_json(out)["item_id"]  # type: ignore[index]
+    alice_item = as_json(out)["item_id"]
     _, out, _ = cli("review", "next", "--task", "t", "--reviewer", "bob", "--json")
     bob_view = as_json(out)
-    bob_item = bob_view["item_id"]  # type: ignore[index]
+    bob_item = bob_view["item_id"]
     assert alice_item and bob_item and alice_item != bob_item
     code, out, err = cli("review", "accept", bob_item, "--reviewer", "alice", ok=False)
     assert code == 1 and "another reviewer" in err and "Traceback" not in err + out
     cli("review", "accept", alice_item, "--reviewer", "alice")
     code, _, err = cli("review", "reject", alice_item, "--reviewer", "alice", ok=False)
     assert code == 1 and "already decided" in err
-    flagged = bob_view["item"]["flagged"]  # type: ignore[index]
+    flagged = bob_view["item"]["flagged"]
     if flagged[0]["geometry"]["type"] == "box":
         cli(
             "review",
@@ -88,8 +105,8 @@ def test_walk_through_with_json(cli, tmp_path: Path) -> None:  # type: ignore[no
         cli("review", "reject", bob_item, "--reviewer", "bob")
     _, out, _ = cli("task", "status", "t", "--json")
     status = as_json(out)
-    assert status["review_items_decided"] == 2  # type: ignore[index]
-    assert {"alice", "bob"} <= set(status["labeled_by"])  # type: ignore[index]
+    assert status["review_items_decided"] == 2
+    assert {"alice", "bob"} <= set(status["labeled_by"])
 
     coco_path = tmp_path / "out" / "t.json"
     cli("export", "t", "--format", "coco", "--out", str(coco_path))
@@ -102,10 +119,10 @@ def test_walk_through_with_json(cli, tmp_path: Path) -> None:  # type: ignore[no
     assert len(list((yolo / "labels").glob("*.txt"))) == 6
 
     _, out, _ = cli("task", "rethreshold", "t", "--upper", "0.95", "--json")
-    assert as_json(out)["predictions_approved"] <= status["predictions_approved"]  # type: ignore[index]
+    assert as_json(out)["predictions_approved"] <= status["predictions_approved"]
     cli("task", "delete", "t")
     _, out, _ = cli("task", "list", "--json")
-    assert as_json(out) == []
+    assert as_json_list(out) == []
 
 
 def count_rows(home: Path, table: str) -> int:
@@ -131,7 +148,7 @@ def count_rows(home: Path, table: str) -> int:
         (["--name", "t"], "already exists"),
     ],
 )
-def test_bad_task_input_is_one_clear_line(cli, tmp_path: Path, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_task_input_is_one_clear_line(cli: Cli, tmp_path: Path, args: list[str], message: str) -> None:
     create_task(cli)
     base = {
         "--name": "t2",
@@ -157,7 +174,7 @@ def test_bad_task_input_is_one_clear_line(cli, tmp_path: Path, args: list[str], 
     assert count_rows(tmp_path / "home", "tasks") == tasks_before
 
 
-def test_unknown_things_and_empty_inputs(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_things_and_empty_inputs(cli: Cli, tmp_path: Path) -> None:
     create_task(cli)
     for args, message in [
         (["task", "run", "nope"], "no task named 'nope'"),
@@ -174,14 +191,14 @@ def test_unknown_things_and_empty_inputs(cli, tmp_path: Path) -> None:  # type: 
         assert message in err, (args, err)
         assert "Traceback" not in out + err
     code, out, _ = cli("task", "status", "nope", "--json", ok=False)
-    assert code == 1 and as_json(out)["error"] == "not_found"  # type: ignore[index]
+    assert code == 1 and as_json(out)["error"] == "not_found"
 
 
-def test_unreadable_files_are_reported_and_skipped(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_files_are_reported_and_skipped(cli: Cli, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "cat.jpg").write_bytes(sample("chelsea").read_bytes())
     _, out, _ = cli("dataset", "add", "mixed", str(folder / "cat.jpg"), str(folder / "missing.jpg"), "--json")
     report = as_json(out)
-    assert report["added"] == 1  # type: ignore[index]
-    assert report["skipped"] == [{"path": str(folder / "missing.jpg"), "reason": "no such file or folder"}]  # type: ignore[index]
+    assert report["added"] == 1
+    assert report["skipped"] == [{"path": str(folder / "missing.jpg"), "reason": "no such file or folder"}]

@@ -10,7 +10,8 @@ from tests.infra.conftest import Synthesized
 
 def only(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
     assert len(resources) == 1, list(resources)
-    return next(iter(resources.values()))["Properties"]
+    properties: dict[str, Any] = next(iter(resources.values()))["Properties"]
+    return properties
 
 
 def definition(synthesized: Synthesized) -> dict[str, Any]:
@@ -72,7 +73,7 @@ def test_table_matches_the_adapter_and_is_on_demand_with_pitr(synthesized: Synth
         def create_table(self, **kwargs: Any) -> None:
             captured.update(kwargs)
 
-    records.create_table(Recorder(), "t")  # type: ignore[arg-type]
+    records.create_table(Recorder(), "t")  # type: ignore[arg-type]  # a recorder, not a DynamoDBClient
     tables = synthesized.resources("AWS::DynamoDB::Table")
     table = tables[synthesized.logical_id(synthesized.stack.storage.table)]["Properties"]
     assert table["BillingMode"] == "PAY_PER_REQUEST"

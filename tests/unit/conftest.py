@@ -32,6 +32,10 @@ MODEL_ID = "detr"
 MODEL_VERSION = "1.2.0"
 FIXED_NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
+# What the factory fixtures return, for the tests that take them.
+MakeTask = Callable[..., Task]
+MakePrediction = Callable[..., Prediction]
+
 
 def build_task(**overrides: Any) -> Task:
     fields: dict[str, Any] = {
@@ -102,12 +106,12 @@ def build_review_item(prediction_ids: list[str], **overrides: Any) -> ReviewItem
 
 
 @pytest.fixture
-def make_task() -> Callable[..., Task]:
+def make_task() -> MakeTask:
     return build_task
 
 
 @pytest.fixture
-def make_prediction() -> Callable[..., Prediction]:
+def make_prediction() -> MakePrediction:
     return build_prediction
 
 

@@ -13,6 +13,7 @@ from autolabel.domain.models import (
     Box,
     Classification,
     Edit,
+    Geometry,
     Labeler,
     LabelerKind,
     LabelType,
@@ -111,7 +112,7 @@ GEOMETRIES = [
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: g.type)
-def test_annotation_json_round_trip(geometry) -> None:
+def test_annotation_json_round_trip(geometry: Geometry) -> None:
     ann = build_annotation(build_prediction(0).id, geometry=geometry)
     text = ann.model_dump_json()
     back = Annotation.model_validate_json(text)
@@ -121,7 +122,7 @@ def test_annotation_json_round_trip(geometry) -> None:
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: g.type)
-def test_prediction_json_round_trip(geometry) -> None:
+def test_prediction_json_round_trip(geometry: Geometry) -> None:
     pred = build_prediction(0, geometry=geometry)
     assert Prediction.model_validate_json(pred.model_dump_json()) == pred
 
@@ -148,7 +149,7 @@ def test_union_parses_by_discriminator_from_raw_json() -> None:
         {"type": "text", "start": 3, "end": 1},  # reversed span
     ],
 )
-def test_invalid_geometry_json_rejected(geometry: dict) -> None:
+def test_invalid_geometry_json_rejected(geometry: dict[str, object]) -> None:
     base = json.loads(build_annotation("pr_x").model_dump_json())
     base["geometry"] = geometry
     with pytest.raises(pydantic.ValidationError):

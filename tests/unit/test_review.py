@@ -60,7 +60,9 @@ def approved() -> Annotation:
     )
 
 
-def decide(task: Task, item: ReviewItem, flagged: list[Annotation], decision: Decision):
+def decide(
+    task: Task, item: ReviewItem, flagged: list[Annotation], decision: Decision
+) -> tuple[ReviewItem, list[Annotation]]:
     return apply_decision(task, item, flagged, decision, LATER)
 
 
@@ -82,33 +84,35 @@ S, R = AnnotationStatus.SUCCESS, AnnotationStatus.REJECTED
 # --------------------------------------------------------------------------- accept / reject
 
 
-def test_accept_all(task, item, flagged) -> None:
+def test_accept_all(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     _, out = decide(task, item, flagged, Decision(kind=DecisionKind.ACCEPT, reviewer="alice"))
     assert statuses(out) == {P0: S, P1: S, P2: S}
     assert_labeled_by_reviewer(out, "alice")
 
 
-def test_accept_subset_rejects_the_rest(task, item, flagged) -> None:
+def test_accept_subset_rejects_the_rest(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     decision = Decision(kind=DecisionKind.ACCEPT, reviewer="alice", prediction_ids=[P0, P2])
     _, out = decide(task, item, flagged, decision)
     assert statuses(out) == {P0: S, P1: R, P2: S}
     assert_labeled_by_reviewer(out, "alice")
 
 
-def test_reject_all(task, item, flagged) -> None:
+def test_reject_all(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     _, out = decide(task, item, flagged, Decision(kind=DecisionKind.REJECT, reviewer="alice"))
     assert statuses(out) == {P0: R, P1: R, P2: R}
     assert_labeled_by_reviewer(out, "alice")
 
 
-def test_reject_subset_accepts_the_rest(task, item, flagged) -> None:
+def test_reject_subset_accepts_the_rest(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     decision = Decision(kind=DecisionKind.REJECT, reviewer="alice", prediction_ids=[P1])
     _, out = decide(task, item, flagged, decision)
     assert statuses(out) == {P0: S, P1: R, P2: S}
     assert_labeled_by_reviewer(out, "alice")
 
 
-def test_accept_keeps_everything_but_status_provenance_and_time(task, item, flagged) -> None:
+def test_accept_keeps_everything_but_status_provenance_and_time(
+    task: Task, item: ReviewItem, flagged: list[Annotation]
+) -> None:
     _, out = decide(task, item, flagged, Decision(kind=DecisionKind.ACCEPT, reviewer="alice"))
     keep = {"status", "labeled_by", "updated_at"}
     before = {a.prediction_id: a.model_dump(exclude=keep) for a in flagged}
@@ -117,7 +121,7 @@ def test_accept_keeps_everything_but_status_provenance_and_time(task, item, flag
     assert all(a.created_at == FIXED_NOW for a in out)
 
 
-def test_inputs_are_not_mutated(task, item, flagged) -> None:
+def test_inputs_are_not_mutated(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     snapshot = [a.model_dump() for a in flagged]
     item_before = item.model_dump()
     decide(task, item, flagged, Decision(kind=DecisionKind.REJECT, reviewer="alice"))
@@ -128,7 +132,7 @@ def test_inputs_are_not_mutated(task, item, flagged) -> None:
 # --------------------------------------------------------------------------- edit
 
 
-def test_edit_concept_and_box(task, item, flagged) -> None:
+def test_edit_concept_and_box(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     new_box = Box(x=3, y=4, w=50, h=60)
     decision = Decision(
         kind=DecisionKind.EDIT,
@@ -149,7 +153,7 @@ def test_edit_concept_and_box(task, item, flagged) -> None:
     assert decided_item.decision is DecisionKind.EDIT
 
 
-def test_edit_geometry_only_keeps_concept(task, item, flagged) -> None:
+def test_edit_geometry_only_keeps_concept(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     decision = Decision(
         kind=DecisionKind.EDIT,
         reviewer="alice",
@@ -162,7 +166,7 @@ def test_edit_geometry_only_keeps_concept(task, item, flagged) -> None:
     assert edited.status is S
 
 
-def test_edit_concept_only_keeps_geometry(task, item, flagged) -> None:
+def test_edit_concept_only_keeps_geometry(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     decision = Decision(kind=DecisionKind.EDIT, reviewer="alice", edits=[Edit(prediction_id=P2, concept="cat")])
     _, out = decide(task, item, flagged, decision)
     edited = next(a for a in out if a.prediction_id == P2)
@@ -170,7 +174,7 @@ def test_edit_concept_only_keeps_geometry(task, item, flagged) -> None:
     assert edited.geometry == Box(x=1, y=1, w=2, h=2)
 
 
-def test_edit_with_listed_ids_rejects_those(task, item, flagged) -> None:
+def test_edit_with_listed_ids_rejects_those(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     decision = Decision(
         kind=DecisionKind.EDIT,
         reviewer="alice",
@@ -181,7 +185,7 @@ def test_edit_with_listed_ids_rejects_those(task, item, flagged) -> None:
     assert statuses(out) == {P0: S, P1: R, P2: S}
 
 
-def test_edit_polygon_keeps_polygon(task, flagged) -> None:
+def test_edit_polygon_keeps_polygon(task: Task, flagged: list[Annotation]) -> None:
     pid = build_prediction(7).id
     poly = build_annotation(pid, geometry=Polygon(points=[(0, 0), (1, 0), (0, 1)]))
     item = build_review_item([pid])
@@ -191,13 +195,13 @@ def test_edit_polygon_keeps_polygon(task, flagged) -> None:
     assert out[0].geometry == new
 
 
-def test_edit_to_concept_not_in_task_rejected(task, item, flagged) -> None:
+def test_edit_to_concept_not_in_task_rejected(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     decision = Decision(kind=DecisionKind.EDIT, reviewer="alice", edits=[Edit(prediction_id=P0, concept="giraffe")])
     with pytest.raises(errors.ValidationError, match="giraffe"):
         decide(task, item, flagged, decision)
 
 
-def test_edit_with_box_on_a_classification_rejected(task) -> None:
+def test_edit_with_box_on_a_classification_rejected(task: Task) -> None:
     pid = build_prediction(9).id
     cls_ann = build_annotation(pid, geometry=Classification())
     item = build_review_item([pid])
@@ -210,7 +214,7 @@ def test_edit_with_box_on_a_classification_rejected(task) -> None:
         decide(task, item, [cls_ann], decision)
 
 
-def test_edit_text_span_into_box_rejected(task) -> None:
+def test_edit_text_span_into_box_rejected(task: Task) -> None:
     pid = build_prediction(10).id
     ann = build_annotation(pid, geometry=TextSpan(start=0, end=4))
     item = build_review_item([pid])
@@ -223,7 +227,7 @@ def test_edit_text_span_into_box_rejected(task) -> None:
         decide(task, item, [ann], decision)
 
 
-def test_edit_without_edits_rejected(task, item, flagged) -> None:
+def test_edit_without_edits_rejected(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     with pytest.raises(errors.ValidationError):
         decide(task, item, flagged, Decision(kind=DecisionKind.EDIT, reviewer="alice"))
 
@@ -232,19 +236,23 @@ def test_edit_without_edits_rejected(task, item, flagged) -> None:
 
 
 @pytest.mark.parametrize("kind", [DecisionKind.ACCEPT, DecisionKind.REJECT])
-def test_prediction_id_not_flagged_rejected(task, item, flagged, kind) -> None:
+def test_prediction_id_not_flagged_rejected(
+    task: Task, item: ReviewItem, flagged: list[Annotation], kind: DecisionKind
+) -> None:
     decision = Decision(kind=kind, reviewer="alice", prediction_ids=[P0, "pr_nope"])
     with pytest.raises(errors.ValidationError, match="pr_nope"):
         decide(task, item, flagged, decision)
 
 
-def test_edit_of_prediction_not_flagged_rejected(task, item, flagged) -> None:
+def test_edit_of_prediction_not_flagged_rejected(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     decision = Decision(kind=DecisionKind.EDIT, reviewer="alice", edits=[Edit(prediction_id="pr_nope", concept="cat")])
     with pytest.raises(errors.ValidationError, match="pr_nope"):
         decide(task, item, flagged, decision)
 
 
-def test_approved_prediction_of_same_input_cannot_be_named(task, item, flagged, approved) -> None:
+def test_approved_prediction_of_same_input_cannot_be_named(
+    task: Task, item: ReviewItem, flagged: list[Annotation], approved: Annotation
+) -> None:
     # It is on the input but not in the review item, so a decision may not touch it.
     decision = Decision(kind=DecisionKind.REJECT, reviewer="alice", prediction_ids=[P_APPROVED])
     with pytest.raises(errors.ValidationError):
@@ -254,18 +262,18 @@ def test_approved_prediction_of_same_input_cannot_be_named(task, item, flagged, 
 # --------------------------------------------------------------------------- who may decide
 
 
-def test_reviewer_not_on_task_forbidden(task, item, flagged) -> None:
+def test_reviewer_not_on_task_forbidden(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     with pytest.raises(errors.Forbidden):
         decide(task, item, flagged, Decision(kind=DecisionKind.ACCEPT, reviewer="mallory"))
 
 
-def test_other_reviewers_item_forbidden(task, item, flagged) -> None:
+def test_other_reviewers_item_forbidden(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     # bob is a reviewer of the task, but the item is in alice's partition.
     with pytest.raises(errors.Forbidden):
         decide(task, item, flagged, Decision(kind=DecisionKind.ACCEPT, reviewer="bob"))
 
 
-def test_already_decided_item_conflicts(task, item, flagged) -> None:
+def test_already_decided_item_conflicts(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     decided_item, _ = decide(task, item, flagged, Decision(kind=DecisionKind.ACCEPT, reviewer="alice"))
     with pytest.raises(errors.Conflict) as info:
         decide(task, decided_item, flagged, Decision(kind=DecisionKind.REJECT, reviewer="alice"))
@@ -273,7 +281,7 @@ def test_already_decided_item_conflicts(task, item, flagged) -> None:
     assert info.value.details["decision"] == DecisionKind.ACCEPT
 
 
-def test_check_can_decide_order(task) -> None:
+def test_check_can_decide_order(task: Task) -> None:
     # A stranger is Forbidden even on a decided item: authorisation comes before state.
     decided = build_review_item([P0], state=ReviewState.DECIDED, decision=DecisionKind.ACCEPT, decided_by="alice")
     with pytest.raises(errors.Forbidden):
@@ -287,7 +295,7 @@ def test_check_can_decide_order(task) -> None:
 
 
 @pytest.mark.parametrize("kind", [DecisionKind.ACCEPT, DecisionKind.REJECT])
-def test_returned_item_is_decided(task, item, flagged, kind) -> None:
+def test_returned_item_is_decided(task: Task, item: ReviewItem, flagged: list[Annotation], kind: DecisionKind) -> None:
     decided_item, _ = decide(task, item, flagged, Decision(kind=kind, reviewer="alice"))
     assert decided_item.state is ReviewState.DECIDED
     assert decided_item.decision is kind
@@ -300,7 +308,9 @@ def test_returned_item_is_decided(task, item, flagged, kind) -> None:
     assert item.state is ReviewState.PENDING
 
 
-def test_approved_annotations_are_not_changed_or_returned(task, item, flagged, approved) -> None:
+def test_approved_annotations_are_not_changed_or_returned(
+    task: Task, item: ReviewItem, flagged: list[Annotation], approved: Annotation
+) -> None:
     decision = Decision(kind=DecisionKind.REJECT, reviewer="alice")
     _, out = decide(task, item, [approved, *flagged], decision)
     assert P_APPROVED not in {a.prediction_id for a in out}
@@ -310,7 +320,9 @@ def test_approved_annotations_are_not_changed_or_returned(task, item, flagged, a
     assert approved.labeled_by.kind is LabelerKind.MODEL
 
 
-def test_flagged_annotations_of_another_item_are_ignored(task, item, flagged) -> None:
+def test_flagged_annotations_of_another_item_are_ignored(
+    task: Task, item: ReviewItem, flagged: list[Annotation]
+) -> None:
     other_pid = build_prediction(0, input_id="in_2").id
     stray = build_annotation(other_pid, input_id="in_2")
     _, out = decide(task, item, [*flagged, stray], Decision(kind=DecisionKind.ACCEPT, reviewer="alice"))
@@ -318,6 +330,6 @@ def test_flagged_annotations_of_another_item_are_ignored(task, item, flagged) ->
     assert len(out) == 3
 
 
-def test_decided_annotations_keep_ids(task, item, flagged) -> None:
+def test_decided_annotations_keep_ids(task: Task, item: ReviewItem, flagged: list[Annotation]) -> None:
     _, out = decide(task, item, flagged, Decision(kind=DecisionKind.ACCEPT, reviewer="alice"))
     assert sorted(a.id for a in out) == sorted(a.id for a in flagged)

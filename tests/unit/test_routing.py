@@ -20,7 +20,16 @@ from autolabel.domain.models import (
     Thresholds,
 )
 from autolabel.domain.routing import band_counts, band_of, model_labeler, route_input
-from tests.unit.conftest import INPUT_ID, MODEL_ID, MODEL_VERSION, TASK_ID, build_prediction, build_task
+from tests.unit.conftest import (
+    INPUT_ID,
+    MODEL_ID,
+    MODEL_VERSION,
+    TASK_ID,
+    MakePrediction,
+    MakeTask,
+    build_prediction,
+    build_task,
+)
 
 T = Thresholds(upper=0.8, lower=0.4)
 
@@ -158,7 +167,7 @@ def test_band_is_monotone_in_score(a: float, b: float, s1: float, s2: float) -> 
 # --------------------------------------------------------------------------- route_input
 
 
-def test_per_concept_override_wins_over_global(make_task, make_prediction) -> None:
+def test_per_concept_override_wins_over_global(make_task: MakeTask, make_prediction: MakePrediction) -> None:
     task = make_task(
         concepts=["cat", "dog"],
         thresholds=Thresholds(upper=0.8, lower=0.4),
@@ -176,7 +185,9 @@ def test_per_concept_override_wins_over_global(make_task, make_prediction) -> No
     assert routed.review_prediction_ids == (cat.id,)
 
 
-def test_per_concept_override_can_discard_what_global_would_review(make_task, make_prediction) -> None:
+def test_per_concept_override_can_discard_what_global_would_review(
+    make_task: MakeTask, make_prediction: MakePrediction
+) -> None:
     task = make_task(concept_thresholds={"car": Thresholds(upper=0.95, lower=0.6)})
     car = make_prediction(0, concept="car", score=0.5)
     cat = make_prediction(1, concept="cat", score=0.5)
@@ -185,7 +196,7 @@ def test_per_concept_override_can_discard_what_global_would_review(make_task, ma
     assert [a.prediction_id for a in routed.annotations] == [cat.id]
 
 
-def test_predictions_of_other_concepts_are_ignored(make_task, make_prediction) -> None:
+def test_predictions_of_other_concepts_are_ignored(make_task: MakeTask, make_prediction: MakePrediction) -> None:
     task = make_task(concepts=["cat"])
     wanted = make_prediction(0, concept="cat", score=0.9)
     other_high = make_prediction(1, concept="dog", score=0.99)
@@ -197,7 +208,9 @@ def test_predictions_of_other_concepts_are_ignored(make_task, make_prediction) -
     assert not routed.needs_review
 
 
-def test_approved_prediction_becomes_success_labeled_by_model(make_task, make_prediction) -> None:
+def test_approved_prediction_becomes_success_labeled_by_model(
+    make_task: MakeTask, make_prediction: MakePrediction
+) -> None:
     task = make_task()
     pred = make_prediction(0, concept="dog", score=0.85, geometry=Box(x=10, y=20, w=30, h=40))
     routed = route_input(task, INPUT_ID, [pred])
@@ -221,7 +234,7 @@ def test_approved_prediction_becomes_success_labeled_by_model(make_task, make_pr
     assert ann.id == ids.annotation_id(TASK_ID, pred.id)
 
 
-def test_review_prediction_awaits_review_and_is_listed(make_task, make_prediction) -> None:
+def test_review_prediction_awaits_review_and_is_listed(make_task: MakeTask, make_prediction: MakePrediction) -> None:
     task = make_task()
     pred = make_prediction(0, score=0.5, geometry=Polygon(points=[(0, 0), (4, 0), (0, 3)]))
     routed = route_input(task, INPUT_ID, [pred])
@@ -235,7 +248,7 @@ def test_review_prediction_awaits_review_and_is_listed(make_task, make_predictio
     assert routed.needs_review
 
 
-def test_discarded_prediction_has_band_but_no_annotation(make_task, make_prediction) -> None:
+def test_discarded_prediction_has_band_but_no_annotation(make_task: MakeTask, make_prediction: MakePrediction) -> None:
     task = make_task()
     pred = make_prediction(0, score=0.1)
     routed = route_input(task, INPUT_ID, [pred])
@@ -245,7 +258,7 @@ def test_discarded_prediction_has_band_but_no_annotation(make_task, make_predict
     assert routed.count(Band.DISCARDED) == 1
 
 
-def test_mixed_input_counts_and_order(make_task, make_prediction) -> None:
+def test_mixed_input_counts_and_order(make_task: MakeTask, make_prediction: MakePrediction) -> None:
     task = make_task()
     preds = [
         make_prediction(0, score=0.95),
@@ -270,14 +283,14 @@ def test_band_counts_of_nothing_has_every_band() -> None:
     assert band_counts([]) == {Band.APPROVED: 0, Band.REVIEW: 0, Band.DISCARDED: 0}
 
 
-def test_no_predictions_routes_to_nothing(make_task) -> None:
+def test_no_predictions_routes_to_nothing(make_task: MakeTask) -> None:
     routed = route_input(make_task(), INPUT_ID, [])
     assert routed.annotations == ()
     assert routed.bands == {}
     assert not routed.needs_review
 
 
-def test_annotation_ids_are_deterministic(make_task, make_prediction) -> None:
+def test_annotation_ids_are_deterministic(make_task: MakeTask, make_prediction: MakePrediction) -> None:
     task = make_task()
     preds = [make_prediction(i, score=s) for i, s in enumerate((0.9, 0.5, 0.85))]
     first = route_input(task, INPUT_ID, preds)
@@ -294,7 +307,7 @@ def test_annotation_ids_are_deterministic(make_task, make_prediction) -> None:
     ]
 
 
-def test_annotation_id_follows_the_prediction_id(make_task, make_prediction) -> None:
+def test_annotation_id_follows_the_prediction_id(make_task: MakeTask, make_prediction: MakePrediction) -> None:
     # Prediction ids already hash the task and input; the model's annotation is 1:1 with its
     # prediction, so its id is derived from the prediction id without hashing again.
     first = make_prediction(0, score=0.9)
@@ -321,6 +334,7 @@ def test_route_input_agrees_with_band_of(a: float, b: float, scores: list[float]
     assert [ann.prediction_id for ann in routed.annotations] == kept
     assert list(routed.review_prediction_ids) == [p.id for p in preds if expected[p.id] is Band.REVIEW]
     for ann in routed.annotations:
+        assert ann.prediction_id is not None
         approved = expected[ann.prediction_id] is Band.APPROVED
         assert ann.status is (AnnotationStatus.SUCCESS if approved else AnnotationStatus.AWAITING_REVIEW)
 

@@ -89,10 +89,10 @@ def recorded_workspace(path: Path) -> tuple[SQLiteRecordStore, Task]:
         results.append(InputResult(item.id, predictions, route_input(task, item.id, predictions)))
     results.append(InputResult(inputs[3].id, failure="corrupt image"))
     items = store.commit_batch(task, results)
-    item = items[0]
-    flagged = store.annotations(AnnotationQuery(task_id=task.id, input_ids=[item.input_id])).items
+    review_item = items[0]
+    flagged = store.annotations(AnnotationQuery(task_id=task.id, input_ids=[review_item.input_id])).items
     decided, decided_labels = apply_decision(
-        task, item, flagged, Decision(kind=DecisionKind.REJECT, reviewer=item.reviewer), utcnow()
+        task, review_item, flagged, Decision(kind=DecisionKind.REJECT, reviewer=review_item.reviewer), utcnow()
     )
     store.record_decision(decided, decided_labels)
     store.put_annotations(

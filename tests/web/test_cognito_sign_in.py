@@ -125,6 +125,7 @@ class FakeCognito:
 def cognito(tmp_path: Path) -> Iterator[tuple[str, FakeCognito]]:
     backends = bootstrap.embedded(tmp_path / "home")
     fake = FakeCognito(create_app(backends, authenticate=JwtClaimsAuthenticator()))
+    # The fake stands in for the resolver (it has its resolve()), hence the ignores below.
     server = ApiServer(("127.0.0.1", 0), make_handler(fake, STATIC_DIR))  # type: ignore[arg-type]
     base = f"http://127.0.0.1:{server.server_address[1]}"
     fake.redirect_uri = f"{base}/"

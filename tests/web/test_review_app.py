@@ -229,7 +229,7 @@ def apply_filters(page: Page) -> None:
 def item_of(site: Site, reviewer: str, pending: bool) -> dict[str, Any]:
     """One review item of ``reviewer`` (read as admin), pending or decided."""
     page = cast(dict[str, Any], site.api("GET", f"/tasks/{TASK}/review/items?labeler={MODEL_LABELER}", "root"))
-    everyone = [
+    everyone: list[dict[str, Any]] = [
         *page["items"],
         *cast(dict[str, Any], site.api("GET", f"/tasks/{TASK}/review/items?labeler={reviewer}", "root"))["items"],
     ]
