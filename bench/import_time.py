@@ -42,7 +42,7 @@ ENVIRONMENT = {
 }
 # Import the handler, then build its world if the import has not (the baseline's AwsWorld built
 # its clients on first use): what a cold start pays before the first event.
-PROBE = """
+PROBE = f"""
 import importlib.util, json, sys, time
 started = time.perf_counter()
 spec = importlib.util.spec_from_file_location("handler", sys.argv[1])
@@ -50,8 +50,8 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 getattr(getattr(module, "world", None), "backends", None)
 seconds = time.perf_counter() - started
-print(json.dumps({{"seconds": seconds, "heavy": [m for m in {heavy!r} if m in sys.modules]}}))
-""".format(heavy=HEAVY)
+print(json.dumps({{"seconds": seconds, "heavy": [m for m in {HEAVY!r} if m in sys.modules]}}))
+"""
 
 
 def checkout(revision: str, into: Path) -> Path:
