@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 
 from autolabel.app.access import find_task
 from autolabel.app.input_manager import every_annotation
+from autolabel.app.tasks import inputs_of
 from autolabel.domain.errors import ValidationError
-from autolabel.domain.models import AnnotationStatus, InputState, Task
+from autolabel.domain.models import AnnotationStatus, Task
 from autolabel.domain.users import Actor, require_admin
 from autolabel.exports.formats import ExportImage, to_coco, to_yolo
 from autolabel.exports.writer import write_export
@@ -55,14 +56,8 @@ def export_images(backends: Backends, task: Task) -> list[ExportImage]:
     """
     from autolabel.imaging.decode import ImageDecodeError, image_size
 
-    failed = set(backends.records.task_inputs(task.id, InputState.FAILED))
-    input_ids = [i for i in backends.records.task_inputs(task.id) if i not in failed]
-    found = backends.records.get_inputs(input_ids)
     images = []
-    for input_id in input_ids:
-        item = found.get(input_id)
-        if item is None:
-            continue
+    for item in inputs_of(backends, task, skip_failed=True):
         try:
             width, height = image_size(backends.blobs.get(item.blob_key))
         except ImageDecodeError:

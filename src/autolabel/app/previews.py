@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from autolabel.app.access import visible_task
 from autolabel.app.input_manager import every_annotation
+from autolabel.app.tasks import inputs_of
 from autolabel.domain.models import AnnotationStatus, Band
 from autolabel.domain.users import Actor
 from autolabel.ports import AnnotationQuery, Backends
@@ -45,18 +46,13 @@ def write_previews(
             (prediction.geometry, prediction.concept, prediction.score, band.value)
         )
     folder.mkdir(parents=True, exist_ok=True)
-    input_ids = backends.records.task_inputs(task.id)
-    found = backends.records.get_inputs(input_ids)
     written = []
-    for input_id in input_ids:
-        item = found.get(input_id)
-        if item is None:
-            continue
+    for item in inputs_of(backends, task):
         try:
             image = decode_image(backends.blobs.get(item.blob_key))
         except ImageDecodeError:
             continue  # a failed input: the task's status lists it with the reason
         target = folder / f"{Path(item.source).stem}.png"
-        render_preview(image, by_input.get(input_id, [])).save(target)
+        render_preview(image, by_input.get(item.id, [])).save(target)
         written.append(target)
     return written

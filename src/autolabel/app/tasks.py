@@ -15,7 +15,7 @@ from autolabel.app.views import FailedInputView
 from autolabel.domain import ids, names
 from autolabel.domain.concepts import validate_concepts
 from autolabel.domain.errors import Conflict, ValidationError
-from autolabel.domain.models import Prediction, Reviewer, Task, TaskStatus, Thresholds, utcnow
+from autolabel.domain.models import Input, InputState, Prediction, Reviewer, Task, TaskStatus, Thresholds, utcnow
 from autolabel.domain.progress import percent_reviewed
 from autolabel.domain.routing import route_input
 from autolabel.domain.users import Actor, require_admin
@@ -52,6 +52,14 @@ def list_tasks(backends: Backends, actor: Actor) -> list[Task]:
 
 def get_task(backends: Backends, actor: Actor, name: str) -> Task:
     return visible_task(backends, actor, name)
+
+
+def inputs_of(backends: Backends, task: Task, *, skip_failed: bool = False) -> list[Input]:
+    """The task's inputs still in its dataset, in the run's order; without failed ones if asked."""
+    failed = set(backends.records.task_inputs(task.id, InputState.FAILED)) if skip_failed else set()
+    input_ids = [i for i in backends.records.task_inputs(task.id) if i not in failed]
+    found = backends.records.get_inputs(input_ids)
+    return [found[i] for i in input_ids if i in found]
 
 
 def check_reviewers(reviewers: Sequence[Reviewer]) -> None:

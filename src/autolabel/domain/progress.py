@@ -1,4 +1,4 @@
-"""Task progress: the counters every store keeps, and the summary people read."""
+"""Task progress: the counters every store keeps, and the rules read from them."""
 
 from __future__ import annotations
 
@@ -21,29 +21,6 @@ class TaskCounts(BaseModel):
     review_items: int = 0
     review_items_decided: int = 0
     labeled_by: dict[str, int] = Field(default_factory=dict)
-
-
-class TaskSummary(BaseModel):
-    task_id: str
-    name: str
-    status: TaskStatus
-    failure_reason: str | None = None
-    model: str
-    dataset: str
-    concepts: list[str]
-    inputs_total: int
-    inputs_done: int
-    inputs_failed: int
-    inputs_pending: int
-    predictions_approved: int
-    predictions_awaiting_review: int
-    predictions_discarded: int
-    review_items: int
-    review_items_decided: int
-    percent_reviewed: float
-    labeled_by: dict[str, int]
-    queue_depth: dict[str, int]
-    dead_letters: dict[str, int] = Field(default_factory=dict)
 
 
 def percent_reviewed(decided: int, total: int) -> float:
