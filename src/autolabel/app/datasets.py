@@ -56,13 +56,18 @@ def list_datasets(backends: Backends, actor: Actor) -> list[Dataset]:
 
 def count_inputs(backends: Backends, actor: Actor, dataset_ref: str) -> int:
     require_admin(actor, "list inputs")
-    dataset = find_dataset(backends, dataset_ref)
-    total, cursor = 0, None
+    return len(input_ids_of(backends, find_dataset(backends, dataset_ref).id))
+
+
+def input_ids_of(backends: Backends, dataset_id: str) -> list[str]:
+    """Every input id of the dataset, in the order they were added (read a page at a time)."""
+    found: list[str] = []
+    cursor: str | None = None
     while True:
-        page = backends.records.list_inputs(dataset.id, cursor=cursor, limit=1000)
-        total += len(page.items)
+        page = backends.records.list_inputs(dataset_id, cursor=cursor, limit=1000)
+        found.extend(i.id for i in page.items)
         if page.cursor is None:
-            return total
+            return found
         cursor = page.cursor
 
 

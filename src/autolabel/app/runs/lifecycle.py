@@ -10,8 +10,9 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from autolabel.app import models
+from autolabel.app import datasets, models
 from autolabel.app.access import find_task
+from autolabel.app.review import MAX_RECEIVES
 from autolabel.domain.errors import NotFound, ValidationError
 from autolabel.domain.models import Band, Input, InputState, ReviewItem, Task, TaskStatus, utcnow
 from autolabel.domain.progress import run_status
@@ -20,7 +21,6 @@ from autolabel.ports import Backends, InputResult, queue_name
 
 NOT_PROCESSED = "not processed: its batch kept failing after every retry"
 INPUT_DELETED = "the input was deleted before it was processed"
-REGISTER_PAGE = 1000
 
 
 class Inferrer(Protocol):
@@ -105,24 +105,13 @@ def start(backends: Backends, task_id: str) -> RunPlan:
     starts with what is still pending."""
     records = backends.records
     task = records.get_task(task_id)
-    records.add_task_inputs(task.id, _dataset_input_ids(backends, task.dataset_id))
+    records.add_task_inputs(task.id, datasets.input_ids_of(backends, task.dataset_id))
     total = len(records.task_inputs(task.id))
     if total == 0:
         raise _empty_dataset(backends, task)
     task = set_status(backends, task.id, TaskStatus.IN_PROGRESS)
     resend_unsent(backends, task)
     return RunPlan(task_id=task.id, total=total, pending=records.task_inputs(task.id, InputState.PENDING))
-
-
-def _dataset_input_ids(backends: Backends, dataset_id: str) -> list[str]:
-    found: list[str] = []
-    cursor: str | None = None
-    while True:
-        page = backends.records.list_inputs(dataset_id, cursor=cursor, limit=REGISTER_PAGE)
-        found.extend(i.id for i in page.items)
-        cursor = page.cursor
-        if cursor is None:
-            return found
 
 
 def manifest_key(task_id: str) -> str:
@@ -150,17 +139,22 @@ def process_batch(backends: Backends, inferrer: Inferrer, task_id: str, input_id
         task = backends.records.get_task(task_id)
     except NotFound:
         return BatchOutcome(task_id=task_id, skipped="task deleted")
-    found = backends.records.get_inputs(input_ids)
-    inputs = [found[i] for i in input_ids if i in found]
-    missing = [InputResult(i, failure=INPUT_DELETED) for i in input_ids if i not in found]
     started = time.perf_counter()
-    results = inferrer.infer(task, inputs) + missing
+    results = infer_inputs(backends, inferrer, task, input_ids)
     inference_ms = (time.perf_counter() - started) * 1000
     try:
         outcome = record_batch(backends, task, results)
     except NotFound:
         return BatchOutcome(task_id=task_id, skipped="task deleted")
     return outcome.model_copy(update={"inference_ms": round(inference_ms, 1)})
+
+
+def infer_inputs(backends: Backends, inferrer: Inferrer, task: Task, input_ids: Sequence[str]) -> list[InputResult]:
+    """A batch's results: its inputs read at once and inferred; an input deleted since the run
+    started becomes a failed input with that reason, never lost."""
+    found = backends.records.get_inputs(input_ids)
+    missing = [InputResult(i, failure=INPUT_DELETED) for i in input_ids if i not in found]
+    return inferrer.infer(task, [found[i] for i in input_ids if i in found]) + missing
 
 
 def record_batch(backends: Backends, task: Task, results: Sequence[InputResult]) -> BatchOutcome:
@@ -196,7 +190,7 @@ def enqueue_review_items(backends: Backends, task: Task, items: Sequence[ReviewI
             backends.queues.send(queue, messages)
         except NotFound:
             # Queues are created with the task; this heals a queue deleted by hand.
-            backends.queues.create(queue)
+            backends.queues.create(queue, MAX_RECEIVES)
             backends.queues.send(queue, messages)
     backends.records.mark_enqueued([item.id for item in items])
 

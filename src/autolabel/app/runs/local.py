@@ -119,11 +119,6 @@ def _batches(
 ) -> Iterator[Future[list[InputResult]]]:
     """Futures of batch results in batch order, with a bounded window in flight."""
 
-    def work(input_ids: list[str]) -> list[InputResult]:
-        found = backends.records.get_inputs(input_ids)
-        missing = [InputResult(i, failure=lifecycle.INPUT_DELETED) for i in input_ids if i not in found]
-        return inference.infer(task, [found[i] for i in input_ids if i in found]) + missing
-
     size = options.batch_size
     batches = [list(pending[i : i + size]) for i in range(0, len(pending), size)]
     window_size = options.workers + options.prefetch_batches
@@ -131,7 +126,7 @@ def _batches(
         window: deque[Future[list[InputResult]]] = deque()
         try:
             for batch in batches:
-                window.append(pool.submit(work, batch))
+                window.append(pool.submit(lifecycle.infer_inputs, backends, inference, task, batch))
                 if len(window) >= window_size:
                     yield window.popleft()
             while window:
