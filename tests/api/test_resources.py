@@ -261,3 +261,13 @@ def test_concurrent_versions_get_distinct_numbers(world: World, served: Served) 
     assert sorted(numbers) == [1, 2, 3, 4]
     stored = world.backends.records.dataset_versions(task.id)
     assert all(world.backends.blobs.exists(v.blob_key) for v in stored) and len(stored) == 4
+
+
+def test_deleting_a_task_deletes_its_version_snapshots(world: World) -> None:
+    task, _ = seed_task(world)
+    root = world.client("root")
+    assert root.post(f"/tasks/{task.id}/versions").status == 201
+    (version,) = world.backends.records.dataset_versions(task.id)
+    assert world.backends.blobs.exists(version.blob_key)
+    assert root.delete(f"/tasks/{task.id}").status == 200
+    assert not world.backends.blobs.exists(version.blob_key)  # no snapshot outlives its task
