@@ -9,6 +9,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import ROOT
@@ -65,6 +66,17 @@ def snake(name: str) -> str:
 def table_statement(table_arn: str, actions: Sequence[str]) -> iam.PolicyStatement:
     return iam.PolicyStatement(
         actions=[f"dynamodb:{a}" for a in actions], resources=[table_arn, f"{table_arn}/index/*"]
+    )
+
+
+def list_statement(bucket: s3.IBucket, prefixes: Sequence[str]) -> iam.PolicyStatement:
+    """s3:ListBucket under the prefixes a function reads. Without it S3 answers a HeadObject or
+    GetObject of a missing key with 403, not 404, so existence checks (an upload's content key,
+    a model's file) would fail instead of answering "no"."""
+    return iam.PolicyStatement(
+        actions=["s3:ListBucket"],
+        resources=[bucket.bucket_arn],
+        conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
     )
 
 

@@ -26,6 +26,7 @@ from infra.lambdas import (
     RECORDS_WRITE,
     alarm_statement,
     function,
+    list_statement,
     queue_arn,
     table_statement,
 )
@@ -107,6 +108,7 @@ class Pipeline(Construct):
                 resources=[bucket.arn_for_objects("datasets/*"), bucket.arn_for_objects("models/*")],
             )
         )
+        self.infer.add_to_role_policy(list_statement(bucket, ["datasets/", "models/"]))
         self.infer.add_to_role_policy(iam.PolicyStatement(actions=QUEUE_SEND, resources=[queues]))
         self.infer.add_to_role_policy(alarm_statement(self, config.alarm_prefix, ALARM_PUT))
 

@@ -22,6 +22,7 @@ from infra.lambdas import (
     RECORDS_WRITE,
     alarm_statement,
     function,
+    list_statement,
     queue_arn,
     table_statement,
 )
@@ -94,6 +95,7 @@ class Review(Construct):
                 ],
             )
         )
+        self.label.add_to_role_policy(list_statement(bucket, [config.upload_prefix, "datasets/", "models/"]))
         self.label.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("datasets/*")])
         )

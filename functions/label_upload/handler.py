@@ -33,7 +33,7 @@ inference = BatchInference(world.backends, world.settings.intra_op_threads)
 # EventBridge and SQS both deliver at least once: the event id keys the work, so a duplicate
 # returns the first outcome. The store's conditions would prevent duplicates regardless.
 idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=24 * 3600)
-persistence = DynamoDBPersistenceLayer(table_name=world.settings.idempotency_table)
+persistence = DynamoDBPersistenceLayer(table_name=world.settings.idempotency_table, boto3_session=world.boto3_session())
 
 
 class UploadRecord(SqsRecordModel):

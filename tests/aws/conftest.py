@@ -1,5 +1,13 @@
 """An AWS account in-process: moto's S3, DynamoDB and SQS, the resources the stack creates,
-the shipped models published to S3, and the real Lambda handlers loaded against them."""
+the shipped models published to S3, and the real Lambda handlers loaded against them.
+
+IAM is enforced (moto's INITIAL_NO_AUTH_ACTION_COUNT = 0, plus tests/contract/moto_iam.py):
+each handler's "container" runs under an IAM user holding exactly the statements the CDK app
+synthesizes for that function's role (tests/aws/iam.py), with its own keys, never the process's
+environment (the environment holds moto's placeholder keys, which IAM refuses). Seeding and
+inspection go through ``account.world``, an admin.
+
+A new function is one entry in FUNCTIONS: its folder under functions/ → its CDK construct."""
 
 from __future__ import annotations
 
@@ -12,14 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from unittest import mock
 
 import pytest
 
 from autolabel import bootstrap
 from autolabel.app.models import publish_shipped, shipped_models_dir
 from autolabel.aws import clients
+from autolabel.aws.clients import AccessKey
 from autolabel.aws.records import create_table
+from tests.aws.iam import ACCOUNT, ADMIN, Physical, Resolver, create_user, environment, role_statements
 from tests.contract.adapters import REGION, moto_aws
+from tests.infra.conftest import Synthesized, synthesized  # noqa: F401 - the session fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "autolabel-data-test"
@@ -28,6 +40,18 @@ IDEMPOTENCY = "autolabel-idempotency-test"
 CLASSIFIER = "efficientnet-lite0-imagenet"
 DETECTOR = "ssd-mobilenet-v2-coco"
 CLASSIFIER_CONCEPTS = ["tiger cat", "Egyptian cat", "tabby", "coffee mug", "espresso", "cup", "crash helmet", "suit"]
+STATE_MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:autolabel-runs"
+UPLOADS_QUEUE = "autolabel-uploads"
+ALARM_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:autolabel-alarms"
+
+# functions/<name> → its construct in the synthesized stack (whose role and environment it gets).
+FUNCTIONS: dict[str, Callable[[Any], Any]] = {
+    "start_run": lambda stack: stack.pipeline.start,
+    "infer_batch": lambda stack: stack.pipeline.infer,
+    "finalize_run": lambda stack: stack.pipeline.finalize,
+    "label_upload": lambda stack: stack.review.label,
+    "api": lambda stack: stack.api.handler,
+}
 
 
 _import_lock = threading.Lock()
@@ -46,10 +70,33 @@ class FakeContext:
         return 60_000
 
 
+@dataclass(frozen=True)
+class Identity:
+    """What a function's container runs with: its IAM user's keys and its settings."""
+
+    user: str
+    credentials: AccessKey
+    environment: dict[str, str]
+    statements: list[dict[str, Any]]
+
+
 @dataclass
 class Account:
-    world: Any  # autolabel.bootstrap.AwsWorld, for seeding and inspecting
+    world: Any  # autolabel.bootstrap.AwsWorld, for seeding and inspecting (an admin)
+    admin: AccessKey
+    identities: dict[str, Identity]
+    cache_dir: Path
     modules: dict[str, ModuleType] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        """An admin's client, for what a test sets up or inspects."""
+        return clients.session(REGION, self.admin).client(service)  # type: ignore[call-overload]
+
+    def revoke(self, function: str, statement: int) -> dict[str, Any]:
+        """Take one statement away from a function's role; returns it."""
+        identity = self.identities[function]
+        self.client("iam").delete_user_policy(UserName=identity.user, PolicyName=f"s{statement}")
+        return identity.statements[statement]
 
     def handler(self, name: str) -> Callable[[dict[str, Any]], Any]:
         """The real handler of functions/<name>, imported once per test (one 'container').
@@ -71,9 +118,20 @@ class Account:
             assert spec and spec.loader
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
-            spec.loader.exec_module(module)
+            with mock.patch.object(bootstrap, "aws", lambda: self.world_of(name)):
+                spec.loader.exec_module(module)
             self.modules[name] = module
         return module
+
+    def world_of(self, function: str) -> Any:
+        """The world a function's container builds at cold start: its synthesized environment,
+        its role's keys."""
+        from autolabel.aws.settings import Settings
+
+        identity = self.identities[function]
+        values = {k.removeprefix("AUTOLABEL_").lower(): v for k, v in identity.environment.items()}
+        settings = Settings(**{**values, "cache_dir": self.cache_dir / function})
+        return bootstrap.aws_world(settings, identity.credentials)
 
 
 def create_resources() -> None:
@@ -85,10 +143,44 @@ def create_resources() -> None:
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
     )
     clients.s3(REGION).create_bucket(Bucket=BUCKET)
+    clients.sqs(REGION).create_queue(QueueName=UPLOADS_QUEUE)
+
+
+def moto_resources(synth: Synthesized) -> dict[str, Physical]:
+    """The stack's resources that the tests create in moto, by logical id."""
+    stack = synth.stack
+
+    def table(name: str) -> Physical:
+        return Physical(ref=name, arn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}")
+
+    return {
+        synth.logical_id(stack.storage.table): table(TABLE),
+        synth.logical_id(stack.storage.idempotency): table(IDEMPOTENCY),
+        synth.logical_id(stack.storage.bucket): Physical(ref=BUCKET, arn=f"arn:aws:s3:::{BUCKET}"),
+        synth.logical_id(stack.pipeline.state_machine): Physical(ref=STATE_MACHINE, arn=STATE_MACHINE),
+        synth.logical_id(stack.review.uploads): Physical(
+            ref=f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{UPLOADS_QUEUE}",
+            arn=f"arn:aws:sqs:{REGION}:{ACCOUNT}:{UPLOADS_QUEUE}",
+        ),
+        synth.logical_id(stack.alerts.topic): Physical(ref=ALARM_TOPIC, arn=ALARM_TOPIC),
+    }
+
+
+def create_identities(synth: Synthesized) -> tuple[AccessKey, dict[str, Identity]]:
+    iam = clients.session(REGION).client("iam")
+    resolve = Resolver(REGION, moto_resources(synth))
+    identities = {}
+    for name, construct_of in FUNCTIONS.items():
+        function = construct_of(synth.stack)
+        statements = resolve(role_statements(synth, function))
+        user = f"fn-{name}"
+        keys = create_user(iam, user, statements)
+        identities[name] = Identity(user, keys, environment(synth, function, resolve), statements)
+    return create_user(iam, "admin", ADMIN), identities
 
 
 @pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Account]:
+def account(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, synthesized: Synthesized) -> Iterator[Account]:  # noqa: F811
     for name, value in {
         "AWS_DEFAULT_REGION": REGION,
         "AUTOLABEL_TABLE": TABLE,
@@ -102,16 +194,20 @@ def account(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Account
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }.items():
         monkeypatch.setenv(name, value)
+    from moto.core.authorization import enable_iam_authentication
+
     from autolabel.aws.settings import Settings
 
     with moto_aws():
         create_resources()
-        world = bootstrap.aws_world(Settings(cache_dir=tmp_path / "seed-cache"))
+        admin, identities = create_identities(synthesized)
+        world = bootstrap.aws_world(Settings(cache_dir=tmp_path / "seed-cache"), admin)
         # The classifier (18 MB) keeps each test's upload to moto short; tests that need the
         # detector (70 MB) publish it themselves.
         publish_shipped(world.backends, shipped_models_dir(), only={CLASSIFIER})
-        account = Account(world)
-        yield account
+        account = Account(world, admin, identities, tmp_path / "lambda-tmp")
+        with enable_iam_authentication():
+            yield account
         for name in account.modules:
             sys.modules.pop(f"autolabel_fn_{name}", None)
         bootstrap.aws.cache_clear()

@@ -27,7 +27,7 @@ from autolabel.domain import partition
 from autolabel.domain.models import Reviewer, TaskStatus, Thresholds
 from autolabel.domain.users import Actor
 from autolabel.ports import AnnotationQuery, Backends, queue_name
-from tests.aws.conftest import BUCKET, DETECTOR, Account
+from tests.aws.conftest import BUCKET, DETECTOR, STATE_MACHINE, Account
 from tests.conftest import SAMPLES
 from tests.contract.adapters import REGION
 from tests.infra.conftest import Synthesized, synthesized  # noqa: F401 - the session fixture
@@ -74,13 +74,10 @@ def runnable_definition(synth: Synthesized, arns: dict[str, str]) -> str:
 @pytest.fixture
 def deployed(account: Account, synthesized: Synthesized) -> Iterator[tuple[Account, str]]:  # noqa: F811
     """The pipeline's functions and state machine in moto; invocations run the real handlers."""
-    import boto3
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
-    role = boto3.client("iam", region_name=REGION).create_role(
-        RoleName="autolabel-test", AssumeRolePolicyDocument="{}"
-    )["Role"]["Arn"]
-    lam = boto3.client("lambda", region_name=REGION)
+    role = account.client("iam").create_role(RoleName="autolabel-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = account.client("lambda")
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("handler.py", "def handler(event, context):\n    raise RuntimeError('routed in-process')\n")
@@ -112,16 +109,17 @@ def deployed(account: Account, synthesized: Synthesized) -> Iterator[tuple[Accou
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
 
-    sfn = boto3.client("stepfunctions", region_name=REGION)
+    sfn = account.client("stepfunctions")
     arn = sfn.create_state_machine(
-        name="autolabel-runs", definition=runnable_definition(synthesized, arns), roleArn=role
+        name=STATE_MACHINE.rsplit(":", 1)[-1], definition=runnable_definition(synthesized, arns), roleArn=role
     )["stateMachineArn"]
+    assert arn == STATE_MACHINE  # the ARN the API's policy was resolved to
     with mock.patch.object(LambdaSimpleBackend, "invoke", invoke):
         yield account, arn
 
 
-def run(arn: str, task_id: str, name: str | None = None) -> dict[str, Any]:
-    sfn = clients.stepfunctions(REGION)
+def run(account: Account, arn: str, task_id: str, name: str | None = None) -> dict[str, Any]:
+    sfn = clients.stepfunctions(REGION, account.admin)
     execution = start_run(sfn, arn, task_id)
     assert execution.endswith(f":{name or task_id}")  # execution name = task id
     deadline = time.monotonic() + 180
@@ -166,7 +164,7 @@ def test_run_on_aws_matches_the_embedded_pipeline(deployed: tuple[Account, str],
     datasets.add_files(aws, OWNER, "samples", [SAMPLES])
     task = create(aws)
 
-    described = run(arn, task.id)
+    described = run(account, arn, task.id)
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"])["status"] == "Complete"
     stored = aws.records.get_task(task.id)
@@ -216,11 +214,11 @@ def test_a_run_that_cannot_start_marks_the_task_failed(deployed: tuple[Account, 
     )
     for item in aws.records.list_inputs(task.dataset_id).items:
         aws.records.delete_input(item.id)
-    described = run(arn, task.id)
+    described = run(account, arn, task.id)
     assert described["status"] == "FAILED"
     stored = aws.records.get_task(task.id)
     assert stored.status == TaskStatus.FAILED
     assert stored.failure_reason is not None and stored.failure_reason.startswith("ValidationError: ")
     assert "no inputs" in stored.failure_reason
     # Names of finished standard executions stay taken, so a re-run gets the next suffix.
-    assert run(arn, task.id, name=f"{task.id}-r1")["status"] == "FAILED"
+    assert run(account, arn, task.id, name=f"{task.id}-r1")["status"] == "FAILED"
