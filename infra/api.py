@@ -28,6 +28,7 @@ from infra.lambdas import (
     RECORDS_WRITE,
     alarm_statement,
     function,
+    list_statement,
     queue_arn,
     table_statement,
 )
@@ -80,6 +81,7 @@ class Api(Construct):
                 actions=["s3:GetObject", "s3:PutObject"], resources=[bucket.arn_for_objects("models/*")]
             )
         )
+        self.handler.add_to_role_policy(list_statement(bucket, ["datasets/", "models/", "versions/"]))
         self.handler.add_to_role_policy(
             iam.PolicyStatement(
                 actions=[

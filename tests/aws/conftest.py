@@ -52,6 +52,9 @@ FUNCTIONS: dict[str, Callable[[Any], Any]] = {
     "label_upload": lambda stack: stack.review.label,
     "api": lambda stack: stack.api.handler,
 }
+# Other principals whose calls moto makes: the state machine invokes the functions and reads the
+# run's manifest (tests/aws/test_state_machine.py hands its keys to moto's interpreter).
+ROLES: dict[str, Callable[[Any], Any]] = {**FUNCTIONS, "state_machine": lambda stack: stack.pipeline.state_machine}
 
 
 _import_lock = threading.Lock()
@@ -163,19 +166,28 @@ def moto_resources(synth: Synthesized) -> dict[str, Physical]:
             arn=f"arn:aws:sqs:{REGION}:{ACCOUNT}:{UPLOADS_QUEUE}",
         ),
         synth.logical_id(stack.alerts.topic): Physical(ref=ALARM_TOPIC, arn=ALARM_TOPIC),
+        # tests/aws/test_state_machine.py names each moto function after its logical id.
+        **{
+            synth.logical_id(function): Physical(ref=synth.logical_id(function), arn=function_arn(synth, function))
+            for function in (of(stack) for of in FUNCTIONS.values())
+        },
     }
+
+
+def function_arn(synth: Synthesized, function: Any) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{synth.logical_id(function)}"
 
 
 def create_identities(synth: Synthesized) -> tuple[AccessKey, dict[str, Identity]]:
     iam = clients.session(REGION).client("iam")
     resolve = Resolver(REGION, moto_resources(synth))
     identities = {}
-    for name, construct_of in FUNCTIONS.items():
-        function = construct_of(synth.stack)
-        statements = resolve(role_statements(synth, function))
-        user = f"fn-{name}"
+    for name, construct_of in ROLES.items():
+        construct = construct_of(synth.stack)
+        statements = resolve(role_statements(synth, construct))
+        user = f"role-{name}"
         keys = create_user(iam, user, statements)
-        identities[name] = Identity(user, keys, environment(synth, function, resolve), statements)
+        identities[name] = Identity(user, keys, environment(synth, construct, resolve), statements)
     return create_user(iam, "admin", ADMIN), identities
 
 

@@ -80,9 +80,10 @@ def role_statements(synthesized: Synthesized, function: Any) -> list[dict[str, A
     return statements
 
 
-def environment(synthesized: Synthesized, function: Any, resolve: Resolver) -> dict[str, str]:
-    variables = synthesized.template["Resources"][synthesized.logical_id(function)]["Properties"]["Environment"]
-    return {k: str(v) for k, v in resolve(variables["Variables"]).items()}
+def environment(synthesized: Synthesized, construct: Any, resolve: Resolver) -> dict[str, str]:
+    """A function's environment variables (none for a state machine)."""
+    properties = synthesized.template["Resources"][synthesized.logical_id(construct)]["Properties"]
+    return {k: str(v) for k, v in resolve(properties.get("Environment", {}).get("Variables", {})).items()}
 
 
 def create_user(iam: Any, name: str, statements: list[dict[str, Any]]) -> AccessKey:

@@ -15,6 +15,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from botocore.config import Config as BotoConfig
 
 from autolabel.app import datasets, tasks
 from autolabel.app.access import find_task
@@ -109,12 +110,27 @@ def deployed(account: Account, synthesized: Synthesized) -> Iterator[tuple[Accou
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
 
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import resource_eval_s3
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    keys = account.identities["state_machine"].credentials
+
+    def as_the_state_machine(region: str, service: str, state_credentials: Any = None) -> Any:
+        """moto's interpreter calls Lambda and S3 with placeholder keys; on AWS it is the state
+        machine's role that invokes the functions and reads the manifest."""
+        no_retries = BotoConfig(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1})
+        return clients.session(region, keys).client(service, config=no_retries)
+
     sfn = account.client("stepfunctions")
     arn = sfn.create_state_machine(
         name=STATE_MACHINE.rsplit(":", 1)[-1], definition=runnable_definition(synthesized, arns), roleArn=role
     )["stateMachineArn"]
     assert arn == STATE_MACHINE  # the ARN the API's policy was resolved to
-    with mock.patch.object(LambdaSimpleBackend, "invoke", invoke):
+    with (
+        mock.patch.object(LambdaSimpleBackend, "invoke", invoke),
+        mock.patch.object(lambda_eval_utils, "boto_client_for", as_the_state_machine),
+        mock.patch.object(resource_eval_s3, "boto_client_for", as_the_state_machine),
+    ):
         yield account, arn
 
 

@@ -7,7 +7,8 @@
   the table (``/index/<name>`` for an index read), every table of a batch, each item of a
   transaction under its own action (AWS has no ``TransactWriteItems`` permission: it needs
   PutItem/UpdateItem/DeleteItem/ConditionCheckItem per item), the state machine or execution,
-  each alarm, the queue (whose batch calls need the single call's permission, as on AWS).
+  each alarm, the queue (whose batch calls need the single call's permission, as on AWS), the
+  function a state machine invokes (``lambda:InvokeFunction``).
   CloudWatch signs as ``monitoring`` but its IAM prefix is ``cloudwatch``.
 * **S3's missing key.** AWS answers HeadObject/GetObject of a key that does not exist with 403
   AccessDenied, not 404, unless the caller may ``s3:ListBucket`` the bucket (evaluated with
@@ -25,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from unittest import mock
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 ACCOUNT = "123456789012"
 
@@ -95,8 +96,23 @@ def _cloudwatch_checks(response: Any) -> list[tuple[str, str]]:
     return [(action, "*")]
 
 
+def _lambda_checks(response: Any) -> list[tuple[str, str]]:
+    action = response._get_action()
+    if action != "Invoke":
+        return [(action, "*")]
+    name = unquote(response.path.rsplit("/", 2)[-2])
+    arn = (
+        name
+        if name.startswith("arn:")
+        else f"arn:aws:lambda:{response.region}:{response.current_account}:function:{name}"
+    )
+    qualifier = response._get_param("qualifier")
+    return [("InvokeFunction", f"{arn}:{qualifier}" if qualifier else arn)]
+
+
 # moto's response class name → (IAM service prefix, the (action, resource) pairs of a request)
 CHECKS = {
+    "LambdaResponse": ("lambda", _lambda_checks),
     "DynamoHandler": ("dynamodb", _dynamodb_checks),
     "SQSResponse": ("sqs", _sqs_checks),
     "StepFunctionResponse": ("states", _states_checks),

@@ -1,0 +1,150 @@
+"""The API's Lambda handler, fed the events API Gateway sends, against the moto account under the
+API role's synthesized policy: every call the routes make must be granted, and only those."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from autolabel.api.server import to_event
+from tests.aws.conftest import CLASSIFIER, Account
+from tests.aws.test_state_machine import deployed  # noqa: F401 - the fixture
+from tests.conftest import SAMPLES
+
+ADMIN = {"cognito:username": "ada", "cognito:groups": "[admin]"}
+PHOTOS = sorted(p for p in SAMPLES.iterdir() if p.suffix in {".jpg", ".png"})
+
+Call = Callable[..., Any]
+
+
+def api(account: Account) -> Call:
+    def call(method: str, path: str, body: object = None, claims: dict[str, str] = ADMIN, expect: int = 200) -> Any:
+        raw = b"" if body is None else json.dumps(body).encode()
+        headers = [("Content-Type", "application/json")] if body is not None else []
+        event = to_event(method, path, headers, raw, "10.0.0.1")
+        # What API Gateway's JWT authorizer passes on once it has verified a Cognito token.
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+        reply = account.handler("api")(event)
+        if reply.get("isBase64Encoded"):
+            answer: Any = base64.b64decode(reply["body"])
+        else:
+            answer = json.loads(reply["body"]) if reply.get("body") else None
+        assert reply["statusCode"] == expect, (method, path, reply["statusCode"], answer)
+        return answer
+
+    return call
+
+
+def reviewer(name: str) -> dict[str, str]:
+    return {"cognito:username": name, "cognito:groups": "[reviewer]"}
+
+
+def create_and_run(call: Call) -> dict[str, Any]:
+    call("POST", "/datasets", {"name": "samples"}, expect=201)
+    files = [{"filename": p.name, "content_base64": base64.b64encode(p.read_bytes()).decode()} for p in PHOTOS]
+    call("POST", "/datasets/samples/inputs", {"files": files}, expect=201)
+    call("POST", "/datasets/samples/inputs", {"files": files[:1]}, expect=201)  # already there: exists() says so
+    task: dict[str, Any] = call(
+        "POST",
+        "/tasks",
+        {
+            "name": "street",
+            "dataset": "samples",
+            "model": CLASSIFIER,
+            "concepts": ["tiger cat", "Egyptian cat", "tabby", "coffee mug", "espresso", "cup"],
+            "thresholds": {"upper": 0.5, "lower": 0.05},
+            "reviewers": [{"name": "alice"}, {"name": "bob"}],
+        },
+        expect=201,
+    )
+    assert call("POST", f"/tasks/{task['id']}/runs", expect=202)["status"] == "In progress"
+    wait_for_the_run(call, task["id"])
+    return task
+
+
+def wait_for_the_run(call: Call, task_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 180
+    while (detail := call("GET", f"/tasks/{task_id}"))["summary"]["status"] == "In progress":
+        assert time.monotonic() < deadline, detail
+        time.sleep(0.3)
+    summary: dict[str, Any] = detail["summary"]
+    return summary
+
+
+def test_the_api_under_its_own_role(deployed: tuple[Account, str]) -> None:  # noqa: F811
+    account, _ = deployed
+    call = api(account)
+    assert call("GET", "/health") == {"status": "ok"}
+    assert any(m["id"] == CLASSIFIER for m in call("GET", "/models")["items"])
+    task = create_and_run(call)
+    summary = call("GET", f"/tasks/{task['id']}")["summary"]
+    assert summary["status"] == "Complete" and summary["inputs_done"] == len(PHOTOS)
+    assert summary["review_items"] > 0
+
+    decided = 0
+    for name in ("alice", "bob"):
+        while (view := call("POST", f"/tasks/{task['id']}/review/next", claims=reviewer(name))["item"]) is not None:
+            content = call("GET", f"/inputs/{view['input']['id']}/content", claims=reviewer(name))
+            assert content  # the image, or where to fetch it
+            call("POST", f"/review/items/{view['item']['id']}/accept", {}, claims=reviewer(name))
+            decided += 1
+        progress = call("GET", f"/tasks/{task['id']}/review/progress", claims=reviewer(name))
+        assert progress["pending"] == 0
+    assert decided == summary["review_items"]
+
+    version = call("POST", f"/tasks/{task['id']}/versions", expect=201)
+    assert call("GET", f"/tasks/{task['id']}/versions/{version['number']}")["version"] == version["number"]
+    assert call("GET", f"/tasks/{task['id']}/export?format=coco")["coco"]["images"]
+    call("POST", f"/tasks/{task['id']}/rethreshold", {"thresholds": {"upper": 0.4, "lower": 0.05}})
+    missing = call("GET", "/tasks/nope", expect=404)
+    assert missing["error"] == "not_found"
+    call("DELETE", f"/tasks/{task['id']}")
+    call("GET", f"/tasks/{task['id']}", expect=404)
+
+
+@pytest.mark.xfail(
+    raises=ClientError,  # AccessDenied: role-api is not authorized to perform states:DescribeExecution
+    strict=True,
+    reason="issue 10 part 2 (the lead's stream): a re-run names a new execution instead of calling "
+    "DescribeExecution, which the API role is not granted. Remove this mark when that lands.",
+)
+def test_a_task_runs_again_through_the_api(deployed: tuple[Account, str]) -> None:  # noqa: F811
+    account, _ = deployed
+    call = api(account)
+    task = create_and_run(call)
+    call("POST", f"/tasks/{task['id']}/runs", expect=202)
+    assert wait_for_the_run(call, task["id"])["status"] == "Complete"
+
+
+def test_the_harness_refuses_what_the_role_lacks(deployed: tuple[Account, str]) -> None:  # noqa: F811
+    """Take away the one statement of the API role that grants states:StartExecution: starting
+    a run is refused with AccessDenied, so the harness cannot pass vacuously."""
+    account, _ = deployed
+    call = api(account)
+    statements = account.identities["api"].statements
+    (start,) = [i for i, s in enumerate(statements) if "states:StartExecution" in json.dumps(s["Action"])]
+    account.revoke("api", start)
+    call("POST", "/datasets", {"name": "samples"}, expect=201)
+    files = [{"filename": PHOTOS[0].name, "content_base64": base64.b64encode(PHOTOS[0].read_bytes()).decode()}]
+    call("POST", "/datasets/samples/inputs", {"files": files}, expect=201)
+    task = call(
+        "POST",
+        "/tasks",
+        {
+            "name": "t",
+            "dataset": "samples",
+            "model": CLASSIFIER,
+            "concepts": ["cup"],
+            "thresholds": {"upper": 0.5, "lower": 0.05},
+            "reviewers": [{"name": "alice"}],
+        },
+        expect=201,
+    )
+    with pytest.raises(ClientError, match="AccessDenied"):
+        call("POST", f"/tasks/{task['id']}/runs", expect=202)
