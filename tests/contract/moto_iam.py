@@ -107,7 +107,6 @@ def _lambda_checks(response: Any) -> list[tuple[str, str]]:
         else f"arn:aws:lambda:{response.region}:{response.current_account}:function:{name}"
     )
     qualifier = response._get_param("qualifier")
-    return [("InvokeFunction", f"{name}:{qualifier}" if qualifier else name)]
     return [("InvokeFunction", f"{arn}:{qualifier}" if qualifier else arn)]
 
 
