@@ -7,7 +7,11 @@ synthesizes for that function's role (tests/aws/iam.py), with its own keys, neve
 environment (the environment holds moto's placeholder keys, which IAM refuses). Seeding and
 inspection go through ``account.world``, an admin.
 
-A new function is one entry in FUNCTIONS: its folder under functions/ → its CDK construct."""
+AWS's size and time limits are checked on everything (tests/aws/limits.py): every AWS call, every
+Step Functions state, every handler invocation, and an API route's modelled time.
+
+A new function is one entry in FUNCTIONS: its folder under functions/ → its CDK construct (and,
+if API Gateway invokes it, one in API_FUNCTIONS)."""
 
 from __future__ import annotations
 
@@ -29,7 +33,9 @@ from autolabel.app.models import publish_shipped, shipped_models_dir
 from autolabel.aws import clients
 from autolabel.aws.clients import AccessKey
 from autolabel.aws.records import create_table
+from tests.aws import limits
 from tests.aws.iam import ACCOUNT, ADMIN, Physical, Resolver, create_user, environment, role_statements
+from tests.aws.limits import Watch
 from tests.contract.adapters import REGION, moto_aws
 from tests.infra.conftest import Synthesized, synthesized  # noqa: F401 - the session fixture
 
@@ -52,6 +58,7 @@ FUNCTIONS: dict[str, Callable[[Any], Any]] = {
     "label_upload": lambda stack: stack.review.label,
     "api": lambda stack: stack.api.handler,
 }
+API_FUNCTIONS = {"api"}  # invoked by API Gateway: 29 s of modelled time per route
 # Other principals whose calls moto makes: the state machine invokes the functions and reads the
 # run's manifest (tests/aws/test_state_machine.py hands its keys to moto's interpreter).
 ROLES: dict[str, Callable[[Any], Any]] = {**FUNCTIONS, "state_machine": lambda stack: stack.pipeline.state_machine}
@@ -89,6 +96,7 @@ class Account:
     admin: AccessKey
     identities: dict[str, Identity]
     cache_dir: Path
+    limits: Watch
     modules: dict[str, ModuleType] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
@@ -108,7 +116,11 @@ class Account:
         importing the module twice at once (a Lambda container imports it once, alone)."""
         with _import_lock:
             module = self._load(name)
-        return lambda event: module.handler(event, FakeContext())
+
+        def run(event: Any) -> Any:
+            return module.handler(event, FakeContext())
+
+        return lambda event: self.limits.invoke(name, run, event, api=name in API_FUNCTIONS)
 
     def _load(self, name: str) -> ModuleType:
         module = self.modules.get(name)
@@ -132,7 +144,7 @@ class Account:
         from autolabel.aws.settings import Settings
 
         identity = self.identities[function]
-        values = {k.removeprefix("AUTOLABEL_").lower(): v for k, v in identity.environment.items()}
+        values: dict[str, Any] = {k.removeprefix("AUTOLABEL_").lower(): v for k, v in identity.environment.items()}
         settings = Settings(**{**values, "cache_dir": self.cache_dir / function})
         return bootstrap.aws_world(settings, identity.credentials)
 
@@ -217,9 +229,10 @@ def account(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, synthesized: Synthe
         # The classifier (18 MB) keeps each test's upload to moto short; tests that need the
         # detector (70 MB) publish it themselves.
         publish_shipped(world.backends, shipped_models_dir(), only={CLASSIFIER})
-        account = Account(world, admin, identities, tmp_path / "lambda-tmp")
-        with enable_iam_authentication():
+        with limits.enforced() as watch, enable_iam_authentication():
+            account = Account(world, admin, identities, tmp_path / "lambda-tmp", watch)
             yield account
+            watch.check()
         for name in account.modules:
             sys.modules.pop(f"autolabel_fn_{name}", None)
         bootstrap.aws.cache_clear()

@@ -119,7 +119,7 @@ def deployed(account: Account, synthesized: Synthesized) -> Iterator[tuple[Accou
         """moto's interpreter calls Lambda and S3 with placeholder keys; on AWS it is the state
         machine's role that invokes the functions and reads the manifest."""
         no_retries = BotoConfig(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1})
-        return clients.session(region, keys).client(service, config=no_retries)
+        return clients.session(region, keys).client(service, config=no_retries)  # type: ignore[call-overload]
 
     sfn = account.client("stepfunctions")
     arn = sfn.create_state_machine(

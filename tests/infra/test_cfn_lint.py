@@ -17,7 +17,7 @@ REVIEWED_WARNINGS: dict[str, str] = {
 
 
 def test_cfn_lint_finds_no_error_and_only_reviewed_warnings(synthesized: Synthesized) -> None:
-    from cfnlint.api import ManualArgs, lint
+    from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
 
     template = json.dumps(synthesized.template)
     matches = lint(template, config=ManualArgs(regions=["us-east-1"]))

@@ -193,7 +193,7 @@ def test_least_privilege(synthesized: Synthesized) -> None:
     put_alarm = {"cloudwatch:PutMetricAlarm"}  # creating a review queue puts its DLQ's alarm
     expected = {
         stack.pipeline.start: records_rw | send | put_alarm | {"s3:PutObject"},
-        stack.pipeline.infer: records_rw | send | put_alarm | {"s3:GetObject"},
+        stack.pipeline.infer: records_rw | send | put_alarm | {"s3:GetObject", "s3:ListBucket"},
         stack.pipeline.finalize: records_rw | send | put_alarm,
     }
     for fn, actions in expected.items():
@@ -229,6 +229,30 @@ def test_least_privilege(synthesized: Synthesized) -> None:
     assert api["s3:DeleteObject"] == {f"<{bucket}>/datasets/*", f"<{bucket}>/versions/*"}
     assert api["s3:PutObject"] == {f"<{bucket}>/datasets/*", f"<{bucket}>/versions/*", f"<{bucket}>/models/*"}
     assert "dynamodb:DeleteTable" not in api and "s3:DeleteBucket" not in api
+
+
+def test_every_reader_may_list_exactly_the_prefixes_it_reads(synthesized: Synthesized) -> None:
+    """S3 answers a HeadObject/GetObject of a missing key with 403 unless the caller may
+    s3:ListBucket (moto does not: tests/contract/moto_iam.py adds it). So every role that reads
+    objects — existence checks, models, inputs that may be gone — lists the bucket, scoped by an
+    s3:prefix condition to the very prefixes it reads, and nothing else."""
+    stack = synthesized.stack
+    bucket = synthesized.logical_id(stack.storage.bucket)
+    functions = [stack.pipeline.start, stack.pipeline.infer, stack.pipeline.finalize, stack.review.label]
+    readers = 0
+    for fn in [*functions, stack.api.handler]:
+        read = {r.removeprefix(f"<{bucket}>/") for r in grants(synthesized, fn).get("s3:GetObject", set())}
+        listing = [s for s in statements_of(synthesized, fn) if "s3:ListBucket" in json.dumps(s["Action"])]
+        if not read:
+            assert listing == [], fn.node.id
+            continue
+        readers += 1
+        (statement,) = listing
+        assert statement["Action"] == "s3:ListBucket", fn.node.id
+        assert statement["Resource"] == {"Fn::GetAtt": [bucket, "Arn"]}, fn.node.id
+        assert set(statement["Condition"]) == {"StringLike"}, fn.node.id
+        assert set(statement["Condition"]["StringLike"]["s3:prefix"]) == read, fn.node.id
+    assert readers == 3  # infer, label and the API
 
 
 def test_only_queue_creators_manage_alarms_and_only_under_the_prefix(synthesized: Synthesized) -> None:
