@@ -22,9 +22,7 @@ from autolabel.ports import Backends
 
 if TYPE_CHECKING:
     # Installed with the [aws] extra only: the embedded world never imports it.
-    import boto3
-
-    from autolabel.aws.clients import AccessKey
+    from autolabel.aws.clients import AccessKey, Session
     from autolabel.aws.settings import Settings
 
 
@@ -68,7 +66,7 @@ class AwsWorld:
     settings: Settings
     credentials: AccessKey | None = None  # None: the function's role (boto3's chain)
 
-    def boto3_session(self) -> boto3.session.Session:
+    def boto3_session(self) -> Session:
         """For libraries that make their own clients (powertools' idempotency store)."""
         from autolabel.aws import clients
 

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 RETRIES = Config(retries={"max_attempts": 8, "mode": "standard"}, connect_timeout=5, read_timeout=30)
 
 
+Session = boto3.session.Session
+
+
 @dataclass(frozen=True)
 class AccessKey:
     access_key_id: str
@@ -34,7 +37,7 @@ class AccessKey:
     session_token: str | None = None
 
 
-def session(region: str | None, credentials: AccessKey | None = None) -> boto3.session.Session:
+def session(region: str | None, credentials: AccessKey | None = None) -> Session:
     """A new session per client: botocore sessions are not safe to share between threads."""
     if credentials is None:
         return boto3.session.Session(region_name=region)
