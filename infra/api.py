@@ -97,6 +97,9 @@ class Api(Construct):
         # Tasks are created (queues and their alarms) and deleted (both) through the API.
         self.handler.add_to_role_policy(alarm_statement(self, config.alarm_prefix, ALARM_PUT + ALARM_DELETE))
         pipeline.state_machine.grant_start_execution(self.handler)
+        # Before starting run n, the API checks that run n-1's execution is not still running
+        # (autolabel.aws.executions); scoped to this machine's executions.
+        pipeline.state_machine.grant_execution(self.handler, "states:DescribeExecution")
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
         )

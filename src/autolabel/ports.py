@@ -364,9 +364,9 @@ class RunLauncher(ABC):
     execution on AWS. The run itself is ``autolabel.app.runs``' lifecycle either way."""
 
     @abstractmethod
-    def launch(self, task_id: str) -> None:
-        """Start the run and return at once; a run of the task already in flight is left alone
-        (or, where the launcher can tell, refused with Conflict)."""
+    def launch(self, task_id: str, run: int) -> None:
+        """Start the task's ``run``-th run and return at once. Refused with Conflict while the
+        task's previous run is in flight; launching the same run twice starts it once."""
 
 
 # --------------------------------------------------------------------------- one world

@@ -120,10 +120,10 @@ def deployed(account: Account, synthesized: Synthesized) -> Iterator[tuple[Accou
         yield account, arn
 
 
-def run(arn: str, task_id: str, name: str | None = None) -> dict[str, Any]:
+def run(arn: str, task_id: str, number: int = 1) -> dict[str, Any]:
     sfn = clients.stepfunctions(REGION)
-    execution = start_run(sfn, arn, task_id)
-    assert execution.endswith(f":{name or task_id}")  # execution name = task id
+    execution = start_run(sfn, arn, task_id, number)
+    assert execution.endswith(f":{task_id}-run-{number}")  # found in the console by the task id
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         described = dict(sfn.describe_execution(executionArn=execution))
@@ -218,9 +218,12 @@ def test_a_run_that_cannot_start_marks_the_task_failed(deployed: tuple[Account, 
         aws.records.delete_input(item.id)
     described = run(arn, task.id)
     assert described["status"] == "FAILED"
+    # The execution fails with the run's own error (MarkFailed keeps $.error), not States.Runtime.
+    assert described["error"] == "ValidationError", described
+    assert "no inputs" in described["cause"]
     stored = aws.records.get_task(task.id)
     assert stored.status == TaskStatus.FAILED
     assert stored.failure_reason is not None and stored.failure_reason.startswith("ValidationError: ")
     assert "no inputs" in stored.failure_reason
-    # Names of finished standard executions stay taken, so a re-run gets the next suffix.
-    assert run(arn, task.id, name=f"{task.id}-r1")["status"] == "FAILED"
+    # Names of finished standard executions stay taken: run 2 has a name of its own.
+    assert run(arn, task.id, 2)["status"] == "FAILED"

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from autolabel.aws.errors import name_throttling
+
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -23,7 +25,11 @@ RETRIES = Config(retries={"max_attempts": 8, "mode": "standard"}, connect_timeou
 
 
 def _session(region: str | None) -> Any:
-    return boto3.session.Session(region_name=region)
+    session = boto3.session.Session(region_name=region)
+    # Every client the session makes raises Throttled, not ClientError, once throttling outlasts
+    # botocore's retries (autolabel.aws.errors.Throttled says why).
+    session.events.register("after-call", name_throttling)
+    return session
 
 
 def s3(region: str | None = None) -> S3Client:

@@ -252,6 +252,8 @@ class Task(Frozen):
     auto_annotate: bool = True
     status: TaskStatus = TaskStatus.PENDING
     failure_reason: str | None = None
+    # Runs requested so far; run n is the n-th (on AWS its execution is named <id>-run-<n>).
+    runs: int = Field(default=0, ge=0)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
