@@ -481,6 +481,18 @@ def review_edit(
     _decide(DecisionKind.EDIT, item, reviewer, [], [edit], as_json)
 
 
+@review_app.command("redrive")
+@handle_errors
+def review_redrive(task: Annotated[str, typer.Option("--task", help="Task name or id.")], as_json: JsonOpt = False) -> None:
+    """Move the task's dead-lettered items (leases that lapsed too often) back to their reviewers."""
+    report = review.redrive(workspace(), OWNER, task)
+    if as_json:
+        emit_json(report)
+        return
+    shares = ", ".join(f"{name}: {n}" for name, n in report.by_reviewer.items() if n)
+    console.print(f"moved {report.moved} item(s) back to their reviewers' queues" + (f" ({shares})" if shares else ""))
+
+
 # ---------------------------------------------------------------------- export
 
 

@@ -11,7 +11,7 @@ from autolabel.app import datasets, tasks
 from autolabel.domain.errors import NotFound, ValidationError
 from autolabel.domain.models import InputState, Reviewer, TaskStatus, Thresholds
 from autolabel.domain.users import Actor
-from autolabel.ports import queue_name
+from autolabel.app.review import queue_of
 from tests.aws.conftest import BUCKET, CLASSIFIER, CLASSIFIER_CONCEPTS, Account
 from tests.conftest import SAMPLES, sample
 
@@ -183,7 +183,7 @@ def test_uploads_are_labeled_once_for_every_watching_task(account: Account) -> N
         assert (counts.inputs_total, counts.inputs_done, counts.inputs_failed) == (2, 1, 1)
         assert any(p.concept in ("tiger cat", "Egyptian cat", "tabby") for p in backends.records.predictions(task.id))
         items = backends.records.review_items(task.id)
-        depth = sum(backends.queues.depth(queue_name(task.id, r)) for r in ("alice", "bob"))
+        depth = sum(backends.queues.depth(queue_of(backends, task, r)) for r in ("alice", "bob"))
         assert depth == len(items)
 
 

@@ -107,7 +107,7 @@ def sqs_queues(tmp: Path) -> Iterator[Any]:
 
     with moto_aws():
         yield SQSReviewQueues(
-            clients.sqs(REGION), prefix="t-", alarms=DeadLetterAlarms(clients.cloudwatch(REGION), "t-alarm-")
+            clients.sqs(REGION), alarms=DeadLetterAlarms(clients.cloudwatch(REGION), "t-alarm-")
         )
 
 

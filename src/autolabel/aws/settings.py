@@ -9,13 +9,15 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from autolabel.domain.queues import PREFIX_PATTERN
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AUTOLABEL_", extra="ignore")
 
     table: str = Field(min_length=3)
     bucket: str = Field(min_length=3)
-    queue_prefix: str = "al-"
+    queue_prefix: str = Field(default="al-", pattern=f"^{PREFIX_PATTERN}$")
     idempotency_table: str = ""
     region: str | None = None
     upload_prefix: str = "uploads/"
