@@ -30,12 +30,12 @@ from typing import Any
 
 from autolabel import bootstrap
 from autolabel.app import tasks, users
+from autolabel.app.review import queue_of
 from autolabel.app.runs.lifecycle import enqueue_review_items
 from autolabel.domain import ids
 from autolabel.domain.models import Box, Dataset, Input, InputKind, Prediction, Reviewer, ReviewState, Thresholds
 from autolabel.domain.routing import route_input
 from autolabel.domain.users import Actor, Role
-from autolabel.app.review import queue_of
 from autolabel.ports import AnnotationQuery, InputResult
 
 RESULTS = Path(__file__).resolve().parent / "results"

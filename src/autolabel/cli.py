@@ -483,7 +483,9 @@ def review_edit(
 
 @review_app.command("redrive")
 @handle_errors
-def review_redrive(task: Annotated[str, typer.Option("--task", help="Task name or id.")], as_json: JsonOpt = False) -> None:
+def review_redrive(
+    task: Annotated[str, typer.Option("--task", help="Task name or id.")], as_json: JsonOpt = False
+) -> None:
     """Move the task's dead-lettered items (leases that lapsed too often) back to their reviewers."""
     report = review.redrive(workspace(), OWNER, task)
     if as_json:

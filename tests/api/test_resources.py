@@ -10,8 +10,8 @@ import threading
 
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.models import shipped_models_dir
-from autolabel.domain.models import ReviewState
 from autolabel.app.review import queue_of
+from autolabel.domain.models import ReviewState
 from autolabel.ports import AnnotationQuery
 from tests.api.conftest import Client, Served, World, record_run, seed_task, snapshot
 from tests.conftest import sample

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from autolabel.app import datasets, tasks
+from autolabel.app.review import queue_of
 from autolabel.domain.errors import NotFound, ValidationError
 from autolabel.domain.models import InputState, Reviewer, TaskStatus, Thresholds
 from autolabel.domain.users import Actor
-from autolabel.app.review import queue_of
 from tests.aws.conftest import BUCKET, CLASSIFIER, CLASSIFIER_CONCEPTS, Account
 from tests.conftest import SAMPLES, sample
 

@@ -20,13 +20,13 @@ from autolabel.app import datasets, tasks
 from autolabel.app.access import find_task
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.models import publish_shipped, shipped_models_dir
+from autolabel.app.review import queue_of
 from autolabel.app.runs.local import run_task
 from autolabel.aws import clients
 from autolabel.aws.executions import start_run
 from autolabel.domain import partition
 from autolabel.domain.models import Reviewer, TaskStatus, Thresholds
 from autolabel.domain.users import Actor
-from autolabel.app.review import queue_of
 from autolabel.ports import AnnotationQuery, Backends
 from tests.aws.conftest import BUCKET, DETECTOR, Account
 from tests.conftest import SAMPLES
