@@ -63,6 +63,7 @@ class Api(Construct):
                 "AUTOLABEL_AUTH": "jwt",  # API Gateway has verified the caller's Cognito token
             },
             timeout_s=29,
+            reserved_concurrency=config.api_reserved_concurrency,
             description="HTTP API entry point",
         )
         table, bucket = storage.table, storage.bucket
