@@ -68,6 +68,10 @@ class BlobStore(ABC):
     def exists(self, key: str) -> bool: ...
 
     @abstractmethod
+    def size(self, key: str) -> int:
+        """The blob's length in bytes, without reading it. NotFound for a missing key."""
+
+    @abstractmethod
     def delete(self, key: str) -> None:
         """Remove ``key``; deleting a missing key is not an error (as on S3)."""
 

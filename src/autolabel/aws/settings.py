@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from autolabel.domain.inputs import MAX_UPLOAD_BYTES
 from autolabel.domain.queues import PREFIX_PATTERN
 
 
@@ -21,6 +22,7 @@ class Settings(BaseSettings):
     idempotency_table: str = ""
     region: str | None = None
     upload_prefix: str = "uploads/"
+    upload_max_bytes: int = Field(default=MAX_UPLOAD_BYTES, ge=1)  # the stack's upload_max_mb
     # Shipped models are published to S3 at deploy time (`python -m autolabel.publish`) and read
     # from there; a folder of models is read only when one is named.
     models_dir: Path | None = None
