@@ -106,3 +106,12 @@ def test_a_new_account_with_a_quota_of_10_can_deploy_without_reservations() -> N
         upload_max_concurrency=2,
     )
     assert config.max_concurrency + config.upload_max_concurrency < config.account_concurrency
+
+
+def test_the_scripts_client_allows_admin_sign_in_for_the_smoke_test(synthesized: Synthesized) -> None:
+    client = function_of(synthesized, synthesized.stack.api.client)
+    flows = set(client["ExplicitAuthFlows"])
+    # `make smoke-aws` signs its users in with the deployer's credentials; no password flow
+    # without AWS credentials (ALLOW_USER_PASSWORD_AUTH) is opened.
+    assert "ALLOW_ADMIN_USER_PASSWORD_AUTH" in flows and "ALLOW_USER_PASSWORD_AUTH" not in flows
+    assert "ALLOW_USER_SRP_AUTH" in flows
