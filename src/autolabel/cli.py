@@ -320,7 +320,8 @@ def print_summary(summary: TaskSummary) -> None:
     table.add_row("labeled by", ", ".join(f"{k}: {v}" for k, v in summary.labeled_by.items()) or "—")
     table.add_row("queue depth", ", ".join(f"{k}: {v}" for k, v in summary.queue_depth.items()) or "—")
     if any(summary.dead_letters.values()):
-        table.add_row("dead letters", ", ".join(f"{k}: {v}" for k, v in summary.dead_letters.items()))
+        dead = ", ".join(f"{k}: {v}" for k, v in summary.dead_letters.items())
+        table.add_row("dead letters", f"{dead} (`autolabel review redrive --task {summary.task_id}` moves them back)")
     console.print(table)
 
 
