@@ -191,7 +191,7 @@ def test_run_on_aws_matches_the_embedded_pipeline(deployed: tuple[Account, str],
     assert Counter(i.reviewer for i in backends.records.review_items(local.id)) == expected
     assert sorted(i.sequence for i in items) == list(range(len(items)))
     for reviewer in REVIEWERS:
-        queue = queue_of(backends, task, reviewer.name)
+        queue = queue_of(aws, task, reviewer.name)
         bodies = set()
         while True:
             messages = aws.queues.receive(queue, visibility_s=60, max_messages=10)
