@@ -4,7 +4,8 @@
 It reads the stack's outputs (CloudFormation DescribeStacks), creates two Cognito users for the
 run (an admin and a reviewer, signed in with ADMIN_USER_PASSWORD_AUTH and TOTP, which the pool
 requires), and then, through the HTTP API as a person would: uploads two sample photos, creates
-a task, runs it, waits for it, reviews one item as the reviewer, exports, and deletes the task.
+a task, runs it, waits for it, reviews one item as the reviewer, exports, and deletes the task
+and the photos.
 Each step prints PASS or FAIL; the exit status is 1 if any failed. The users are deleted at the
 end, whatever happened.
 
@@ -228,9 +229,19 @@ def delete_task(smoke: Smoke) -> str:
     return f"task {smoke.task_id} deleted"
 
 
+def delete_photos(smoke: Smoke) -> str:
+    """The uploaded inputs and their bytes (the API deletes no datasets: its empty record stays)."""
+    listed = smoke.admin.call("GET", f"/datasets/{smoke.dataset}/inputs?limit=10")
+    if listed.status == 404:
+        return "no dataset to empty"
+    for item in listed.body["items"]:
+        smoke.admin.expect("DELETE", f"/datasets/{smoke.dataset}/inputs/{item['id']}")
+    return f"{len(listed.body['items'])} input(s) deleted from {smoke.dataset}"
+
+
 Step = Callable[[Smoke], str]
 STEPS: tuple[Step, ...] = (upload_photos, create_task, run_task, wait_for_task, review_one, export)
-CLEANUP: tuple[Step, ...] = (delete_task,)  # runs even after a failure, so nothing is left behind
+CLEANUP: tuple[Step, ...] = (delete_task, delete_photos)  # run even after a failure: nothing is left behind
 
 
 @dataclass(frozen=True)

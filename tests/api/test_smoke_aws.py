@@ -22,7 +22,7 @@ def test_every_step_passes_against_the_embedded_api(world: World, served: Served
     smoke = Smoke(api(served, world.tokens["root"]), api(served, world.tokens["alice"]), "alice", run_timeout_s=300)
     lines: list[str] = []
     outcomes = run_steps(smoke, lines.append)
-    assert [o.passed for o in outcomes] == [True] * 7, lines
+    assert [o.passed for o in outcomes] == [True] * 8, lines
     assert [line.split(":")[0] for line in lines] == [
         "PASS  upload photos",
         "PASS  create task",
@@ -31,8 +31,11 @@ def test_every_step_passes_against_the_embedded_api(world: World, served: Served
         "PASS  review one",
         "PASS  export",
         "PASS  delete task",
+        "PASS  delete photos",
     ]
-    assert world.backends.records.find_task(smoke.task_name) is None  # nothing left but the dataset
+    assert world.backends.records.find_task(smoke.task_name) is None
+    dataset = world.backends.records.list_datasets()[0]
+    assert world.backends.records.list_inputs(dataset.id).items == []  # nothing left but the dataset
 
 
 @pytest.mark.slow
@@ -40,10 +43,11 @@ def test_a_failing_step_skips_the_rest_but_not_the_clean_up(world: World, served
     smoke = Smoke(api(served, world.tokens["root"]), api(served, "a revoked token"), "alice", run_timeout_s=300)
     lines: list[str] = []
     outcomes = run_steps(smoke, lines.append)
-    assert [o.passed for o in outcomes] == [True, True, True, True, False, None, True], lines
+    assert [o.passed for o in outcomes] == [True, True, True, True, False, None, True, True], lines
     assert lines[4].startswith("FAIL  review one: StepFailed: POST /tasks/") and "answered 401" in lines[4]
     assert lines[5] == "SKIP  export: skipped"
     assert lines[6].startswith(f"PASS  delete task: task {smoke.task_id} deleted")
+    assert lines[7].startswith(f"PASS  delete photos: 2 input(s) deleted from {smoke.dataset}")
     assert world.backends.records.find_task(smoke.task_name) is None
 
 
