@@ -173,7 +173,10 @@ def bulk_accept(backends: Backends, actor: Actor, task_name: str, min_score: flo
 
 def redrive(backends: Backends, actor: Actor, task_name: str) -> RedriveReport:
     """Move the task's dead-lettered items (their leases lapsed ``MAX_RECEIVES`` times) back to
-    their reviewers' queues, where they are received afresh. Admins only."""
+    their reviewers' queues, where they are received afresh. Admins only.
+
+    The queues of the task's current reviewers: finding those of reviewers taken off the task
+    would mean reading every item of the task; add such a reviewer back to reach theirs."""
     require_admin(actor, "redrive review items")
     task = find_task(backends, task_name)
     by_reviewer: dict[str, int] = {}
