@@ -73,3 +73,13 @@ def test_tasks_keep_the_rule_they_were_created_under() -> None:
 def test_prefixes_are_checked(prefix: str) -> None:
     with pytest.raises(ValueError, match="queue prefix"):
         check_prefix(prefix)
+
+
+def test_the_aws_world_refuses_a_prefix_no_queue_name_could_start_with() -> None:
+    from pydantic import ValidationError
+
+    from autolabel.aws.settings import Settings
+
+    assert Settings(table="tbl", bucket="bkt", queue_prefix="al-prod-").queue_prefix == "al-prod-"
+    with pytest.raises(ValidationError):
+        Settings(table="tbl", bucket="bkt", queue_prefix="al.prod")
