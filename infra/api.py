@@ -64,6 +64,7 @@ class Api(Construct):
                 "AUTOLABEL_AUTH": "jwt",  # API Gateway has verified the caller's Cognito token
             },
             timeout_s=29,
+            reserved_concurrency=config.api_reserved_concurrency,
             description="HTTP API entry point",
         )
         table, bucket = storage.table, storage.bucket
@@ -99,6 +100,9 @@ class Api(Construct):
         # Tasks are created (queues and their alarms) and deleted (both) through the API.
         self.handler.add_to_role_policy(alarm_statement(self, config.alarm_prefix, ALARM_PUT + ALARM_DELETE))
         pipeline.state_machine.grant_start_execution(self.handler)
+        # Before starting run n, the API checks that run n-1's execution is not still running
+        # (autolabel.aws.executions); scoped to this machine's executions.
+        pipeline.state_machine.grant_execution(self.handler, "states:DescribeExecution")
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
         )
@@ -125,7 +129,9 @@ class Api(Construct):
             )
         self.client = self.user_pool.add_client(
             "Clients",
-            auth_flows=cognito.AuthFlow(user_srp=True),
+            # SRP for people's scripts; ADMIN_USER_PASSWORD_AUTH needs AWS credentials allowed
+            # cognito-idp:AdminInitiateAuth (the deployer's: `make smoke-aws` signs in with it).
+            auth_flows=cognito.AuthFlow(user_srp=True, admin_user_password=True),
             generate_secret=False,  # browsers and scripts cannot keep a secret
             prevent_user_existence_errors=True,
             id_token_validity=Duration.hours(1),

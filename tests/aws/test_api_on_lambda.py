@@ -112,16 +112,11 @@ def test_the_api_under_its_own_role(deployed: tuple[Account, str]) -> None:  # n
     print("modelled seconds of the slowest routes:", [(route, round(s, 2)) for route, s in slowest])
 
 
-@pytest.mark.xfail(
-    raises=ClientError,  # AccessDenied: role-api is not authorized to perform states:DescribeExecution
-    strict=True,
-    reason="issue 10 part 2 (the lead's stream): a re-run names a new execution instead of calling "
-    "DescribeExecution, which the API role is not granted. Remove this mark when that lands.",
-)
 def test_a_task_runs_again_through_the_api(deployed: tuple[Account, str]) -> None:  # noqa: F811
     account, _ = deployed
     call = api(account)
     task = create_and_run(call)
+    # Before the lead's change: ExecutionAlreadyExists, then DescribeExecution → AccessDenied.
     call("POST", f"/tasks/{task['id']}/runs", expect=202)
     assert wait_for_the_run(call, task["id"])["status"] == "Complete"
 

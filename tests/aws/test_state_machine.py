@@ -21,13 +21,14 @@ from autolabel.app import datasets, tasks
 from autolabel.app.access import find_task
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.models import publish_shipped, shipped_models_dir
+from autolabel.app.review import queue_of
 from autolabel.app.runs.local import run_task
 from autolabel.aws import clients
 from autolabel.aws.executions import start_run
 from autolabel.domain import partition
 from autolabel.domain.models import Reviewer, TaskStatus, Thresholds
 from autolabel.domain.users import Actor
-from autolabel.ports import AnnotationQuery, Backends, queue_name
+from autolabel.ports import AnnotationQuery, Backends
 from tests.aws.conftest import BUCKET, DETECTOR, STATE_MACHINE, Account
 from tests.conftest import SAMPLES
 from tests.contract.adapters import REGION
@@ -134,10 +135,10 @@ def deployed(account: Account, synthesized: Synthesized) -> Iterator[tuple[Accou
         yield account, arn
 
 
-def run(account: Account, arn: str, task_id: str, name: str | None = None) -> dict[str, Any]:
+def run(account: Account, arn: str, task_id: str, number: int = 1) -> dict[str, Any]:
     sfn = clients.stepfunctions(REGION, account.admin)
-    execution = start_run(sfn, arn, task_id)
-    assert execution.endswith(f":{name or task_id}")  # execution name = task id
+    execution = start_run(sfn, arn, task_id, number)
+    assert execution.endswith(f":{task_id}-run-{number}")  # found in the console by the task id
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         described = dict(sfn.describe_execution(executionArn=execution))
@@ -204,7 +205,7 @@ def test_run_on_aws_matches_the_embedded_pipeline(deployed: tuple[Account, str],
     assert Counter(i.reviewer for i in backends.records.review_items(local.id)) == expected
     assert sorted(i.sequence for i in items) == list(range(len(items)))
     for reviewer in REVIEWERS:
-        queue = queue_name(task.id, reviewer.name)
+        queue = queue_of(aws, task, reviewer.name)
         bodies = set()
         while True:
             messages = aws.queues.receive(queue, visibility_s=60, max_messages=10)
@@ -232,9 +233,12 @@ def test_a_run_that_cannot_start_marks_the_task_failed(deployed: tuple[Account, 
         aws.records.delete_input(item.id)
     described = run(account, arn, task.id)
     assert described["status"] == "FAILED"
+    # The execution fails with the run's own error (MarkFailed keeps $.error), not States.Runtime.
+    assert described["error"] == "ValidationError", described
+    assert "no inputs" in described["cause"]
     stored = aws.records.get_task(task.id)
     assert stored.status == TaskStatus.FAILED
     assert stored.failure_reason is not None and stored.failure_reason.startswith("ValidationError: ")
     assert "no inputs" in stored.failure_reason
-    # Names of finished standard executions stay taken, so a re-run gets the next suffix.
-    assert run(account, arn, task.id, name=f"{task.id}-r1")["status"] == "FAILED"
+    # Names of finished standard executions stay taken: run 2 has a name of its own.
+    assert run(account, arn, task.id, 2)["status"] == "FAILED"

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+from autolabel.aws.errors import Throttled
+from autolabel.domain.errors import Contended
 from tests.infra.conftest import Synthesized
 
 
@@ -95,7 +99,7 @@ def test_queues_are_encrypted_with_a_dlq_and_fed_by_the_upload_rule(synthesized:
     assert uploads["RedrivePolicy"]["maxReceiveCount"] == 5
     rule = only(synthesized.resources("AWS::Events::Rule"))
     assert rule["EventPattern"]["detail-type"] == ["Object Created"]
-    assert rule["EventPattern"]["detail"]["object"]["key"] == [{"prefix": "uploads/"}]
+    assert {"wildcard": "uploads/*.jpg"} in rule["EventPattern"]["detail"]["object"]["key"]
     assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [uploads_id, "Arn"]}
     mapping = only(synthesized.resources("AWS::Lambda::EventSourceMapping"))
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -225,6 +229,8 @@ def test_least_privilege(synthesized: Synthesized) -> None:
     assert label["sqs:ReceiveMessage"] == {f"<{synthesized.logical_id(stack.review.uploads)}>"}
     api = grants(synthesized, stack.api.handler)
     assert api["states:StartExecution"] == {f"<{synthesized.logical_id(stack.pipeline.state_machine)}>"}
+    (executions,) = api["states:DescribeExecution"]  # is run n-1 still running? This machine's only.
+    assert ":execution:" in executions and executions.endswith(":*"), executions
     # Deleting an input removes its uploaded bytes; deleting a task removes its versions.
     assert api["s3:DeleteObject"] == {f"<{bucket}>/datasets/*", f"<{bucket}>/versions/*"}
     assert api["s3:PutObject"] == {f"<{bucket}>/datasets/*", f"<{bucket}>/versions/*", f"<{bucket}>/models/*"}
@@ -316,14 +322,28 @@ def test_state_machine_fans_out_with_batches_retries_and_a_catch(synthesized: Sy
     assert fan_out["MaxConcurrency"] == 7
     assert fan_out["ToleratedFailurePercentage"] == synthesized.config.tolerated_failure_percentage
     infer = fan_out["ItemProcessor"]["States"]["Infer"]
-    (retry,) = infer["Retry"]
+    retry, crashed = infer["Retry"]
     assert "Lambda.TooManyRequestsException" in retry["ErrorEquals"] and retry["BackoffRate"] == 2
-    assert "ProvisionedThroughputExceededException" in retry["ErrorEquals"]
+    assert retry["JitterStrategy"] == "FULL" and retry["MaxDelaySeconds"] == 30
+    assert crashed["ErrorEquals"] == ["Sandbox.Timedout", "Lambda.Unknown"] and crashed["MaxAttempts"] == 1
     assert "States.ALL" not in retry["ErrorEquals"]  # domain errors are not retried
+    for state in ("Start", "Finalize", "MarkFailed"):
+        assert states[state]["Retry"] == infer["Retry"]
+    # A Task without TimeoutSeconds never raises States.Timeout; the rest are raised by Lambda
+    # itself or are the class names of exceptions our functions raise.
+    assert "TimeoutSeconds" not in infer and "States.Timeout" not in retry["ErrorEquals"]
+    raised_by_us = {e for e in retry["ErrorEquals"] if not e.startswith("Lambda.")}
+    assert raised_by_us == {
+        Throttled.__name__,
+        Contended.__name__,
+        IdempotencyAlreadyInProgressError.__name__,
+    }
     for name in ("Start", fan_out and states["Start"]["Next"], "Finalize"):
         assert states[name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "MarkFailed"}]
     assert fan_out["Next"] == "Finalize" and states["Finalize"]["End"] is True
     assert states["MarkFailed"]["Parameters"] == {"task_id.$": "$.task_id", "error.$": "$.error"}
+    # MarkFailed's output is dropped, so RunFailed still finds $.error.Error and $.error.Cause.
+    assert states["MarkFailed"]["ResultPath"] is None
     assert states[states["MarkFailed"]["Next"]]["Type"] == "Fail"
 
 
@@ -373,7 +393,12 @@ def test_dashboard_and_alarms(synthesized: Synthesized) -> None:
 def test_config_comes_from_cdk_context() -> None:
     from infra.config import Config
 
-    context = {"batch_size": "32", "max_concurrency": "50", "retain_data": "false"}
+    context = {
+        "batch_size": "32",
+        "max_concurrency": "50",
+        "inference_reserved_concurrency": "50",
+        "retain_data": "false",
+    }
     config = Config.from_context(context.get)
     assert (config.batch_size, config.max_concurrency, config.retain_data) == (32, 50, False)
     assert Config.from_context({}.get) == Config()

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from autolabel.aws.errors import name_throttling
+
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -39,14 +41,17 @@ class AccessKey:
 
 def session(region: str | None, credentials: AccessKey | None = None) -> Session:
     """A new session per client: botocore sessions are not safe to share between threads."""
-    if credentials is None:
-        return boto3.session.Session(region_name=region)
-    return boto3.session.Session(
+    keys = credentials or AccessKey("", "")
+    made = boto3.session.Session(
         region_name=region,
-        aws_access_key_id=credentials.access_key_id,
-        aws_secret_access_key=credentials.secret_access_key,
-        aws_session_token=credentials.session_token,
+        aws_access_key_id=keys.access_key_id or None,
+        aws_secret_access_key=keys.secret_access_key or None,
+        aws_session_token=keys.session_token,
     )
+    # Every client the session makes raises Throttled, not ClientError, once throttling outlasts
+    # botocore's retries (autolabel.aws.errors.Throttled says why).
+    made.events.register("after-call", name_throttling)
+    return made
 
 
 def s3(region: str | None = None, credentials: AccessKey | None = None) -> S3Client:
