@@ -16,6 +16,7 @@ if API Gateway invokes it, one in API_FUNCTIONS)."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import threading
 import uuid
@@ -139,12 +140,15 @@ class Account:
         return module
 
     def world_of(self, function: str) -> Any:
-        """The world a function's container builds at cold start: its synthesized environment,
-        its role's keys."""
+        """The world a function's container builds at cold start: its role's keys, and its
+        synthesized environment — but a variable a test sets (monkeypatch.setenv, a deployer's
+        configuration) wins, as it would in the function's configuration."""
         from autolabel.aws.settings import Settings
 
         identity = self.identities[function]
-        values: dict[str, Any] = {k.removeprefix("AUTOLABEL_").lower(): v for k, v in identity.environment.items()}
+        values: dict[str, Any] = {
+            k.removeprefix("AUTOLABEL_").lower(): v for k, v in identity.environment.items() if k not in os.environ
+        }
         settings = Settings(**{**values, "cache_dir": self.cache_dir / function})
         return bootstrap.aws_world(settings, identity.credentials)
 
