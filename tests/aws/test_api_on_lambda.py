@@ -14,12 +14,15 @@ from botocore.exceptions import ClientError
 
 from autolabel.api.server import to_event
 from autolabel.aws import clients
+from autolabel.aws.queues import dlq_name
+from autolabel.domain.queues import review_queue_name
 from tests.aws.conftest import CLASSIFIER, Account
 from tests.aws.test_state_machine import deployed  # noqa: F401 - the fixture
 from tests.conftest import SAMPLES
 from tests.contract.adapters import REGION
 
 ADMIN = {"cognito:username": "ada", "cognito:groups": "[admin]"}
+QUEUE_PREFIX = "al-"  # infra.config.Config's, which the API's synthesized environment carries
 PHOTOS = sorted(p for p in SAMPLES.iterdir() if p.suffix in {".jpg", ".png"})
 
 Call = Callable[..., Any]
@@ -79,6 +82,17 @@ def wait_for_the_run(call: Call, task_id: str) -> dict[str, Any]:
     return summary
 
 
+def dead_letter_one_of_alices_items(account: Account, task_id: str) -> None:
+    """What SQS does to a message whose leases lapsed MAX_RECEIVES times, done by hand."""
+    sqs = account.client("sqs")
+    queue = review_queue_name(QUEUE_PREFIX, task_id, "alice")
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    dead_letters = sqs.get_queue_url(QueueName=dlq_name(queue))["QueueUrl"]
+    (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+    sqs.send_message(QueueUrl=dead_letters, MessageBody=message["Body"])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
 def test_the_api_under_its_own_role(deployed: tuple[Account, str]) -> None:  # noqa: F811
     account, _ = deployed
     call = api(account)
@@ -89,16 +103,20 @@ def test_the_api_under_its_own_role(deployed: tuple[Account, str]) -> None:  # n
     assert summary["status"] == "Complete" and summary["inputs_done"] == len(PHOTOS)
     assert summary["review_items"] > 0
 
+    dead_letter_one_of_alices_items(account, task["id"])
+    assert call("POST", f"/tasks/{task['id']}/review/redrive")["moved"] == 1
     decided = 0
+    while (view := call("POST", f"/tasks/{task['id']}/review/next", claims=reviewer("alice"))["item"]) is not None:
+        assert call("GET", f"/inputs/{view['input']['id']}/content", claims=reviewer("alice"))
+        call("POST", f"/review/items/{view['item']['id']}/accept", {}, claims=reviewer("alice"))
+        decided += 1
+    bulk = call("POST", f"/tasks/{task['id']}/review/bulk-accept", {"min_score": 0.0}, claims=reviewer("bob"))
+    assert decided + len(bulk["accepted"]) == summary["review_items"]
     for name in ("alice", "bob"):
-        while (view := call("POST", f"/tasks/{task['id']}/review/next", claims=reviewer(name))["item"]) is not None:
-            content = call("GET", f"/inputs/{view['input']['id']}/content", claims=reviewer(name))
-            assert content  # the image, or where to fetch it
-            call("POST", f"/review/items/{view['item']['id']}/accept", {}, claims=reviewer(name))
-            decided += 1
-        progress = call("GET", f"/tasks/{task['id']}/review/progress", claims=reviewer(name))
-        assert progress["pending"] == 0
-    assert decided == summary["review_items"]
+        assert call("GET", f"/tasks/{task['id']}/review/progress", claims=reviewer(name))["pending"] == 0
+    assert call("GET", f"/tasks/{task['id']}/review/items?labeler=alice")["items"]
+    assert call("GET", f"/annotations?task={task['id']}")["items"]
+    assert call("GET", "/me")["name"] == "ada"
 
     version = call("POST", f"/tasks/{task['id']}/versions", expect=201)
     assert call("GET", f"/tasks/{task['id']}/versions/{version['number']}")["version"] == version["number"]
@@ -108,6 +126,8 @@ def test_the_api_under_its_own_role(deployed: tuple[Account, str]) -> None:  # n
     assert missing["error"] == "not_found"
     call("DELETE", f"/tasks/{task['id']}")
     call("GET", f"/tasks/{task['id']}", expect=404)
+    inputs = call("GET", "/datasets/samples/inputs")["items"]
+    assert call("POST", "/inputs/delete", {"input_ids": [inputs[0]["id"]]})["deleted"] == [inputs[0]["id"]]
     slowest = sorted(account.limits.route_s.items(), key=lambda r: -r[1])[:5]
     print("modelled seconds of the slowest routes:", [(route, round(s, 2)) for route, s in slowest])
 
