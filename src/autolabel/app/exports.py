@@ -13,7 +13,7 @@ from autolabel.app.access import find_task
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.tasks import inputs_of
 from autolabel.domain.errors import ValidationError
-from autolabel.domain.models import AnnotationStatus, Task
+from autolabel.domain.models import AnnotationStatus, InputKind, Task
 from autolabel.domain.users import Actor, require_admin
 from autolabel.exports.formats import ExportImage, to_coco, to_yolo
 from autolabel.exports.writer import write_export
@@ -58,10 +58,17 @@ def export_images(backends: Backends, task: Task) -> list[ExportImage]:
 
     images = []
     for item in inputs_of(backends, task, skip_failed=True):
+        if item.kind != InputKind.IMAGE:
+            continue  # texts carry spans, which neither format has a place for
         try:
             width, height = image_size(backends.blobs.get(item.blob_key))
-        except ImageDecodeError:
-            continue
+        except ImageDecodeError as exc:
+            # Skipping it would drop its annotations without a word; the run read this image.
+            raise ValidationError(
+                f"input {item.id} ({item.source}) can no longer be read as an image ({exc}): "
+                "delete the input or add it again, then export",
+                {"input_id": item.id},
+            ) from None
         images.append(ExportImage(item.id, Path(item.source or item.blob_key).name, width, height))
     return images
 
