@@ -73,6 +73,23 @@ def export_images(backends: Backends, task: Task) -> list[ExportImage]:
     return images
 
 
+def check_destination(fmt: str, out: Path) -> None:
+    """Refuse an ``--out`` the export could not be written to, before any work is done: COCO is
+    one file (not an existing folder), YOLO a folder (not an existing file), and neither can be
+    created below a file."""
+    if fmt == "coco" and out.is_dir():
+        raise ValidationError(
+            f"--out {out} is a folder; a COCO export is one file, e.g. --out {out / 'coco.json'}", {"out": str(out)}
+        )
+    if fmt == "yolo" and out.exists() and not out.is_dir():
+        raise ValidationError(f"--out {out} is a file; a YOLO export is a folder: name a new or existing folder")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValidationError(f"--out {out} is below {parent}, which is a file, not a folder")
+            break
+
+
 def save(export: Export, out: Path) -> list[Path]:
     """Write an export on this machine: COCO to the file ``out``, YOLO into the folder ``out``."""
     if export.format == "coco":
