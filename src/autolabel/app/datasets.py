@@ -3,6 +3,7 @@ store), list, read and delete."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import mimetypes
@@ -123,9 +124,21 @@ def add_files(backends: Backends, actor: Actor, name: str, paths: Sequence[Path]
             "no image files to add" + (f" ({reasons})" if reasons else " in the given paths"),
             {"skipped": [s.model_dump() for s in skipped]},
         )
-    dataset = backends.records.put_dataset(Dataset(id=ids.dataset_id(name), name=name))
-    inputs = [_store_input(backends, dataset, path.name, data, kind, str(path)) for path, data, kind in files]
-    added = backends.records.put_inputs(inputs)
+    dataset = Dataset(id=ids.dataset_id(name), name=name)
+    inputs: list[Input] = []
+    written: list[str] = []
+    try:
+        for path, data, kind in files:
+            inputs.append(_store_input(backends, dataset, path.name, data, kind, str(path), written))
+        # Records last, in one step each: a failure above (a full disk) leaves no record behind,
+        # and the bytes this call stored are removed again below.
+        dataset = backends.records.put_dataset(dataset)
+        added = backends.records.put_inputs(inputs)
+    except BaseException:
+        for key in written:
+            with contextlib.suppress(Exception):
+                backends.blobs.delete(key)
+        raise
     return AddReport(dataset=dataset, added=added, already_present=len(inputs) - added, skipped=skipped)
 
 
@@ -246,12 +259,20 @@ def _input_record(dataset: Dataset, key: str, data: bytes, digest: str, kind: In
 
 
 def _store_input(
-    backends: Backends, dataset: Dataset, filename: str, data: bytes, kind: InputKind, source: str
+    backends: Backends,
+    dataset: Dataset,
+    filename: str,
+    data: bytes,
+    kind: InputKind,
+    source: str,
+    written: list[str] | None = None,
 ) -> Input:
     digest = hashlib.sha256(data).hexdigest()
     key = f"datasets/{dataset.id}/{digest}{_suffix(filename)}"
     if not backends.blobs.exists(key):
         backends.blobs.put(key, data, mimetypes.guess_type(filename)[0])
+        if written is not None:
+            written.append(key)
     return _input_record(dataset, key, data, digest, kind, source)
 
 

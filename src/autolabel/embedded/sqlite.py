@@ -41,7 +41,9 @@ def translated(exc: sqlite3.Error, path: str, lock_timeout_s: float) -> Exceptio
             "let it finish, or stop it, and try again",
             {"path": path},
         )
-    if primary == sqlite3.SQLITE_FULL:
+    if primary == sqlite3.SQLITE_FULL or (primary == sqlite3.SQLITE_IOERR and _nearly_full(path)):
+        # SQLite reports a full disk as SQLITE_FULL when it extends a file, but as a plain I/O
+        # error when it creates or maps its log files: the free space tells which.
         return DiskFull(
             f"disk full: cannot write the workspace database {path}; free some space and run the same command again",
             {"path": path},
@@ -55,7 +57,20 @@ def translated(exc: sqlite3.Error, path: str, lock_timeout_s: float) -> Exceptio
             f"cannot open the workspace database {path}: check that its folder exists and is writable",
             {"path": path},
         )
+    if primary == sqlite3.SQLITE_IOERR:
+        return WorkspaceUnavailable(
+            f"the disk under the workspace database {path} failed a read or write ({exc}): check the disk",
+            {"path": path},
+        )
     return exc
+
+
+def _nearly_full(path: str) -> bool:
+    try:
+        usage = os.statvfs(Path(path).parent)
+    except OSError:
+        return False
+    return usage.f_bavail * usage.f_frsize < RESERVE_BYTES
 
 
 class SQLiteDatabase:
@@ -89,11 +104,11 @@ class SQLiteDatabase:
         self._write_lock = threading.Lock()
         self._schema = schema
         self._reserve = Path(self.path + ".reserve") if self.path != ":memory:" else None
+        self._reserve_made = False
         if schema:
             # executescript commits on its own; the schema is idempotent (IF NOT EXISTS).
             with self._translating():
                 self.connection().executescript(schema)
-        self._keep_reserve()
         if checkpoint_every_s:
             threading.Thread(
                 target=self._checkpoint_forever, args=(checkpoint_every_s,), name="wal-checkpoint", daemon=True
@@ -108,21 +123,26 @@ class SQLiteDatabase:
                 continue  # busy or closing: the next round catches up
 
     def _keep_reserve(self) -> None:
-        """Re-create the reserve when there is room for it (best effort: a full disk is reported
-        by the write that hits it, not by opening the workspace)."""
-        if self._reserve is None or self._reserve.exists():
+        """Create the reserve if it is missing and there is room (best effort: a full disk is
+        reported by the write that hits it, not here)."""
+        if self._reserve is None or self._reserve_made:
+            return
+        if self._reserve.exists():
+            self._reserve_made = True
             return
         try:
             with self._reserve.open("wb") as out:
                 out.write(b"\0" * RESERVE_BYTES)  # zeros written, not a sparse file: the blocks are taken
                 out.flush()
                 os.fsync(out.fileno())
+            self._reserve_made = True
         except OSError:
             self._reserve.unlink(missing_ok=True)
 
     def _release_reserve(self) -> None:
         if self._reserve is not None:
             self._reserve.unlink(missing_ok=True)
+            self._reserve_made = False
 
     @contextmanager
     def _translating(self) -> Iterator[None]:
@@ -186,6 +206,9 @@ class SQLiteDatabase:
                     if connection.in_transaction:
                         connection.execute("ROLLBACK")
                     raise
+        # After a write that worked (never on opening a workspace that may be refused): the
+        # reserve is re-made once space allows, e.g. after one was given up.
+        self._keep_reserve()
 
     def read(self) -> sqlite3.Connection:
         return self.connection()
