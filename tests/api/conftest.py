@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
 import http.client
+import io
 import json
 import os
 import re

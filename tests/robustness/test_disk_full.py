@@ -32,7 +32,8 @@ from tests.robustness.conftest import CliRun
 OWNER = Actor.workspace_owner()
 REVIEWERS = [Reviewer(name="alice"), Reviewer(name="bob")]
 TASK = ("task", "create", "--name", "t", "--dataset", "photos", "--model", "ssd-mobilenet-v2-coco",
-        "--concepts", "cat,cup,person,bowl,tie", "--upper", "0.7", "--lower", "0.3", "--reviewers", "alice,bob")  # fmt: skip
+        "--concepts", "cat,cup,person,bowl,tie", "--upper", "0.7", "--lower", "0.3",
+        "--reviewers", "alice,bob")  # fmt: skip
 
 
 def outcome(backends: Backends) -> dict[str, Any]:

@@ -3,6 +3,7 @@ exit and no traceback, and nothing half-written. Add a row to CASES for a new ki
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import threading
@@ -14,8 +15,7 @@ import pytest
 
 from autolabel import bootstrap
 from tests.api.conftest import World, seed_task
-from tests.conftest import SAMPLES
-from tests.robustness.conftest import CliRun, Ran, run_process
+from tests.robustness.conftest import CliRun, run_process
 
 
 def database(home: Path) -> Path:
@@ -215,15 +215,5 @@ def test_review_edit_box_a_few_pixels_out_is_clipped(world: World, cli: CliRun) 
     ran = cli("review", "edit", item.id, "--reviewer", "alice", "--prediction", item.prediction_ids[0],
               "--box", "600,10,44,10", "--json")  # fmt: skip
     assert ran.code == 0, ran
-    (edited,) = [a for a in Ran_annotations(ran) if a["prediction_id"] == item.prediction_ids[0]]
+    (edited,) = [a for a in json.loads(ran.out)["annotations"] if a["prediction_id"] == item.prediction_ids[0]]
     assert edited["geometry"] == {"type": "box", "x": 600.0, "y": 10.0, "w": 40.0, "h": 10.0}
-
-
-def Ran_annotations(ran: Ran) -> list[dict[str, object]]:  # noqa: N802
-    import json
-
-    annotations: list[dict[str, object]] = json.loads(ran.out)["annotations"]
-    return annotations
-
-
-SAMPLE_COUNT = len([p for p in SAMPLES.iterdir() if p.suffix in {".jpg", ".png"}])

@@ -224,7 +224,7 @@ def test_coco_clips_boxes_to_the_image() -> None:
 def test_exports_refuse_boxes_outside_the_image_naming_them(export: Any) -> None:
     overshoot = ann("an_x", "in_a", "cat", Box(x=190, y=90, w=30, h=30))
     outside = ann("an_y", "in_a", "cat", Box(x=250, y=10, w=10, h=10))
-    with pytest.raises(ValidationError, match="1 annotation.*outside their image.*an_y") as refused:
+    with pytest.raises(ValidationError, match=r"1 annotation.*outside their image.*an_y") as refused:
         export(TASK, [IMG_A], [overshoot, outside])
     assert refused.value.details == {"annotation_ids": ["an_y"]}
 
