@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,8 +17,10 @@ from contextlib import contextmanager
 from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 __all__ = [
+    "DECODE_BUDGET",
     "MAX_PIXELS",
     "ImageDecodeError",
+    "PixelBudget",
     "decode_image",
     "decode_image_at_least",
     "image_size",
@@ -25,6 +28,56 @@ __all__ = [
 
 MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb limit (~ 9459 x 9459)
 """Default decompression-bomb limit (width * height of the first frame)."""
+
+SHRINK_ABOVE_PIXELS = 16_000_000
+"""A decode for a smaller consumer (``decode_image_at_least``) of more pixels than this is
+shrunk (``Image.reduce``, a box filter by a whole factor) as soon as it is loaded, before it is
+converted or rotated, so its full-size buffer lives for as short a time as possible. Smaller
+images are left exactly as before, so ordinary photos give the same scores."""
+
+
+class PixelBudget:
+    """Admits decodes by the pixels they will hold, first come first served.
+
+    A decode of ``n`` pixels waits until the pixels of the decodes in progress plus ``n`` fit
+    the budget; one larger than the whole budget waits until it can run alone. The memory of a
+    process's decoding is then about the budget (3 bytes a pixel, more while a mode converts),
+    however many threads decode and however large the images — two workers each holding an
+    81-megapixel PNG was the 1.1 GB peak this replaced. PNG and TIFF cannot be decoded at
+    reduced scale (JPEG's ``draft`` can), so for them the budget is what bounds memory.
+    """
+
+    def __init__(self, pixels: int) -> None:
+        if pixels < 1:
+            raise ValueError(f"a pixel budget must be positive, got {pixels}")
+        self.pixels = pixels
+        self.in_use = 0
+        self._changed = threading.Condition()
+        self._issued = 0  # tickets: decodes are admitted in the order they asked
+        self._serving = 0
+
+    @contextmanager
+    def admit(self, pixels: int) -> Iterator[None]:
+        with self._changed:
+            ticket = self._issued
+            self._issued += 1
+            self._changed.wait_for(
+                lambda: self._serving == ticket and (self.in_use == 0 or self.in_use + pixels <= self.pixels)
+            )
+            self._serving += 1
+            self.in_use += pixels
+            self._changed.notify_all()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.in_use -= pixels
+                self._changed.notify_all()
+
+
+DECODE_BUDGET = PixelBudget(64_000_000)
+"""Shared by every decode of the process: about 200 MB of RGB pixels at once. A 12-megapixel
+JPEG decoded at reduced scale for a 300x300 model counts its reduced pixels only."""
 
 # Only the formats we accept by extension. Pillow would otherwise also try e.g. EPS, whose
 # load() shells out to Ghostscript: a needless attack surface for user uploads.
@@ -103,16 +156,46 @@ def decode_image_at_least(
     return _decode(data, max_pixels, size)
 
 
-def _decode(data: bytes, max_pixels: int, at_least: tuple[int, int] | None) -> tuple[Image.Image, tuple[int, int]]:
-    with _opened(data, max_pixels) as img:
-        full_width, full_height = img.size
-        if at_least is not None and img.format == "JPEG":
+def _decode(
+    data: bytes, max_pixels: int, at_least: tuple[int, int] | None, budget: PixelBudget | None = None
+) -> tuple[Image.Image, tuple[int, int]]:
+    with _opened(data, max_pixels) as opened:
+        full_width, full_height = opened.size
+        if at_least is not None and opened.format == "JPEG":
             # A JPEG's EXIF sits in its header, so the orientation is known before decoding;
             # the reduced size is asked for in stored (not yet rotated) orientation.
-            swapped = _orientation(img) in _SWAPS_AXES
-            img.draft(None, (at_least[1], at_least[0]) if swapped else at_least)
-        img.load()  # decodes everything; the pixels stay usable once the block closes the file
-        orientation = _orientation(img)
+            swapped = _orientation(opened) in _SWAPS_AXES
+            opened.draft(None, (at_least[1], at_least[0]) if swapped else at_least)
+        pixels = opened.width * opened.height  # what load() will hold (after draft's reduction)
+        with (budget or DECODE_BUDGET).admit(pixels):
+            opened.load()  # decodes everything; the pixels stay usable once the block closes the file
+            orientation = _orientation(opened)
+            img: Image.Image = opened
+            if at_least is not None and pixels > SHRINK_ABOVE_PIXELS:
+                img = _shrunk(opened, at_least, orientation in _SWAPS_AXES)
+                if img is not opened:
+                    opened.close()  # frees the full-size pixels before the next decode is admitted
+    return _finish(img, orientation, (full_width, full_height))
+
+
+def _shrunk(img: Image.Image, at_least: tuple[int, int], swapped: bool) -> Image.Image:
+    """``img`` reduced by the largest whole factor that keeps ``at_least`` (upright) pixels."""
+    need_width, need_height = (at_least[1], at_least[0]) if swapped else at_least
+    factor = min(img.width // max(1, need_width), img.height // max(1, need_height))
+    if factor < 2:
+        return img
+    if img.mode not in ("RGB", "RGBA", "L", "LA"):
+        # reduce() averages values: right for intensities, wrong for palette indices or bits.
+        try:
+            img = _to_rgb(img)
+        except ValueError as exc:
+            raise ImageDecodeError(f"unsupported image mode: {img.mode}") from exc
+    return img.reduce(factor)
+
+
+def _finish(img: Image.Image, orientation: int, stored_size: tuple[int, int]) -> tuple[Image.Image, tuple[int, int]]:
+    """The decoded image as upright 8-bit RGB, and the upright size at full resolution."""
+    full_width, full_height = stored_size
     try:
         rgb = _to_rgb(img)
     except ValueError as exc:  # a mode Pillow can decode but not convert
