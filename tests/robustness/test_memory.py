@@ -32,8 +32,13 @@ class RecordingBudget(PixelBudget):
 def test_the_budget_admits_what_fits_and_a_larger_one_alone() -> None:
     budget = PixelBudget(100)
     order: list[str] = []
+
+    def second() -> None:
+        with budget.admit(60):
+            order.append("second")
+
     with budget.admit(60):
-        waiting = threading.Thread(target=lambda: (budget.admit(60).__enter__(), order.append("second")))
+        waiting = threading.Thread(target=second)
         waiting.start()
         time.sleep(0.2)
         assert order == [] and budget.in_use == 60  # 60 + 60 > 100: it waits
