@@ -4,6 +4,7 @@ a huge image is shrunk as soon as it is loaded (bench/huge_images.py measures th
 from __future__ import annotations
 
 import io
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from contextlib import contextmanager
 import pytest
 from PIL import Image
 
-from autolabel.imaging import decode
+from autolabel.imaging import decode, png_strips
 from autolabel.imaging.decode import PixelBudget, decode_image_at_least
 
 
@@ -62,15 +63,20 @@ def huge_png() -> bytes:
     return buffer.getvalue()
 
 
-def test_huge_decodes_run_one_at_a_time_within_the_budget(huge_png: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("in_strips", [True, False], ids=["PNG in strips", "decoded whole"])
+def test_huge_decodes_stay_within_the_budget(huge_png: bytes, monkeypatch: pytest.MonkeyPatch, in_strips: bool) -> None:
     budget = RecordingBudget(20_000_000)
     monkeypatch.setattr(decode, "DECODE_BUDGET", budget)
+    if not in_strips:  # e.g. a TIFF, or an interlaced PNG
+        monkeypatch.setattr(png_strips, "can_decode", lambda data: False)
     threads = [threading.Thread(target=decode_image_at_least, args=(huge_png, (300, 300))) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert budget.peak == 4100 * 4000  # never two at once
+    strip = png_strips.strip_pixels(4100, 13)
+    # In strips, three decode at once, a strip each; whole, one at a time.
+    assert budget.peak == (3 * strip if in_strips else 4100 * 4000)
     assert budget.in_use == 0
 
 
@@ -85,3 +91,57 @@ def test_ordinary_images_are_not_shrunk() -> None:
     Image.new("RGB", (1200, 900), (10, 20, 30)).save(buffer, "PNG")
     image, full_size = decode_image_at_least(buffer.getvalue(), (300, 300))
     assert image.size == full_size == (1200, 900)
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def _busy(mode: str, size: tuple[int, int]) -> Image.Image:
+    """An image whose rows differ in every way PNG's filters care about (noise and gradients)."""
+    base = Image.effect_noise(size, 60).convert("L")
+    gradient = Image.linear_gradient("L").resize(size)
+    if mode == "L":
+        return base
+    if mode == "LA":
+        return Image.merge("LA", (base, gradient))
+    rgb = Image.merge(
+        "RGB", (base, gradient, Image.linear_gradient("L").transpose(Image.Transpose.ROTATE_90).resize(size))
+    )
+    if mode == "RGBA":
+        return Image.merge("RGBA", (*rgb.split(), base))
+    if mode == "P":
+        return rgb.quantize(64)
+    return rgb
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P"])
+def test_a_huge_png_decoded_in_strips_equals_the_whole_decode(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pixel for pixel the result of decoding whole then reducing (odd sizes: partial blocks)."""
+    data = _png(_busy(mode, (1301, 1103)))
+    monkeypatch.setattr(decode, "SHRINK_ABOVE_PIXELS", 1_000)
+    monkeypatch.setattr(png_strips, "STRIP_ROWS", 64)
+    in_strips, size = decode_image_at_least(data, (300, 300))
+    monkeypatch.setattr(png_strips, "can_decode", lambda data: False)  # the whole-image path
+    whole, _ = decode_image_at_least(data, (300, 300))
+    assert size == (1301, 1103) and in_strips.size == whole.size == (434, 368)  # reduced 3 times
+    assert in_strips.tobytes() == whole.tobytes()
+
+
+def test_a_truncated_huge_png_is_a_decode_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _png(_busy("RGB", (1301, 1103)))
+    monkeypatch.setattr(decode, "SHRINK_ABOVE_PIXELS", 1_000)
+    with pytest.raises(decode.ImageDecodeError, match="corrupt or truncated"):
+        decode_image_at_least(data[: len(data) // 2], (300, 300))
+
+
+def test_the_strip_decoder_leaves_other_pngs_to_the_whole_decode() -> None:
+    plain = _png(Image.new("RGB", (64, 64)))
+    interlaced_header = png_strips._chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 2, 0, 0, 1))
+    interlaced = plain[:8] + interlaced_header + plain[8 + len(interlaced_header) :]
+    deep = _png(Image.new("I;16", (64, 64)))
+    assert png_strips.decode_reduced(plain, 2, lambda image: image) is not None
+    assert png_strips.decode_reduced(interlaced, 2, lambda image: image) is None
+    assert png_strips.decode_reduced(deep, 2, lambda image: image) is None

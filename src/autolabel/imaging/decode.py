@@ -6,15 +6,20 @@ never have to know which of Pillow's many exception types a malformed file happe
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import io
 import re
 import struct
 import threading
 import warnings
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
+
+from autolabel.imaging import png_strips
 
 __all__ = [
     "DECODE_BUDGET",
@@ -94,6 +99,7 @@ _DECODE_ERRORS: tuple[type[Exception], ...] = (
     IndexError,
     struct.error,
     ZeroDivisionError,
+    zlib.error,
 )
 
 # EXIF orientation -> the transpose that makes the pixels upright (same table as
@@ -167,6 +173,14 @@ def _decode(
             swapped = _orientation(opened) in _SWAPS_AXES
             opened.draft(None, (at_least[1], at_least[0]) if swapped else at_least)
         pixels = opened.width * opened.height  # what load() will hold (after draft's reduction)
+        if at_least is not None and pixels > SHRINK_ABOVE_PIXELS and opened.format == "PNG":
+            orientation = _orientation(opened)  # a PNG's eXIf before its pixels is read with the header
+            factor = _factor(opened.size, at_least, orientation in _SWAPS_AXES)
+            if factor >= 2 and png_strips.can_decode(data):
+                with (budget or DECODE_BUDGET).admit(png_strips.strip_pixels(opened.width, factor)):
+                    reduced = png_strips.decode_reduced(data, factor, lambda strip: _to_rgb(_reduced(strip, factor)))
+                if reduced is not None:
+                    return _finish(reduced, orientation, (full_width, full_height))
         with (budget or DECODE_BUDGET).admit(pixels):
             opened.load()  # decodes everything; the pixels stay usable once the block closes the file
             orientation = _orientation(opened)
@@ -175,17 +189,49 @@ def _decode(
                 img = _shrunk(opened, at_least, orientation in _SWAPS_AXES)
                 if img is not opened:
                     opened.close()  # frees the full-size pixels before the next decode is admitted
+                    _return_freed_memory()
     return _finish(img, orientation, (full_width, full_height))
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim  # glibc
+    except (AttributeError, OSError):
+        return None
+    return trim
+
+
+def _return_freed_memory() -> None:
+    """Give freed memory back to the system now (glibc only; elsewhere nothing to do).
+
+    glibc keeps what a thread frees in that thread's arena for its next allocation: after each
+    of two workers had decoded one 81-megapixel image, both arenas kept ~300 MB though only one
+    image was ever decoded at a time, and the budget bounded nothing. ``malloc_trim`` returns
+    the free pages of every arena to the system (measured: 637 → 401 MB peak for two threads).
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def _factor(size: tuple[int, int], at_least: tuple[int, int], swapped: bool) -> int:
+    """The largest whole factor an image of ``size`` (as stored) can be reduced by and keep
+    ``at_least`` pixels once upright."""
+    need_width, need_height = (at_least[1], at_least[0]) if swapped else at_least
+    return min(size[0] // max(1, need_width), size[1] // max(1, need_height))
 
 
 def _shrunk(img: Image.Image, at_least: tuple[int, int], swapped: bool) -> Image.Image:
     """``img`` reduced by the largest whole factor that keeps ``at_least`` (upright) pixels."""
-    need_width, need_height = (at_least[1], at_least[0]) if swapped else at_least
-    factor = min(img.width // max(1, need_width), img.height // max(1, need_height))
-    if factor < 2:
-        return img
+    factor = _factor(img.size, at_least, swapped)
+    return img if factor < 2 else _reduced(img, factor)
+
+
+def _reduced(img: Image.Image, factor: int) -> Image.Image:
+    """``img`` reduced by ``factor`` (a box filter), converted first where averaging its values
+    would be wrong (palette indices, bits, high depths)."""
     if img.mode not in ("RGB", "RGBA", "L", "LA"):
-        # reduce() averages values: right for intensities, wrong for palette indices or bits.
         try:
             img = _to_rgb(img)
         except ValueError as exc:
