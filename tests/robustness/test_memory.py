@@ -142,6 +142,6 @@ def test_the_strip_decoder_leaves_other_pngs_to_the_whole_decode() -> None:
     interlaced_header = png_strips._chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 2, 0, 0, 1))
     interlaced = plain[:8] + interlaced_header + plain[8 + len(interlaced_header) :]
     deep = _png(Image.new("I;16", (64, 64)))
-    assert png_strips.decode_reduced(plain, 2, lambda image: image) is not None
-    assert png_strips.decode_reduced(interlaced, 2, lambda image: image) is None
-    assert png_strips.decode_reduced(deep, 2, lambda image: image) is None
+    assert png_strips.decode_reduced(plain, 2, lambda image, box: image.reduce(2, box)) is not None
+    assert png_strips.decode_reduced(interlaced, 2, lambda image, box: image) is None
+    assert png_strips.decode_reduced(deep, 2, lambda image, box: image) is None

@@ -178,7 +178,9 @@ def _decode(
             factor = _factor(opened.size, at_least, orientation in _SWAPS_AXES)
             if factor >= 2 and png_strips.can_decode(data):
                 with (budget or DECODE_BUDGET).admit(png_strips.strip_pixels(opened.width, factor)):
-                    reduced = png_strips.decode_reduced(data, factor, lambda strip: _to_rgb(_reduced(strip, factor)))
+                    reduced = png_strips.decode_reduced(
+                        data, factor, lambda strip, box: _to_rgb(_reduced(strip, factor, box))
+                    )
                 if reduced is not None:
                     return _finish(reduced, orientation, (full_width, full_height))
         with (budget or DECODE_BUDGET).admit(pixels):
@@ -228,15 +230,15 @@ def _shrunk(img: Image.Image, at_least: tuple[int, int], swapped: bool) -> Image
     return img if factor < 2 else _reduced(img, factor)
 
 
-def _reduced(img: Image.Image, factor: int) -> Image.Image:
-    """``img`` reduced by ``factor`` (a box filter), converted first where averaging its values
-    would be wrong (palette indices, bits, high depths)."""
+def _reduced(img: Image.Image, factor: int, box: tuple[int, int, int, int] | None = None) -> Image.Image:
+    """``img`` (or its ``box``) reduced by ``factor`` (a box filter), converted first where
+    averaging its values would be wrong (palette indices, bits, high depths)."""
     if img.mode not in ("RGB", "RGBA", "L", "LA"):
         try:
             img = _to_rgb(img)
         except ValueError as exc:
             raise ImageDecodeError(f"unsupported image mode: {img.mode}") from exc
-    return img.reduce(factor)
+    return img.reduce(factor, box)
 
 
 def _finish(img: Image.Image, orientation: int, stored_size: tuple[int, int]) -> tuple[Image.Image, tuple[int, int]]:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from PIL import Image
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
-STRIP_ROWS = 512
+STRIP_ROWS = 128  # 9000 px wide: ~3.5 MB of scanlines a strip; fewer copies alive than rows
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # PNG colour type -> samples per pixel
 _READ = 1 << 20  # compressed bytes fed to zlib at a time
 
@@ -41,9 +41,11 @@ def can_decode(data: bytes) -> bool:
     return _layout(data) is not None
 
 
-def decode_reduced(data: bytes, factor: int, reduce: Callable[[Image.Image], Image.Image]) -> Image.Image | None:
+def decode_reduced(
+    data: bytes, factor: int, reduce: Callable[[Image.Image, tuple[int, int, int, int]], Image.Image]
+) -> Image.Image | None:
     """The PNG reduced by ``factor``, or None when its layout is not handled here: ``reduce``
-    turns each decoded strip into its RGB reduction (by ``factor``).
+    turns the box (left, upper, right, lower) of each decoded strip into its RGB reduction.
 
     Raises what Pillow and zlib raise on corrupt data, and ValueError when the data ends early.
     """
@@ -56,19 +58,22 @@ def decode_reduced(data: bytes, factor: int, reduce: Callable[[Image.Image], Ima
     result = Image.new("RGB", (-(-width // factor), -(-height // factor)))
     before: bytes | None = None  # the last row of the previous strip, decoded
     done = 0
-    for chunk in _strips(data, idat, rows * stride, stride * height):
-        count = len(chunk) // stride
+    for raw in _strips(data, idat, rows * stride, stride * height):
+        count = len(raw) // stride
         if count == 0:
             break  # a partial last row: the data ends early
-        raw = chunk[: count * stride]
-        prefix = b"\x00" + before if before is not None else b""
-        ihdr = struct.pack(">IIBBBBB", width, count + (before is not None), 8, colour_type, 0, 0, 0)
-        strip_png = SIGNATURE + _chunk(b"IHDR", ihdr) + head + _chunk(b"IDAT", zlib.compress(prefix + raw, 0))
-        with Image.open(io.BytesIO(strip_png + _chunk(b"IEND", b""))) as strip:
+        led = before is not None
+        deflate = zlib.compressobj(0)  # stored blocks: framing for Pillow, no compression work
+        body = deflate.compress(b"\x00" + before if before is not None else b"")
+        body += deflate.compress(memoryview(raw)[: count * stride])
+        body += deflate.flush()
+        ihdr = struct.pack(">IIBBBBB", width, count + led, 8, colour_type, 0, 0, 0)
+        strip_png = b"".join([SIGNATURE, _chunk(b"IHDR", ihdr), head, _chunk(b"IDAT", body), _chunk(b"IEND", b"")])
+        del raw, body
+        with Image.open(io.BytesIO(strip_png)) as strip:
             strip.load()
             before = strip.crop((0, strip.height - 1, width, strip.height)).tobytes()
-            rows_only = strip.crop((0, 1, width, strip.height)) if prefix else strip
-            result.paste(reduce(rows_only), (0, done // factor))
+            result.paste(reduce(strip, (0, int(led), width, strip.height)), (0, done // factor))
         done += count
     if done != height:
         raise ValueError(f"PNG data ends after {done} of {height} rows")
@@ -106,30 +111,27 @@ def _layout(data: bytes) -> tuple[int, int, int, bytes, list[tuple[int, int]]] |
     return width, height, colour_type, bytes(head), idat
 
 
-def _strips(data: bytes, idat: list[tuple[int, int]], strip_bytes: int, total: int) -> Iterator[bytes]:
+def _strips(data: bytes, idat: list[tuple[int, int]], strip_bytes: int, total: int) -> Iterator[bytearray]:
     """The inflated scanlines, ``strip_bytes`` at a time (the last strip shorter), never more
-    than about one strip in memory: ``max_length`` bounds what one call inflates, since a flat
-    image compresses a thousand to one."""
+    than one strip in memory: ``max_length`` bounds what one call inflates, since a flat image
+    compresses a thousand to one."""
     inflater = zlib.decompressobj()
     pending = bytearray()
     produced = 0
     view = memoryview(data)
     for start, end in idat:
         for begin in range(start, end, _READ):
-            piece: bytes = bytes(view[begin : min(end, begin + _READ)])
-            while piece:
-                pending += inflater.decompress(piece, strip_bytes)
+            piece = bytes(view[begin : min(end, begin + _READ)])
+            while piece and produced < total:
+                pending += inflater.decompress(piece, strip_bytes - len(pending))
                 piece = inflater.unconsumed_tail
-                while len(pending) >= strip_bytes and produced < total:
+                if len(pending) == strip_bytes:
                     produced += strip_bytes
-                    yield bytes(pending[:strip_bytes])
-                    del pending[:strip_bytes]
+                    yield pending
+                    pending = bytearray()
     pending += inflater.flush()
-    while pending and produced < total:
-        take = min(strip_bytes, total - produced, len(pending))
-        produced += take
-        yield bytes(pending[:take])
-        del pending[:take]
+    if pending and produced < total:
+        yield pending[: total - produced]
 
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:
