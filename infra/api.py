@@ -63,6 +63,7 @@ class Api(Construct):
                 "AUTOLABEL_AUTH": "jwt",  # API Gateway has verified the caller's Cognito token
             },
             timeout_s=29,
+            reserved_concurrency=config.api_reserved_concurrency,
             description="HTTP API entry point",
         )
         table, bucket = storage.table, storage.bucket
@@ -126,7 +127,9 @@ class Api(Construct):
             )
         self.client = self.user_pool.add_client(
             "Clients",
-            auth_flows=cognito.AuthFlow(user_srp=True),
+            # SRP for people's scripts; ADMIN_USER_PASSWORD_AUTH needs AWS credentials allowed
+            # cognito-idp:AdminInitiateAuth (the deployer's: `make smoke-aws` signs in with it).
+            auth_flows=cognito.AuthFlow(user_srp=True, admin_user_password=True),
             generate_secret=False,  # browsers and scripts cannot keep a secret
             prevent_user_existence_errors=True,
             id_token_validity=Duration.hours(1),

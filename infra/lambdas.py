@@ -24,6 +24,7 @@ def function(
     environment: dict[str, str],
     memory_mb: int = 512,
     timeout_s: int = 60,
+    reserved_concurrency: int = 0,
     description: str,
 ) -> lambda_.Function:
     log_group = logs.LogGroup(
@@ -45,6 +46,8 @@ def function(
         layers=list(layers),
         memory_size=memory_mb,
         timeout=Duration.seconds(timeout_s),
+        # Reserved: guaranteed to this function and its cap (infra/config.py); 0: the shared pool.
+        reserved_concurrent_executions=reserved_concurrency or None,
         tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group,
         role=role,

@@ -99,6 +99,7 @@ class Pipeline(Construct):
             environment=self.environment,
             memory_mb=config.inference_memory_mb,
             timeout_s=config.inference_timeout_s,
+            reserved_concurrency=config.inference_reserved_concurrency,
             description="Infers, routes and records one batch of a run",
         )
         self.infer.add_to_role_policy(table_statement(table.table_arn, RECORDS_READ + RECORDS_WRITE))

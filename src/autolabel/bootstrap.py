@@ -121,10 +121,10 @@ def aws_world(settings: Settings) -> AwsWorld:
         blobs=S3BlobStore(clients.s3(s.region), s.bucket, cache_dir=s.cache_dir),
         queues=SQSReviewQueues(
             clients.sqs(s.region),
-            prefix=s.queue_prefix,
             alarms=DeadLetterAlarms(clients.lazy_cloudwatch(s.region), s.alarm_prefix, s.alarm_action),
         ),
         launcher=StepFunctionsRunLauncher(clients.lazy_stepfunctions(s.region), s.state_machine_arn),
+        queue_prefix=s.queue_prefix,
         models_dir=s.models_dir,
     )
     return AwsWorld(backends, s)

@@ -68,6 +68,10 @@ class BlobStore(ABC):
     def exists(self, key: str) -> bool: ...
 
     @abstractmethod
+    def size(self, key: str) -> int:
+        """The blob's length in bytes, without reading it. NotFound for a missing key."""
+
+    @abstractmethod
     def delete(self, key: str) -> None:
         """Remove ``key``; deleting a missing key is not an error (as on S3)."""
 
@@ -131,11 +135,10 @@ class ReviewQueues(ABC):
     @abstractmethod
     def dead_letters(self, queue: str) -> list[QueueMessage]: ...
 
-
-def queue_name(task_id: str, reviewer: str) -> str:
-    """SQS queue names allow [A-Za-z0-9_-], up to 80 characters."""
-    safe = re.sub(r"[^A-Za-z0-9_-]", "-", reviewer)[:40]
-    return f"al-{task_id}-{safe}"[:80]
+    @abstractmethod
+    def redrive(self, queue: str) -> int:
+        """Move every message of the queue's dead-letter queue back into the queue as a new
+        message (receive count 0, visible at once); how many moved. NotFound for a missing queue."""
 
 
 # --------------------------------------------------------------------------- records
@@ -398,6 +401,9 @@ class Backends:
     blobs: BlobStore
     queues: ReviewQueues
     launcher: RunLauncher
+    # Every review queue's name starts with it (domain.queues): on AWS the stack's prefix, which
+    # its IAM policies grant; a workspace's queues live in its own database and need none.
+    queue_prefix: str = ""
     # None where another system identifies callers (Cognito JWTs on AWS).
     users: UserStore | None = None
     # The folder of shipped models (model.onnx + spec.json per folder); None where models are

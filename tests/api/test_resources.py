@@ -10,8 +10,9 @@ import threading
 
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.models import shipped_models_dir
+from autolabel.app.review import queue_of
 from autolabel.domain.models import ReviewState
-from autolabel.ports import AnnotationQuery, queue_name
+from autolabel.ports import AnnotationQuery
 from tests.api.conftest import Client, Served, World, record_run, seed_task, snapshot
 from tests.conftest import sample
 
@@ -106,7 +107,7 @@ def test_task_detail_and_delete_with_queues(world: World) -> None:
     assert root.get("/tasks/t").body == detail  # by name too
     renamed = root.patch(f"/tasks/{task.id}", {"name": "renamed"})
     assert renamed.status == 200 and root.get("/tasks/renamed").status == 200
-    queues = [queue_name(task.id, r) for r in ("alice", "bob")]
+    queues = [queue_of(world.backends, task, r) for r in ("alice", "bob")]
     assert all(world.backends.queues.exists(q) for q in queues)
     assert root.delete(f"/tasks/{task.id}").status == 200
     assert not any(world.backends.queues.exists(q) for q in queues)

@@ -259,9 +259,9 @@ def test_conditional_failure_becomes_conflict(meter: RequestMeter) -> None:
 
 def test_queue_batches_of_10_and_a_dlq_with_redrive(meter: RequestMeter) -> None:
     client = meter.attach(clients.sqs(REGION))
-    queues = SQSReviewQueues(client, prefix="al-")
-    queues.create("q", max_receives=3)
-    queues.send("q", [(f"ri_{i}", f"ri_{i}") for i in range(25)])
+    queues = SQSReviewQueues(client)
+    queues.create("al-q", max_receives=3)
+    queues.send("al-q", [(f"ri_{i}", f"ri_{i}") for i in range(25)])
     sizes = [len(p["Entries"]) for p in meter.of("sqs", "SendMessageBatch")]
     assert sizes == [10, 10, 5]
     url = client.get_queue_url(QueueName="al-q")["QueueUrl"]
@@ -269,9 +269,9 @@ def test_queue_batches_of_10_and_a_dlq_with_redrive(meter: RequestMeter) -> None
     assert '"maxReceiveCount": 3' in attributes["RedrivePolicy"]
     assert dlq_name("al-q") in attributes["RedrivePolicy"]
     assert attributes["SqsManagedSseEnabled"] == "true"
-    assert queues.receive("q", visibility_s=30)[0].message_id.startswith("ri_")
-    queues.delete_queue("q")
-    assert not queues.exists("q")
+    assert queues.receive("al-q", visibility_s=30)[0].message_id.startswith("ri_")
+    queues.delete_queue("al-q")
+    assert not queues.exists("al-q")
     with pytest.raises(client.exceptions.QueueDoesNotExist):
         client.get_queue_url(QueueName=dlq_name("al-q"))
 

@@ -11,7 +11,7 @@ from autolabel.aws.queues import dlq_name
 from autolabel.aws.settings import Settings
 from autolabel.bootstrap import AwsWorld, aws_world
 from autolabel.domain.models import Reviewer
-from autolabel.ports import queue_name
+from autolabel.domain.queues import review_queue_name
 from tests.aws.conftest import Account
 from tests.aws.test_handlers import OWNER, make_task
 from tests.conftest import sample
@@ -39,7 +39,7 @@ def task_with_alice_and_bob(account: Account, name: str = "t1") -> Any:
 
 
 def dlq_of(task_id: str, reviewer: str) -> str:
-    return dlq_name(f"al-{queue_name(task_id, reviewer)}")  # Settings' default queue prefix
+    return dlq_name(review_queue_name("al-", task_id, reviewer))  # Settings' default queue prefix
 
 
 def test_a_task_s_queues_each_get_an_alarm_on_their_dlq(account: Account, tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_re_creating_queues_re_puts_the_same_alarms(account: Account, tmp_path: 
     tasks.update_task(
         backends, OWNER, "t1", reviewers=[Reviewer(name="alice"), Reviewer(name="bob"), Reviewer(name="carol")]
     )
-    backends.queues.create(queue_name(task.id, "alice"))
+    backends.queues.create(review_queue_name("al-", task.id, "alice"))
     after = alarms()
     assert set(after) == set(before) | {f"{PREFIX}{dlq_of(task.id, 'carol')}"}
 
@@ -95,8 +95,8 @@ def test_deleting_a_task_deletes_its_alarms_and_only_its_alarms(account: Account
     tasks.delete_task(backends, OWNER, "t1")
     assert set(alarms()) == {f"{PREFIX}{dlq_of(kept.id, r)}" for r in ("alice", "bob")}
     # A retried deletion finds neither queue nor alarm, and is fine with that.
-    backends.queues.delete_queue(queue_name(kept.id, "alice"))
-    backends.queues.delete_queue(queue_name(kept.id, "alice"))
+    backends.queues.delete_queue(review_queue_name("al-", kept.id, "alice"))
+    backends.queues.delete_queue(review_queue_name("al-", kept.id, "alice"))
     assert set(alarms()) == {f"{PREFIX}{dlq_of(kept.id, 'bob')}"}
 
 

@@ -20,13 +20,14 @@ from autolabel.app import datasets, tasks
 from autolabel.app.access import find_task
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.models import publish_shipped, shipped_models_dir
+from autolabel.app.review import queue_of
 from autolabel.app.runs.local import run_task
 from autolabel.aws import clients
 from autolabel.aws.executions import start_run
 from autolabel.domain import partition
 from autolabel.domain.models import Reviewer, TaskStatus, Thresholds
 from autolabel.domain.users import Actor
-from autolabel.ports import AnnotationQuery, Backends, queue_name
+from autolabel.ports import AnnotationQuery, Backends
 from tests.aws.conftest import BUCKET, DETECTOR, Account
 from tests.conftest import SAMPLES
 from tests.contract.adapters import REGION
@@ -190,7 +191,7 @@ def test_run_on_aws_matches_the_embedded_pipeline(deployed: tuple[Account, str],
     assert Counter(i.reviewer for i in backends.records.review_items(local.id)) == expected
     assert sorted(i.sequence for i in items) == list(range(len(items)))
     for reviewer in REVIEWERS:
-        queue = queue_name(task.id, reviewer.name)
+        queue = queue_of(aws, task, reviewer.name)
         bodies = set()
         while True:
             messages = aws.queues.receive(queue, visibility_s=60, max_messages=10)

@@ -106,9 +106,7 @@ def sqs_queues(tmp: Path) -> Iterator[Any]:
     from autolabel.aws.queues import SQSReviewQueues
 
     with moto_aws():
-        yield SQSReviewQueues(
-            clients.sqs(REGION), prefix="t-", alarms=DeadLetterAlarms(clients.cloudwatch(REGION), "t-alarm-")
-        )
+        yield SQSReviewQueues(clients.sqs(REGION), alarms=DeadLetterAlarms(clients.cloudwatch(REGION), "t-alarm-"))
 
 
 @contextmanager

@@ -202,3 +202,26 @@ def test_unreadable_files_are_reported_and_skipped(cli: Cli, tmp_path: Path) -> 
     report = as_json(out)
     assert report["added"] == 1
     assert report["skipped"] == [{"path": str(folder / "missing.jpg"), "reason": "no such file or folder"}]
+
+
+def test_review_redrive_moves_dead_letters_back(cli: Cli, tmp_path: Path) -> None:
+    from autolabel import bootstrap
+    from autolabel.app.review import queue_of
+
+    create_task(cli)
+    cli("task", "run", "t")
+    backends = bootstrap.embedded(tmp_path / "home")
+    task = backends.records.find_task("t")
+    assert task is not None
+    queue = queue_of(backends, task, "alice")
+    for _ in range(20):  # every lease lapses at once, until the items are dead-lettered
+        if not backends.queues.receive(queue, visibility_s=0, max_messages=10):
+            break
+    dead = len(backends.queues.dead_letters(queue))
+    assert dead > 0
+    assert as_json(cli("task", "status", "t", "--json")[1])["dead_letters"]["alice"] == dead
+    report = as_json(cli("review", "redrive", "--task", "t", "--json")[1])
+    assert report["moved"] == report["by_reviewer"]["alice"] == dead
+    assert as_json(cli("task", "status", "t", "--json")[1])["dead_letters"] == {"alice": 0, "bob": 0}
+    _, out, _ = cli("review", "redrive", "--task", "t")
+    assert "moved 0 item(s)" in out

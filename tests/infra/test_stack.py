@@ -99,7 +99,7 @@ def test_queues_are_encrypted_with_a_dlq_and_fed_by_the_upload_rule(synthesized:
     assert uploads["RedrivePolicy"]["maxReceiveCount"] == 5
     rule = only(synthesized.resources("AWS::Events::Rule"))
     assert rule["EventPattern"]["detail-type"] == ["Object Created"]
-    assert rule["EventPattern"]["detail"]["object"]["key"] == [{"prefix": "uploads/"}]
+    assert {"wildcard": "uploads/*.jpg"} in rule["EventPattern"]["detail"]["object"]["key"]
     assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [uploads_id, "Arn"]}
     mapping = only(synthesized.resources("AWS::Lambda::EventSourceMapping"))
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -369,7 +369,12 @@ def test_dashboard_and_alarms(synthesized: Synthesized) -> None:
 def test_config_comes_from_cdk_context() -> None:
     from infra.config import Config
 
-    context = {"batch_size": "32", "max_concurrency": "50", "retain_data": "false"}
+    context = {
+        "batch_size": "32",
+        "max_concurrency": "50",
+        "inference_reserved_concurrency": "50",
+        "retain_data": "false",
+    }
     config = Config.from_context(context.get)
     assert (config.batch_size, config.max_concurrency, config.retain_data) == (32, 50, False)
     assert Config.from_context({}.get) == Config()

@@ -17,7 +17,7 @@ from autolabel.api.schemas import (
     ReviewItemPage,
 )
 from autolabel.app import review
-from autolabel.app.review import ReviewProgress, ReviewView
+from autolabel.app.review import RedriveReport, ReviewProgress, ReviewView
 from autolabel.app.views import AnnotationView, ReviewItemView
 from autolabel.domain.models import Decision, DecisionKind, Edit
 from autolabel.ports import Page
@@ -107,6 +107,15 @@ def review_router(api: ApiContext) -> Router:
     def bulk_accept(task: str, body: Annotated[BulkAccept, Body()]) -> BulkAccepted:
         report = review.bulk_accept(api.backends, api.actor(), path_ref(task), body.min_score)
         return BulkAccepted(**report.model_dump())
+
+    @router.post(
+        "/tasks/<task>/review/redrive",
+        tags=TAGS,
+        summary="Move the task's dead-lettered items back to their reviewers' queues (admins)",
+        responses=responses(),
+    )
+    def redrive(task: str) -> RedriveReport:
+        return review.redrive(api.backends, api.actor(), path_ref(task))
 
     @router.get(
         "/tasks/<task>/review/items",

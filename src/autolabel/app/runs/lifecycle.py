@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 
 from autolabel.app import datasets, models
 from autolabel.app.access import find_task
-from autolabel.app.review import MAX_RECEIVES
+from autolabel.app.review import MAX_RECEIVES, queue_of
 from autolabel.domain.errors import Conflict, NotFound, ValidationError
 from autolabel.domain.models import Band, Input, InputState, ReviewItem, Task, TaskStatus, utcnow
 from autolabel.domain.progress import run_status
 from autolabel.domain.users import Actor, require_admin
-from autolabel.ports import Backends, InputResult, queue_name
+from autolabel.ports import Backends, InputResult
 
 NOT_PROCESSED = "not processed: its batch kept failing after every retry"
 INPUT_DELETED = "the input was deleted before it was processed"
@@ -210,7 +210,7 @@ def enqueue_review_items(backends: Backends, task: Task, items: Sequence[ReviewI
     """
     by_queue: dict[str, list[tuple[str, str]]] = {}
     for item in items:
-        by_queue.setdefault(queue_name(task.id, item.reviewer), []).append((item.id, item.id))
+        by_queue.setdefault(queue_of(backends, task, item.reviewer), []).append((item.id, item.id))
     for queue, messages in by_queue.items():
         try:
             backends.queues.send(queue, messages)
