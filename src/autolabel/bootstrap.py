@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autolabel.app.models import shipped_models_dir
+from autolabel.domain.errors import ValidationError, WorkspaceUnavailable
 from autolabel.ports import Backends
 
 if TYPE_CHECKING:
@@ -30,6 +31,37 @@ def default_home() -> Path:
     return Path(os.environ.get("AUTOLABEL_HOME", ".autolabel")).resolve()
 
 
+def lock_timeout_s() -> float:
+    """How long a write waits for another process's lock (``AUTOLABEL_LOCK_TIMEOUT_S``, 30 s)."""
+    from autolabel.embedded.sqlite import DEFAULT_LOCK_TIMEOUT_S
+
+    text = os.environ.get("AUTOLABEL_LOCK_TIMEOUT_S", "")
+    try:
+        value = float(text) if text else DEFAULT_LOCK_TIMEOUT_S
+    except ValueError:
+        raise ValidationError(f"AUTOLABEL_LOCK_TIMEOUT_S={text!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise ValidationError(f"AUTOLABEL_LOCK_TIMEOUT_S={text!r}: give 0 to 3600 seconds")
+    return value
+
+
+def prepare_home(home: Path) -> None:
+    """Create the workspace folder, or say in one sentence why it cannot be one."""
+    if home.exists() and not home.is_dir():
+        raise WorkspaceUnavailable(
+            f"the workspace {home} is a file, not a folder: point AUTOLABEL_HOME at a folder (created if missing)",
+            {"path": str(home)},
+        )
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkspaceUnavailable(
+            f"cannot create the workspace folder {home}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(home) else ""),
+            {"path": str(home)},
+        ) from None
+
+
 def embedded(home: Path | None = None, serving: bool = False, models_dir: Path | None = None) -> Backends:
     """The workspace's backends; ``serving`` keeps WAL checkpoints off the request path."""
     from autolabel.embedded.blobs import FileBlobStore
@@ -40,8 +72,10 @@ def embedded(home: Path | None = None, serving: bool = False, models_dir: Path |
     from autolabel.embedded.users import SQLiteUserStore
 
     home = home or default_home()
-    home.mkdir(parents=True, exist_ok=True)
-    database = SQLiteDatabase(home / "autolabel.sqlite3", checkpoint_every_s=1.0 if serving else None)
+    prepare_home(home)
+    database = SQLiteDatabase(
+        home / "autolabel.sqlite3", checkpoint_every_s=1.0 if serving else None, lock_timeout_s=lock_timeout_s()
+    )
 
     def run_in_background(task_id: str) -> None:
         # Loaded with the first run: an API that never runs a task never loads the model runtime.

@@ -9,6 +9,7 @@ those helpers without making any one command easier to find.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -21,6 +22,7 @@ import typer
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -100,8 +102,17 @@ def handle_errors(command: F) -> F:
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]: run the same command again to resume")
             raise typer.Exit(130) from None
+        except OSError as exc:
+            # The machine refused something (a full disk, a permission, a path that is a file):
+            # nothing the code can fix, so the sentence the OS gives, and the path it was about.
+            fail("os_error", os_error_message(exc), {"path": str(exc.filename or "")}, bool(kwargs.get("as_json")))
 
     return wrapper  # type: ignore[return-value]
+
+
+def os_error_message(exc: OSError) -> str:
+    what = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    return f"{what}: {exc.filename}" if exc.filename else what
 
 
 # ---------------------------------------------------------------------- parsing helpers
@@ -170,7 +181,7 @@ def dataset_add(
         return
     console.print(f"dataset [bold]{name}[/]: {report.added} added, {report.already_present} already present")
     for skipped in report.skipped:
-        err_console.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}", highlight=False)
+        err_console.print(f"[yellow]skipped:[/] {escape(skipped.reason)}: {escape(skipped.path)}", highlight=False)
 
 
 @dataset_app.command("list")
@@ -511,6 +522,7 @@ def export(
     as_json: JsonOpt = False,
 ) -> None:
     """Export a task's annotations (SUCCESS only unless --include-review)."""
+    exports.check_destination(fmt, out)
     written = exports.save(exports.export_task(workspace(), OWNER, name, fmt, include_review), out)
     if as_json:
         emit_json({"format": fmt, "files": [str(p) for p in written]})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from autolabel.domain.errors import InvalidKey
+from autolabel.domain.errors import InvalidKey, ValidationError
 from autolabel.domain.models import (
     Annotation,
     AnnotationStatus,
@@ -144,6 +144,24 @@ class ReviewQueues(ABC):
 # --------------------------------------------------------------------------- records
 
 T = TypeVar("T")
+
+
+# A cursor that is an insertion number fits a signed 64-bit integer (SQLite's INTEGER, the
+# largest ordinal any store hands out), so it has at most 18 digits.
+_MAX_SEQUENCE_DIGITS = 18
+
+
+def sequence_cursor(cursor: str | None) -> int:
+    """The insertion number a numeric cursor names (0 for the first page).
+
+    Only ASCII digits, at most 18: ``str.isdigit`` also accepts "²", which ``int`` refuses, and a
+    400-digit number overflows the database's integers.
+    """
+    if not cursor:
+        return 0
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= _MAX_SEQUENCE_DIGITS):
+        raise ValidationError(f"invalid cursor {cursor[:40]!r}: pass back the cursor of the previous page")
+    return int(cursor)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ seed review items without running a model."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.client
+import io
 import json
 import os
 import re
@@ -110,8 +112,17 @@ def world(tmp_path: Path) -> Iterator[World]:
     launcher.wait(60)
 
 
+@functools.cache
+def blank_png(width: int = 640, height: int = 480) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def add_inputs(world: World, dataset: str, prefix: str, count: int) -> list[Input]:
-    """Input records (no bytes needed: review reads records, not images)."""
+    """Input records, each over a blank 640×480 PNG (shapes people draw are fitted to its size)."""
     data = world.backends.records.put_dataset(Dataset(id=ids.dataset_id(dataset), name=dataset))
     inputs = []
     for n in range(count):
@@ -127,6 +138,8 @@ def add_inputs(world: World, dataset: str, prefix: str, count: int) -> list[Inpu
                 size_bytes=1,
             )
         )
+    for item in inputs:
+        world.backends.blobs.put(item.blob_key, blank_png(), "image/png")
     world.backends.records.put_inputs(inputs)
     return inputs
 

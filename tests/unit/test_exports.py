@@ -213,12 +213,20 @@ def test_coco_info_and_order_are_deterministic() -> None:
     assert document["licenses"] == []
 
 
-def test_coco_clips_boxes_to_the_image_and_drops_boxes_outside_it() -> None:
+def test_coco_clips_boxes_to_the_image() -> None:
     overshoot = ann("an_x", "in_a", "cat", Box(x=190, y=90, w=30, h=30))
-    outside = ann("an_y", "in_a", "cat", Box(x=250, y=10, w=10, h=10))
-    document = to_coco(TASK, [IMG_A], [overshoot, outside])
+    document = to_coco(TASK, [IMG_A], [overshoot])
 
     assert [(a["bbox"], a["area"]) for a in document["annotations"]] == [([190.0, 90.0, 10.0, 10.0], 100.0)]
+
+
+@pytest.mark.parametrize("export", [to_coco, to_yolo])
+def test_exports_refuse_boxes_outside_the_image_naming_them(export: Any) -> None:
+    overshoot = ann("an_x", "in_a", "cat", Box(x=190, y=90, w=30, h=30))
+    outside = ann("an_y", "in_a", "cat", Box(x=250, y=10, w=10, h=10))
+    with pytest.raises(ValidationError, match=r"1 annotation.*outside their image.*an_y") as refused:
+        export(TASK, [IMG_A], [overshoot, outside])
+    assert refused.value.details == {"annotation_ids": ["an_y"]}
 
 
 def test_exports_refuse_an_image_listed_twice() -> None:

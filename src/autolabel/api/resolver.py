@@ -13,12 +13,14 @@ AWS: an unauthenticated request learns nothing, not even whether its body would 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -30,11 +32,39 @@ from autolabel.domain.users import Actor
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
+def _refuse_constant(name: str) -> Any:
+    # Python's json reads NaN, Infinity and -Infinity, which are not JSON: a box of Infinity
+    # would pass every range check that compares with it.
+    raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
+
+
+def strict_json_loads(text: str) -> Any:
+    """Parse a request body as strict JSON; every way it can fail is a JSONDecodeError.
+
+    Powertools turns a JSONDecodeError into a 400 ``malformed_json``. Python's parser also
+    raises RecursionError (arrays nested ~100,000 deep) and ValueError (integers of more than
+    4,300 digits), which would otherwise surface as 500s.
+    """
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
+    except ValueError as exc:
+        raise json.JSONDecodeError(str(exc), "", 0) from None
+
+
+# Responses are strict JSON too: a NaN or Infinity that reached a response is a bug, and
+# json.dumps raising on it (a 500) is better than sending a body no JSON parser accepts.
+strict_json_dumps = functools.partial(json.dumps, separators=(",", ":"), cls=Encoder, allow_nan=False)
+
+
 class ThreadSafeHttpResolver(APIGatewayHttpResolver):
     _request = threading.local()
 
     def __init__(self, authenticate: Authenticator, public_paths: frozenset[str] = frozenset({"/health"})) -> None:
-        super().__init__(enable_validation=True)
+        super().__init__(enable_validation=True, serializer=strict_json_dumps, json_body_deserializer=strict_json_loads)
         self.authenticate = authenticate
         self.public_paths = public_paths
 

@@ -5,8 +5,10 @@ tested locally is what runs on AWS."""
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import logging
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from autolabel.api.app import create_app
 from autolabel.api.resolver import MAX_BODY_BYTES, ThreadSafeHttpResolver, too_large_response
+from autolabel.domain.errors import CannotListen
 from autolabel.ports import Backends
 from autolabel.web import STATIC_DIR, is_app_path, static_response
 
@@ -186,7 +189,10 @@ def make_server(
 
 
 def run_server(backends: Backends, host: str, port: int, announce: Callable[[str], None] = print) -> None:
-    server = make_server(backends, host, port)
+    try:
+        server = make_server(backends, host, port)
+    except OSError as exc:
+        raise CannotListen(listen_problem(exc, host, port), {"host": host, "port": port}) from None
     bound_host, bound_port = server.server_address[:2]
     announce(f"http://{bound_host!s}:{bound_port}")
     try:
@@ -195,3 +201,18 @@ def run_server(backends: Backends, host: str, port: int, announce: Callable[[str
         pass
     finally:
         server.server_close()
+
+
+def listen_problem(exc: OSError, host: str, port: int) -> str:
+    """Why ``host:port`` cannot be listened on, and what to do instead."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use: stop what uses it, or pick another (--port 0 picks a free one)"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"this machine has no address {host}: pass one of its own addresses to --host (127.0.0.1 by default)"
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on port {port}: ports below 1024 need privileges; pick another with --port"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve --host {host!r} ({exc.strerror}): give an IP address or a name this machine resolves"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"

@@ -3,9 +3,13 @@ store), list, read and delete."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import mimetypes
-from collections.abc import Sequence
+import os
+import stat
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -19,7 +23,9 @@ from autolabel.domain.users import Actor, require_admin
 from autolabel.ports import Backends, Page, validate_key
 
 # Keys under these prefixes hold autolabel's own files; nobody registers them as inputs.
-RESERVED_PREFIXES = ("models/", "versions/")
+# `datasets/` holds uploaded bytes, each blob owned by the one input it was uploaded for: were
+# another dataset allowed to register it, deleting the owner would delete its bytes too.
+RESERVED_PREFIXES = ("models/", "versions/", "datasets/")
 
 
 class SkippedPath(BaseModel):
@@ -74,36 +80,126 @@ def input_ids_of(backends: Backends, dataset_id: str) -> list[str]:
 def add_files(backends: Backends, actor: Actor, name: str, paths: Sequence[Path]) -> AddReport:
     """Add image files (or every image below folders) to a dataset, creating it if new.
 
-    Unreadable paths are reported, not fatal; nothing is recorded for them.
+    Inside a folder, links are not followed (a link can point anywhere on the machine, and
+    whatever it points at would be served to reviewers) and special files (FIFOs, sockets,
+    devices) are not opened (reading a FIFO waits for a writer forever); both are reported as
+    skipped. A path named in ``paths`` is the caller's own choice and is read even if a link.
+    Unreadable paths are reported, not fatal; nothing is recorded for them. When nothing at all
+    can be added, nothing is created and the reasons are the error.
     """
     require_admin(actor, "add inputs")
     names.DATASET.check(name)
-    files: list[Path] = []
+    found: list[tuple[Path, bool]] = []  # (file, whether it was named by the caller)
     skipped: list[SkippedPath] = []
     for path in paths:
-        if path.is_dir():
-            files.extend(p for p in sorted(path.rglob("*")) if p.is_file() and sniff_kind(p.name))
-        elif path.is_file():
-            files.append(path)
-        else:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
             skipped.append(SkippedPath(path=str(path), reason="no such file or folder"))
-    if not files and not skipped:
-        raise ValidationError("no image files found in the given paths")
-    dataset = backends.records.put_dataset(Dataset(id=ids.dataset_id(name), name=name))
-    inputs: list[Input] = []
-    for path in files:
+            continue
+        if stat.S_ISDIR(mode):
+            for entry, problem in _walk(path):
+                if problem is None:
+                    found.append((entry, False))
+                else:
+                    skipped.append(SkippedPath(path=str(entry), reason=problem))
+        elif stat.S_ISREG(mode):
+            found.append((path, True))
+        else:
+            skipped.append(SkippedPath(path=str(path), reason=_special_kind(mode)))
+    files: list[tuple[Path, bytes, InputKind]] = []
+    for path, named in found:
         kind = sniff_kind(path.name)
         if kind is None:
             skipped.append(SkippedPath(path=str(path), reason="not an image or text file (by its extension)"))
             continue
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            skipped.append(SkippedPath(path=str(path), reason=f"cannot read: {exc.strerror or exc}"))
+        data, problem = _read_regular_file(path, follow_link=named)
+        if data is None:
+            skipped.append(SkippedPath(path=str(path), reason=problem or "cannot read"))
             continue
-        inputs.append(_store_input(backends, dataset, path.name, data, kind, str(path)))
-    added = backends.records.put_inputs(inputs)
+        files.append((path, data, kind))
+    if not files:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:5])
+        raise ValidationError(
+            "no image files to add" + (f" ({reasons})" if reasons else " in the given paths"),
+            {"skipped": [s.model_dump() for s in skipped]},
+        )
+    dataset = Dataset(id=ids.dataset_id(name), name=name)
+    inputs: list[Input] = []
+    written: list[str] = []
+    try:
+        for path, data, kind in files:
+            inputs.append(_store_input(backends, dataset, path.name, data, kind, str(path), written))
+        # Records last, in one step each: a failure above (a full disk) leaves no record behind,
+        # and the bytes this call stored are removed again below.
+        dataset = backends.records.put_dataset(dataset)
+        added = backends.records.put_inputs(inputs)
+    except BaseException:
+        for key in written:
+            with contextlib.suppress(Exception):
+                backends.blobs.delete(key)
+        raise
     return AddReport(dataset=dataset, added=added, already_present=len(inputs) - added, skipped=skipped)
+
+
+LINK_NOT_FOLLOWED = "link (not followed)"
+
+
+def _walk(folder: Path) -> Iterator[tuple[Path, str | None]]:
+    """Every image-named regular file below ``folder`` in name order, with None; links and special
+    files (whatever their names) with the reason they are skipped. Never follows a link."""
+    for directory, subfolders, file_names in os.walk(folder, followlinks=False):
+        here = Path(directory)
+        for sub in sorted(subfolders):
+            if (here / sub).is_symlink():
+                yield here / sub, LINK_NOT_FOLLOWED
+        subfolders.sort()
+        for file_name in sorted(file_names):
+            path = here / file_name
+            try:
+                mode = path.lstat().st_mode
+            except OSError as exc:
+                yield path, f"cannot read: {exc.strerror or exc}"
+                continue
+            if stat.S_ISLNK(mode):
+                yield path, LINK_NOT_FOLLOWED
+            elif not stat.S_ISREG(mode):
+                yield path, _special_kind(mode)
+            elif sniff_kind(file_name):
+                yield path, None
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "special file (FIFO), not read"
+    if stat.S_ISSOCK(mode):
+        return "special file (socket), not read"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "special file (device), not read"
+    return "not a regular file, not read"
+
+
+def _read_regular_file(path: Path, follow_link: bool) -> tuple[bytes | None, str | None]:
+    """The bytes of a regular file, or (None, why not).
+
+    Opened without blocking and checked after opening, so a file swapped for a link or a FIFO
+    between the walk and the read is refused too (O_NOFOLLOW, O_NONBLOCK, fstat).
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow_link else os.O_NOFOLLOW)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, LINK_NOT_FOLLOWED
+        return None, f"cannot read: {exc.strerror or exc}"
+    with os.fdopen(descriptor, "rb") as opened:
+        mode = os.fstat(opened.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            return None, _special_kind(mode)
+        try:
+            return opened.read(), None
+        except OSError as exc:
+            return None, f"cannot read: {exc.strerror or exc}"
 
 
 def add_bytes(backends: Backends, actor: Actor, dataset_ref: str, files: Sequence[tuple[str, bytes]]) -> list[Input]:
@@ -163,14 +259,25 @@ def _input_record(dataset: Dataset, key: str, data: bytes, digest: str, kind: In
 
 
 def _store_input(
-    backends: Backends, dataset: Dataset, filename: str, data: bytes, kind: InputKind, source: str
+    backends: Backends,
+    dataset: Dataset,
+    filename: str,
+    data: bytes,
+    kind: InputKind,
+    source: str,
+    written: list[str] | None = None,
 ) -> Input:
     digest = hashlib.sha256(data).hexdigest()
-    suffix = Path(filename).suffix.lower() or ".bin"
-    key = f"datasets/{dataset.id}/{digest}{suffix}"
+    key = f"datasets/{dataset.id}/{digest}{_suffix(filename)}"
     if not backends.blobs.exists(key):
         backends.blobs.put(key, data, mimetypes.guess_type(filename)[0])
+        if written is not None:
+            written.append(key)
     return _input_record(dataset, key, data, digest, kind, source)
+
+
+def _suffix(filename: str) -> str:
+    return Path(filename).suffix.lower() or ".bin"
 
 
 def list_inputs(backends: Backends, actor: Actor, dataset_ref: str, cursor: str | None, limit: int) -> Page[Input]:
@@ -203,8 +310,19 @@ def delete_inputs(
             raise NotFound(f"no input {item.id} in this dataset", {"input_id": item.id})
     for item in found.values():
         backends.records.delete_input(item.id)
-        # Uploaded bytes live under the dataset's own prefix (content-addressed, one input
-        # per blob) and go with the input; blobs registered by key belong to whoever put them.
-        if item.blob_key.startswith(f"datasets/{item.dataset_id}/"):
+        if owns_blob(item):
             backends.blobs.delete(item.blob_key)
     return list(found)
+
+
+def owns_blob(item: Input) -> bool:
+    """Whether the input's bytes are its own: uploaded for it, so they go when it goes.
+
+    Ownership rather than reference counts: a blob under ``datasets/`` is written for exactly
+    one input — the dataset's content-addressed key of those bytes (``_store_input``) — and no
+    other input can point at it, since registering keys under ``datasets/`` is refused. A count
+    would have to change atomically with every input written or deleted, in both stores, and a
+    lost increment would delete bytes still in use. Blobs registered by key belong to whoever
+    put them and are never deleted here.
+    """
+    return item.blob_key == f"datasets/{item.dataset_id}/{item.sha256}{_suffix(item.blob_key)}"

@@ -13,7 +13,7 @@ from autolabel.app.access import find_task
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.tasks import inputs_of
 from autolabel.domain.errors import ValidationError
-from autolabel.domain.models import AnnotationStatus, Task
+from autolabel.domain.models import AnnotationStatus, InputKind, Task
 from autolabel.domain.users import Actor, require_admin
 from autolabel.exports.formats import ExportImage, to_coco, to_yolo
 from autolabel.exports.writer import write_export
@@ -58,12 +58,36 @@ def export_images(backends: Backends, task: Task) -> list[ExportImage]:
 
     images = []
     for item in inputs_of(backends, task, skip_failed=True):
+        if item.kind != InputKind.IMAGE:
+            continue  # texts carry spans, which neither format has a place for
         try:
             width, height = image_size(backends.blobs.get(item.blob_key))
-        except ImageDecodeError:
-            continue
+        except ImageDecodeError as exc:
+            # Skipping it would drop its annotations without a word; the run read this image.
+            raise ValidationError(
+                f"input {item.id} ({item.source}) can no longer be read as an image ({exc}): "
+                "delete the input or add it again, then export",
+                {"input_id": item.id},
+            ) from None
         images.append(ExportImage(item.id, Path(item.source or item.blob_key).name, width, height))
     return images
+
+
+def check_destination(fmt: str, out: Path) -> None:
+    """Refuse an ``--out`` the export could not be written to, before any work is done: COCO is
+    one file (not an existing folder), YOLO a folder (not an existing file), and neither can be
+    created below a file."""
+    if fmt == "coco" and out.is_dir():
+        raise ValidationError(
+            f"--out {out} is a folder; a COCO export is one file, e.g. --out {out / 'coco.json'}", {"out": str(out)}
+        )
+    if fmt == "yolo" and out.exists() and not out.is_dir():
+        raise ValidationError(f"--out {out} is a file; a YOLO export is a folder: name a new or existing folder")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValidationError(f"--out {out} is below {parent}, which is a file, not a folder")
+            break
 
 
 def save(export: Export, out: Path) -> list[Path]:

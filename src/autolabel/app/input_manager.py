@@ -8,15 +8,19 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from autolabel.app.access import find_task
+from autolabel.app.shapes import fit_to_input
 from autolabel.domain import ids, names
 from autolabel.domain.errors import NotFound, ValidationError
 from autolabel.domain.models import (
     Annotation,
     AnnotationStatus,
+    Box,
     Classification,
     Geometry,
     Labeler,
     LabelerKind,
+    Polygon,
+    TextSpan,
 )
 from autolabel.domain.users import Actor, require_admin
 from autolabel.ports import AnnotationQuery, Backends, Page
@@ -55,10 +59,13 @@ def add_annotations(
     task = find_task(backends, task_name)
     if names.CONCEPT.check(concept) not in task.concepts:
         raise ValidationError(f"'{concept}' is not a concept of task '{task.name}'", {"concepts": task.concepts})
-    for input_id in input_ids:
-        if backends.records.get_input(input_id).dataset_id != task.dataset_id:
-            raise ValidationError(f"input {input_id} is not in the task's dataset", {"input_id": input_id})
     shape = geometry or Classification()
+    fitted: dict[str, Classification | Box | Polygon | TextSpan] = {}
+    for input_id in dict.fromkeys(input_ids):
+        found = backends.records.get_input(input_id)
+        if found.dataset_id != task.dataset_id:
+            raise ValidationError(f"input {input_id} is not in the task's dataset", {"input_id": input_id})
+        fitted[input_id] = fit_to_input(backends, found, shape)  # every shape checked before any is stored
     nonce = hashlib.sha256(shape.model_dump_json().encode()).hexdigest()[:16]
     labeler = Labeler(kind=LabelerKind.REVIEWER, id=actor.name)
     added = [
@@ -67,11 +74,11 @@ def add_annotations(
             task_id=task.id,
             input_id=input_id,
             concept=concept,
-            geometry=shape,
+            geometry=fitted[input_id],
             status=AnnotationStatus.SUCCESS,
             labeled_by=labeler,
         )
-        for input_id in dict.fromkeys(input_ids)
+        for input_id in fitted
     ]
     backends.records.put_annotations(added)
     return added

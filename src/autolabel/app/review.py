@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from autolabel.app.access import find_task, require_item_access, require_reviewer, visible_task
 from autolabel.app.input_manager import every_annotation
+from autolabel.app.shapes import fit_to_input
 from autolabel.app.views import AnnotationView, InputView, ReviewItemView
 from autolabel.domain import names, queues
 from autolabel.domain.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -141,11 +142,25 @@ def decide(backends: Backends, actor: Actor, item_id: str, decision: Decision) -
             names.CONCEPT.check(edit.concept)
     item = backends.records.get_review_item(item_id)
     task = backends.records.get_task(item.task_id)
+    if any(edit.geometry is not None for edit in decision.edits):
+        decision = _fitted(backends, item, decision)
     decided_item, decided = apply_decision(task, item, _annotations_of(backends, item), decision, utcnow())
     backends.records.record_decision(decided_item, decided)
     if item.lease_receipt:
         backends.queues.delete(queue_of(backends, task, item.reviewer), item.lease_receipt)
     return decided
+
+
+def _fitted(backends: Backends, item: ReviewItem, decision: Decision) -> Decision:
+    """The decision with its edited shapes clipped to the item's image (or refused)."""
+    shown = backends.records.get_input(item.input_id)
+    edits = [
+        edit
+        if edit.geometry is None
+        else edit.model_copy(update={"geometry": fit_to_input(backends, shown, edit.geometry)})
+        for edit in decision.edits
+    ]
+    return decision.model_copy(update={"edits": edits})
 
 
 def bulk_accept(backends: Backends, actor: Actor, task_name: str, min_score: float) -> BulkAcceptReport:

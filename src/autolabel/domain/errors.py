@@ -68,3 +68,33 @@ class IncompatibleWorkspace(AutolabelError):
 
     code = "incompatible_workspace"
     http_status = 500
+
+
+class WorkspaceUnavailable(AutolabelError):
+    """The workspace cannot be used as it is (a file where its folder should be, a read-only
+    database…): nothing is wrong with the request, and retrying will not help until it is fixed."""
+
+    code = "workspace_unavailable"
+    http_status = 503
+
+
+class CorruptWorkspace(WorkspaceUnavailable):
+    code = "corrupt_workspace"
+
+
+class WorkspaceLocked(WorkspaceUnavailable):
+    """Another process held the database's write lock for longer than the bounded wait."""
+
+    code = "workspace_locked"
+
+
+class DiskFull(WorkspaceUnavailable):
+    """A write found no space left; it was rolled back, so trying again after freeing space is safe."""
+
+    code = "disk_full"
+
+
+class CannotListen(AutolabelError):
+    """`autolabel serve` could not bind the address it was given."""
+
+    code = "cannot_listen"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator, model_validator
 
 from autolabel.domain.errors import ValidationError
 from autolabel.domain.names import ReviewerName
@@ -107,11 +107,13 @@ class Classification(Frozen):
 class Box(Frozen):
     """Axis-aligned box in pixels of the oriented image: top-left corner plus size."""
 
+    # allow_inf_nan=False: Infinity passes every comparison it is put to (w > 0, x >= 0), and a
+    # box of NaN or infinite size has no place in an image or in JSON.
     type: Literal["box"] = "box"
-    x: float = Field(ge=0)
-    y: float = Field(ge=0)
-    w: float = Field(gt=0)
-    h: float = Field(gt=0)
+    x: float = Field(ge=0, allow_inf_nan=False)
+    y: float = Field(ge=0, allow_inf_nan=False)
+    w: float = Field(gt=0, allow_inf_nan=False)
+    h: float = Field(gt=0, allow_inf_nan=False)
 
     def clipped(self, width: int, height: int) -> Box | None:
         x0, y0 = max(0.0, self.x), max(0.0, self.y)
@@ -125,7 +127,7 @@ class Polygon(Frozen):
     """Closed polygon in pixels, vertices in order (the last joins the first)."""
 
     type: Literal["polygon"] = "polygon"
-    points: list[tuple[float, float]] = Field(min_length=3)
+    points: list[tuple[FiniteFloat, FiniteFloat]] = Field(min_length=3)
 
     def bounding_box(self) -> Box:
         xs = [p[0] for p in self.points]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from autolabel.domain.errors import NotFound
+from autolabel.domain.errors import DiskFull, NotFound
 from autolabel.ports import BlobStore, validate_key
+
+
+def _disk_full(key: str) -> DiskFull:
+    return DiskFull(f"disk full: cannot store {key} in the workspace; free some space and run the same command again")
 
 
 class FileBlobStore(BlobStore):
@@ -27,13 +32,18 @@ class FileBlobStore(BlobStore):
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename: a reader never sees half a file, a crash never leaves one.
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError as exc:
+            raise _disk_full(key) if exc.errno == errno.ENOSPC else exc from None
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
             os.replace(temp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(temp).unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                raise _disk_full(key) from exc
             raise
 
     def get(self, key: str) -> bytes:

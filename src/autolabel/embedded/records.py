@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from autolabel.domain import partition
-from autolabel.domain.errors import Conflict, NotFound, ValidationError
+from autolabel.domain.errors import Conflict, NotFound
 from autolabel.domain.ids import review_item_id
 from autolabel.domain.models import (
     Annotation,
@@ -39,7 +39,7 @@ from autolabel.domain.progress import TaskCounts
 from autolabel.domain.routing import RoutedInput
 from autolabel.embedded import labels
 from autolabel.embedded.sqlite import SQLiteDatabase
-from autolabel.ports import AnnotationQuery, InputResult, Page, RecordStore
+from autolabel.ports import AnnotationQuery, InputResult, Page, RecordStore, sequence_cursor
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -145,9 +145,7 @@ class SQLiteRecordStore(RecordStore):
         return found
 
     def list_inputs(self, dataset_id: str, cursor: str | None = None, limit: int = 1000) -> Page[Input]:
-        if cursor and not cursor.isdigit():
-            raise ValidationError(f"invalid cursor {cursor!r}: pass back the cursor of the previous page")
-        after = int(cursor) if cursor else 0
+        after = sequence_cursor(cursor)
         rows = (
             self.database.read()
             .execute(

@@ -11,7 +11,9 @@ Shared rules:
 * Annotations of another task, of an input not among ``images``, or of a concept not in
   ``task.concepts`` are skipped. Text spans are skipped (they do not belong on an image).
 * Boxes are clipped to the image (models may overshoot the border), polygon vertices clamped to
-  it; geometry left with no area is skipped.
+  it. An annotation left with no area inside its image is never dropped silently: the export is
+  refused with a ValidationError naming every such annotation (the shapes people draw are fitted
+  to the image when they are made, so only older or foreign records can get here).
 * Category / class numbers follow ``task.concepts`` order; output order is deterministic:
   images as given, then concept order, then annotation id.
 """
@@ -106,6 +108,7 @@ def to_coco(
     created = created_at or datetime.now(UTC)
     coco_annotations: list[dict[str, Any]] = []
     image_labels: list[dict[str, Any]] = []
+    outside: list[Annotation] = []
     for row in _rows(task, images, annotations, include_review):
         ann = row.annotation
         image_id, category_id = row.image_index + 1, row.class_index + 1
@@ -124,6 +127,7 @@ def to_coco(
             continue  # text spans are filtered out by _rows; this narrows the type
         shape = _coco_shape(ann.geometry, row.image)
         if shape is None:
+            outside.append(ann)
             continue
         bbox, area, segmentation = shape
         record: dict[str, Any] = {
@@ -140,6 +144,7 @@ def to_coco(
         record["autolabel_labeled_by"] = ann.labeled_by.display
         record["autolabel_status"] = ann.status.value
         coco_annotations.append(record)
+    _refuse_if_outside(outside)
 
     return {
         "info": {
@@ -217,16 +222,19 @@ def to_yolo(
             raise ValidationError(f"input id {stem!r} cannot be used as a file name", {"id": stem})
     lines: dict[str, list[str]] = {stem: [] for stem in stems}
     review_lines: dict[str, list[str]] = {}
+    outside: list[Annotation] = []
     for row in _rows(task, images, annotations, include_review):
         geometry = row.annotation.geometry
         if not isinstance(geometry, Box | Polygon):
             continue  # a classification has no YOLO detection form
         line = _yolo_line(row.class_index, geometry, row.image)
         if line is None:
+            outside.append(row.annotation)
             continue
         stem = row.image.input_id
         (review_lines.setdefault(stem, []) if row.in_review else lines[stem]).append(line)
 
+    _refuse_if_outside(outside)
     files = {f"labels/{stem}.txt": _text(found) for stem, found in lines.items()}
     files.update({f"labels_review/{stem}.txt": _text(found) for stem, found in review_lines.items()})
     files["data.yaml"] = _data_yaml(task, include_review)
@@ -299,6 +307,17 @@ def _manifest(images: Sequence[ExportImage]) -> str:
 
 
 # --------------------------------------------------------------------------- shared
+
+
+def _refuse_if_outside(outside: Sequence[Annotation]) -> None:
+    """An export missing annotations reads as a complete dataset: refuse it, naming them."""
+    if outside:
+        listed = ", ".join(a.id for a in outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+        raise ValidationError(
+            f"{len(outside)} annotation(s) lie outside their image and cannot be exported: {listed}; "
+            "edit or delete them, then export again",
+            {"annotation_ids": [a.id for a in outside]},
+        )
 
 
 def _rows(

@@ -12,6 +12,7 @@ reviewer, come out the same).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections import deque
@@ -23,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from autolabel.app.runs import lifecycle
 from autolabel.app.runs.inference import BatchInference
-from autolabel.domain.errors import NotFound, RunFailed, ValidationError
+from autolabel.domain.errors import NotFound, RunFailed, ValidationError, WorkspaceUnavailable
 from autolabel.domain.models import Task
 from autolabel.domain.users import Actor
 from autolabel.ports import Backends, InputResult
@@ -72,18 +73,28 @@ def run_to_end(
         return _run(backends, task_id, progress, options or RunOptions())
     except (KeyboardInterrupt, SystemExit):
         raise
-    except ValidationError as exc:
-        lifecycle.stop_failed(backends, task_id, exc.message)
+    except (ValidationError, WorkspaceUnavailable) as exc:
+        # Bad input, or the workspace itself (a full disk, a lock held too long): the message
+        # already says what to do. The batch being recorded was rolled back, so it stays pending.
+        _mark_failed(backends, task_id, exc.message)
         raise
     except NotFound:
         raise  # the task was deleted while it ran: nothing left to mark
     except Exception as exc:
-        # Anything else (a model onnxruntime cannot load, a full disk) fails the task with its
-        # reason; recorded batches stay, and the next run resumes once it is fixed.
+        # Anything else (a model onnxruntime cannot load) fails the task with its reason;
+        # recorded batches stay, and the next run resumes once it is fixed.
         reason = f"{type(exc).__name__}: {exc}"
-        lifecycle.stop_failed(backends, task_id, reason)
+        _mark_failed(backends, task_id, reason)
         name = backends.records.get_task(task_id).name
         raise RunFailed(f"task '{name}' failed: {reason}") from exc
+
+
+def _mark_failed(backends: Backends, task_id: str, reason: str) -> None:
+    """Failed with the reason. The embedded database keeps space in reserve for this write when
+    the disk fills; should it fail all the same, the error that stopped the run is the one to
+    report, and the task, still In progress, resumes with `task run` like an interrupted one."""
+    with contextlib.suppress(WorkspaceUnavailable):
+        lifecycle.stop_failed(backends, task_id, reason)
 
 
 def _run(backends: Backends, task_id: str, progress: ProgressCallback | None, options: RunOptions) -> RunReport:
