@@ -181,7 +181,10 @@ def dataset_add(
         return
     console.print(f"dataset [bold]{name}[/]: {report.added} added, {report.already_present} already present")
     for skipped in report.skipped:
-        err_console.print(f"[yellow]skipped:[/] {escape(skipped.reason)}: {escape(skipped.path)}", highlight=False)
+        # One line per file, never wrapped: a path split over two lines cannot be copied.
+        err_console.print(
+            f"[yellow]skipped:[/] {escape(skipped.reason)}: {escape(skipped.path)}", highlight=False, soft_wrap=True
+        )
 
 
 @dataset_app.command("list")
