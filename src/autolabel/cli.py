@@ -13,6 +13,7 @@ import errno
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,6 @@ from autolabel.app import datasets, exports, models, review, tasks, users
 from autolabel.app.review import ReviewView
 from autolabel.app.tasks import TaskSummary
 from autolabel.app.views import AnnotationView, DatasetView, ModelView, TaskView
-from autolabel.domain import names
 from autolabel.domain.errors import AutolabelError, ValidationError
 from autolabel.domain.models import Box, Decision, DecisionKind, Edit, Reviewer, Thresholds
 from autolabel.domain.users import Actor, Role
@@ -51,13 +51,27 @@ app.add_typer(user_app, name="user")
 app.add_typer(task_app, name="task")
 app.add_typer(review_app, name="review")
 
-console = Console()
-err_console = Console(stderr=True)
+# No emoji codes: a file named ":cat:.jpg" is printed as it is named, not as a picture of a cat.
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 # Whoever runs the CLI owns the workspace folder (and could read its database): an admin.
 OWNER = Actor.workspace_owner()
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+# C0 and C1 control characters and DEL: what a terminal acts on (an escape sequence recolours the
+# screen or moves the cursor, a carriage return hides what came before) instead of showing.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def escaped(text: object) -> str:
+    """User-supplied text (a name, a file name, a reason, a message quoting input) made safe to
+    print: control characters shown as Python escapes (``\\x1b``, ``\\r``), and square brackets
+    escaped so Rich prints ``[draft]`` instead of reading it as markup. Every such value the CLI
+    prints goes through here; JSON output needs no escaping."""
+    return escape(_CONTROL.sub(lambda found: repr(found.group())[1:-1], str(text)))
 
 
 def workspace(serving: bool = False) -> Backends:
@@ -77,7 +91,7 @@ def fail(code: str, message: str, details: dict[str, Any], as_json: bool) -> Non
     if as_json:
         emit_json({"error": code, "message": message, "details": details})
     else:
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escaped(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -146,9 +160,6 @@ def parse_reviewers(listing: str, weights: str | None) -> list[Reviewer]:
         if name.strip() not in listed:
             raise ValidationError(f"--weights names '{name.strip()}', who is not in --reviewers")
         weight_of[name.strip()] = int(weight)
-    for name in listed:
-        if names.PERSON.problem(name):
-            raise ValidationError(f"--reviewers {name!r}: {names.PERSON.message}")
     return [Reviewer(name=n, weight=weight_of.get(n, 1)) for n in listed]
 
 
@@ -179,11 +190,11 @@ def dataset_add(
     if as_json:
         emit_json({**report.model_dump(mode="json"), "dataset": DatasetView.of(report.dataset)})
         return
-    console.print(f"dataset [bold]{name}[/]: {report.added} added, {report.already_present} already present")
+    console.print(f"dataset [bold]{escaped(name)}[/]: {report.added} added, {report.already_present} already present")
     for skipped in report.skipped:
         # One line per file, never wrapped: a path split over two lines cannot be copied.
         err_console.print(
-            f"[yellow]skipped:[/] {escape(skipped.reason)}: {escape(skipped.path)}", highlight=False, soft_wrap=True
+            f"[yellow]skipped:[/] {escaped(skipped.reason)}: {escaped(skipped.path)}", highlight=False, soft_wrap=True
         )
 
 
@@ -201,7 +212,7 @@ def dataset_list(as_json: JsonOpt = False) -> None:
         return
     table = Table("name", "id", "inputs")
     for row in rows:
-        table.add_row(str(row["name"]), str(row["id"]), str(row["inputs"]))
+        table.add_row(escaped(row["name"]), escaped(row["id"]), str(row["inputs"]))
     console.print(table)
 
 
@@ -219,7 +230,7 @@ def list_models(as_json: JsonOpt = False) -> None:
     table = Table("model", "version", "kind", "label type", "concepts")
     for spec in specs:
         shown = ", ".join(spec.labels[:8]) + (f" … (+{len(spec.labels) - 8})" if len(spec.labels) > 8 else "")
-        table.add_row(spec.id, spec.version, spec.kind.value, spec.label_type.value, shown)
+        table.add_row(escaped(spec.id), escaped(spec.version), spec.kind.value, spec.label_type.value, escaped(shown))
     console.print(table)
 
 
@@ -255,7 +266,7 @@ def task_create(
     if as_json:
         emit_json(TaskView.of(task))
         return
-    console.print(f"created task [bold]{task.name}[/] ({task.id})")
+    console.print(f"created task [bold]{escaped(task.name)}[/] ({task.id})")
 
 
 @task_app.command("run")
@@ -283,7 +294,7 @@ def task_run(
             TimeRemainingColumn(),
             console=err_console,
         ) as bar:
-            handle = bar.add_task(f"labeling {name}", total=None)
+            handle = bar.add_task(f"labeling {escaped(name)}", total=None)
 
             def progress(done: int, total: int) -> None:
                 bar.update(handle, completed=done, total=total)
@@ -311,12 +322,12 @@ def task_run(
 
 
 def print_summary(summary: TaskSummary) -> None:
-    table = Table(title=f"task {summary.name}", show_header=False)
+    table = Table(title=f"task {escaped(summary.name)}", show_header=False)
     table.add_row(
-        "status", f"{summary.status.value}" + (f" — {summary.failure_reason}" if summary.failure_reason else "")
+        "status", summary.status.value + (f" — {escaped(summary.failure_reason)}" if summary.failure_reason else "")
     )
-    table.add_row("model / dataset", f"{summary.model} / {summary.dataset}")
-    table.add_row("concepts", ", ".join(summary.concepts))
+    table.add_row("model / dataset", escaped(f"{summary.model} / {summary.dataset}"))
+    table.add_row("concepts", escaped(", ".join(summary.concepts)))
     table.add_row(
         "inputs",
         f"{summary.inputs_total} total, {summary.inputs_done} done, "
@@ -331,10 +342,10 @@ def print_summary(summary: TaskSummary) -> None:
     table.add_row(
         "reviewed", f"{summary.percent_reviewed:.1f}% ({summary.review_items_decided} of {summary.review_items} inputs)"
     )
-    table.add_row("labeled by", ", ".join(f"{k}: {v}" for k, v in summary.labeled_by.items()) or "—")
-    table.add_row("queue depth", ", ".join(f"{k}: {v}" for k, v in summary.queue_depth.items()) or "—")
+    table.add_row("labeled by", escaped(", ".join(f"{k}: {v}" for k, v in summary.labeled_by.items()) or "—"))
+    table.add_row("queue depth", escaped(", ".join(f"{k}: {v}" for k, v in summary.queue_depth.items()) or "—"))
     if any(summary.dead_letters.values()):
-        dead = ", ".join(f"{k}: {v}" for k, v in summary.dead_letters.items())
+        dead = escaped(", ".join(f"{k}: {v}" for k, v in summary.dead_letters.items()))
         table.add_row("dead letters", f"{dead} (`autolabel review redrive --task {summary.task_id}` moves them back)")
     console.print(table)
 
@@ -351,7 +362,7 @@ def task_status(name: Annotated[str, typer.Argument(help="Task name or id.")], a
         return
     print_summary(summary)
     for failure in failed:
-        err_console.print(f"[red]failed[/] {failure.source}: {failure.reason}", highlight=False)
+        err_console.print(f"[red]failed[/] {escaped(failure.source)}: {escaped(failure.reason)}", highlight=False)
 
 
 @task_app.command("list")
@@ -365,7 +376,14 @@ def task_list(as_json: JsonOpt = False) -> None:
         return
     table = Table("name", "status", "model", "dataset", "inputs", "% reviewed")
     for s in summaries:
-        table.add_row(s.name, s.status.value, s.model, s.dataset, str(s.inputs_total), f"{s.percent_reviewed:.1f}")
+        table.add_row(
+            escaped(s.name),
+            s.status.value,
+            escaped(s.model),
+            escaped(s.dataset),
+            str(s.inputs_total),
+            f"{s.percent_reviewed:.1f}",
+        )
     console.print(table)
 
 
@@ -377,7 +395,7 @@ def task_delete(name: Annotated[str, typer.Argument(help="Task name or id.")], a
     if as_json:
         emit_json({"deleted": task.id, "name": task.name})
         return
-    console.print(f"deleted task [bold]{task.name}[/]")
+    console.print(f"deleted task [bold]{escaped(task.name)}[/]")
 
 
 @task_app.command("rethreshold")
@@ -410,7 +428,7 @@ def task_rethreshold(
 
 def print_view(view: ReviewView) -> None:
     console.print(
-        f"item [bold]{view.item.id}[/] · input {view.input.source or view.input.id} "
+        f"item [bold]{view.item.id}[/] · input {escaped(view.input.source or view.input.id)} "
         f"· {view.remaining} left in your queue"
     )
     table = Table("prediction", "concept", "score", "geometry")
@@ -418,7 +436,7 @@ def print_view(view: ReviewView) -> None:
         geometry = annotation.geometry.model_dump(exclude={"type"})
         table.add_row(
             annotation.prediction_id or "",
-            annotation.concept,
+            escaped(annotation.concept),
             f"{annotation.score:.3f}" if annotation.score is not None else "",
             ", ".join(f"{k}={v}" for k, v in geometry.items()) or annotation.geometry.type,
         )
@@ -452,7 +470,7 @@ def _decide(
         emit_json({"item_id": item, "decision": kind.value, "annotations": AnnotationView.many(annotations)})
         return
     accepted = sum(1 for a in annotations if a.status.value == "SUCCESS")
-    console.print(f"{kind.value}ed item {item}: {accepted} accepted, {len(annotations) - accepted} rejected")
+    console.print(f"{kind.value}ed item {escaped(item)}: {accepted} accepted, {len(annotations) - accepted} rejected")
 
 
 @review_app.command("accept")
@@ -506,7 +524,7 @@ def review_redrive(
     if as_json:
         emit_json(report)
         return
-    shares = ", ".join(f"{name}: {n}" for name, n in report.by_reviewer.items() if n)
+    shares = escaped(", ".join(f"{name}: {n}" for name, n in report.by_reviewer.items() if n))
     console.print(f"moved {report.moved} item(s) back to their reviewers' queues" + (f" ({shares})" if shares else ""))
 
 
@@ -530,7 +548,7 @@ def export(
     if as_json:
         emit_json({"format": fmt, "files": [str(p) for p in written]})
         return
-    console.print(f"wrote {len(written)} file(s) to {out}")
+    console.print(f"wrote {len(written)} file(s) to {escaped(out)}")
 
 
 # ---------------------------------------------------------------------- users and the HTTP API
@@ -549,7 +567,7 @@ def user_add(
     if as_json:
         emit_json({"name": user.name, "role": user.role.value, "token": created.token})
         return
-    console.print(f"created {user.role.value} [bold]{user.name}[/]; their token (shown only now):")
+    console.print(f"created {user.role.value} [bold]{escaped(user.name)}[/]; their token (shown only now):")
     sys.stdout.write(created.token + "\n")
 
 
@@ -563,7 +581,7 @@ def user_list(as_json: JsonOpt = False) -> None:
         return
     table = Table("name", "role", "created")
     for u in found:
-        table.add_row(u.name, u.role.value, u.created_at.isoformat(timespec="seconds"))
+        table.add_row(escaped(u.name), u.role.value, u.created_at.isoformat(timespec="seconds"))
     console.print(table)
 
 
@@ -575,7 +593,7 @@ def user_remove(name: Annotated[str, typer.Argument(help="User name.")], as_json
     if as_json:
         emit_json({"deleted": name})
         return
-    console.print(f"removed user [bold]{name}[/]")
+    console.print(f"removed user [bold]{escaped(name)}[/]")
 
 
 @app.command("serve")
@@ -589,13 +607,13 @@ def serve(
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(
-            f"[yellow]warning:[/] listening on {host}: other machines can reach the API, and this server "
+            f"[yellow]warning:[/] listening on {escaped(host)}: other machines can reach the API, and this server "
             "speaks plain HTTP — put TLS in front of it before tokens cross a network"
         )
 
     def announce(url: str) -> None:
-        console.print(f"autolabel API on {url}", highlight=False)
-        console.print(f"web app on {url}/ (sign in with a token from `autolabel user add`)", highlight=False)
+        console.print(f"autolabel API on {escaped(url)}", highlight=False)
+        console.print(f"web app on {escaped(url)}/ (sign in with a token from `autolabel user add`)", highlight=False)
 
     run_server(workspace(serving=True), host, port, announce=announce)
 

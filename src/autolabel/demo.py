@@ -24,7 +24,7 @@ DEMO_CONCEPTS = ["person", "cat", "cup", "motorcycle", "bowl", "spoon", "tie", "
 
 
 def run_demo(backends: Backends, samples: Path, out: Path, console: Console) -> None:
-    from autolabel.cli import print_summary
+    from autolabel.cli import escaped, print_summary
 
     report = datasets.add_files(backends, OWNER, DEMO_DATASET, [samples])
     console.print(f"dataset [bold]{DEMO_DATASET}[/]: {report.added} new, {report.already_present} already present")
@@ -54,6 +54,8 @@ def run_demo(backends: Backends, samples: Path, out: Path, console: Console) -> 
     coco = exports.save(exports.export_task(backends, OWNER, DEMO_TASK, "coco"), out / "coco.json")[0]
     folder = out / "previews"
     previews.write_previews(backends, OWNER, DEMO_TASK, folder, discarded_floor=PREVIEW_DISCARDED_FLOOR)
-    console.print(f"COCO export: {coco}")
-    console.print(f"previews (green approved, amber review, red discarded >= {PREVIEW_DISCARDED_FLOOR}): {folder}/")
+    console.print(f"COCO export: {escaped(coco)}")
+    console.print(
+        f"previews (green approved, amber review, red discarded >= {PREVIEW_DISCARDED_FLOOR}): {escaped(folder)}/"
+    )
     console.print("next: [bold]autolabel review next --task demo-coco --reviewer alice[/]")

@@ -104,6 +104,8 @@ def test_the_api_under_its_own_role(deployed: tuple[Account, str]) -> None:  # n
     assert summary["review_items"] > 0
 
     dead_letter_one_of_alices_items(account, task["id"])
+    # The task detail counts dead letters per reviewer (GetQueueAttributes on each DLQ, under the API's role).
+    assert call("GET", f"/tasks/{task['id']}")["summary"]["dead_letters"] == {"alice": 1, "bob": 0}
     assert call("POST", f"/tasks/{task['id']}/review/redrive")["moved"] == 1
     decided = 0
     while (view := call("POST", f"/tasks/{task['id']}/review/next", claims=reviewer("alice"))["item"]) is not None:

@@ -72,6 +72,22 @@ def test_dead_letter_after_max_receives(queues: ReviewQueues) -> None:
     assert queues.depth("q-dlq") == 0
 
 
+def test_dead_letter_count_counts_the_dead_letter_queue_only(queues: ReviewQueues) -> None:
+    queues.create("q-count", max_receives=1)
+    assert queues.dead_letter_count("q-count") == 0
+    queues.send("q-count", [("ri_1", "item-1"), ("ri_2", "item-2")])
+    deadline = time.monotonic() + 15
+    while len(queues.dead_letters("q-count")) < 2 and time.monotonic() < deadline:
+        queues.receive("q-count", visibility_s=0, max_messages=10)  # leases that lapse at once
+    queues.send("q-count", [("ri_3", "item-3")])  # alive: not counted
+    assert queues.dead_letter_count("q-count") == 2
+    assert queues.depth("q-count") == 1
+    assert queues.redrive("q-count") == 2
+    assert queues.dead_letter_count("q-count") == 0
+    with pytest.raises(NotFound):
+        queues.dead_letter_count("q-nowhere")
+
+
 def test_queues_are_independent(queues: ReviewQueues) -> None:
     queues.create("q-a")
     queues.create("q-b")

@@ -12,7 +12,11 @@ from typing import Any, cast
 import pytest
 from playwright.sync_api import BrowserContext, Page, Response, expect
 
+from autolabel import bootstrap
+from autolabel.app import tasks
 from autolabel.app.models import shipped_models_dir
+from autolabel.app.review import MAX_RECEIVES, queue_of
+from autolabel.domain.users import Actor
 from autolabel.inference.spec import load_package
 from tests.web.conftest import (
     Site,
@@ -337,6 +341,29 @@ def test_input_manager_adds_concepts_removes_annotations_and_deletes_inputs(
     expect(admin.get_by_role("status")).to_contain_text("Deleted 1 input(s)")
     expect(admin.locator(f'ul.gallery li[data-input="{chosen}"]')).to_have_count(0)
     assert site.served.request("GET", f"/inputs/{chosen}/content", token=site.tokens["root"]).status == 404
+
+
+def test_dead_letters_show_on_the_task_row_with_a_redrive(browser: BrowserContext, site: Site) -> None:
+    backends = bootstrap.embedded(site.home)
+    task = tasks.get_task(backends, Actor.workspace_owner(), TASK)
+    queue = queue_of(backends, task, "alice")
+    backends.queues.send(queue, [("ri_lapsed", "ri_lapsed")])
+    for _ in range(MAX_RECEIVES + 1):  # leases that lapse at once, until the queue gives up on it
+        backends.queues.receive(queue, visibility_s=0, max_messages=10)
+    assert backends.queues.dead_letter_count(queue) == 1
+    admin = browser.new_page()
+    sign_in(admin, site, "root")
+    dead = row(admin).get_by_test_id("dead-letters")
+    expect(dead).to_contain_text("1 review item(s) dead-lettered (alice: 1)")
+    screenshot(admin, "17b-dead-letters")
+    dead.get_by_role("button", name="Redrive").click()
+    expect(admin.get_by_role("status")).to_contain_text(f"Moved 1 item(s) of '{TASK}' back")
+    expect(row(admin).get_by_test_id("dead-letters")).to_have_count(0)
+    assert backends.queues.dead_letter_count(queue) == 0
+    # The hand-made message was never a real item: take it off alice's queue again.
+    for message in backends.queues.receive(queue, visibility_s=0, max_messages=10):
+        if message.message_id == "ri_lapsed":
+            backends.queues.delete(queue, message.receipt)
 
 
 def test_task_row_actions_version_copy_edit_delete(browser: BrowserContext, site: Site) -> None:

@@ -16,6 +16,7 @@ export type TaskSummary = Schemas["TaskSummary"];
 export type TaskDetail = Schemas["TaskDetail"];
 export type TaskCreate = Schemas["TaskCreate"];
 export type TaskUpdate = Schemas["TaskUpdate"];
+export type RedriveReport = Schemas["RedriveReport"];
 export type Rethreshold = Schemas["Rethreshold"];
 export type Dataset = Schemas["DatasetView"];
 export type ModelSpec = Schemas["ModelView"];

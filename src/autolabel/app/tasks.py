@@ -65,6 +65,10 @@ def inputs_of(backends: Backends, task: Task, *, skip_failed: bool = False) -> l
 def check_reviewers(reviewers: Sequence[Reviewer]) -> None:
     if not reviewers:
         raise ValidationError("a task needs at least one reviewer")
+    for reviewer in reviewers:
+        problem = names.PERSON.problem(reviewer.name)
+        if problem is not None:
+            raise ValidationError(f"reviewer {reviewer.name!r}: {problem}", {"rule": names.PERSON.kind})
     names_ = [r.name for r in reviewers]
     if len(set(names_)) != len(names_):
         raise ValidationError("each reviewer may appear only once")
@@ -197,7 +201,8 @@ def summary(backends: Backends, actor: Actor, name: str) -> TaskSummary:
         queue = queue_of(backends, task, reviewer.name)
         exists = backends.queues.exists(queue)
         depth[reviewer.name] = backends.queues.depth(queue) if exists else 0
-        dead[reviewer.name] = len(backends.queues.dead_letters(queue)) if exists else 0
+        # A count, not a peek at the messages: one call per queue, however many died.
+        dead[reviewer.name] = backends.queues.dead_letter_count(queue) if exists else 0
     labeled_by = dict(sorted(counts.labeled_by.items(), key=lambda kv: (-kv[1], kv[0])))
     return TaskSummary(
         task_id=task.id,

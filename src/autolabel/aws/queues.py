@@ -200,6 +200,18 @@ class SQSReviewQueues(ReviewQueues):
             attributes.get("ApproximateNumberOfMessagesNotVisible", 0)
         )
 
+    def dead_letter_count(self, queue: str) -> int:
+        """GetQueueAttributes on the DLQ: one call, where peeking (dead_letters) takes a receive
+        per ten messages. In-flight messages count too (a redrive under way has them leased)."""
+        self._call_on(queue)
+        attributes = self.client.get_queue_attributes(
+            QueueUrl=self._url(dlq_name(queue)),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes.get("ApproximateNumberOfMessages", 0)) + int(
+            attributes.get("ApproximateNumberOfMessagesNotVisible", 0)
+        )
+
     def dead_letters(self, queue: str) -> list[QueueMessage]:
         """Peek at the DLQ without consuming: receive with visibility 0 leaves every message
         visible, so keep receiving until a round shows nothing new."""

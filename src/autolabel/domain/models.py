@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator, model_validator
 
 from autolabel.domain.errors import ValidationError
-from autolabel.domain.names import ReviewerName
 
 
 def utcnow() -> datetime:
@@ -233,7 +232,9 @@ class ModelSpec(Frozen):
 
 
 class Reviewer(Frozen):
-    name: ReviewerName
+    # A plain string: a task stored before the name rule tightened must still load. The rule
+    # (names.PERSON) is checked where reviewers are set: tasks.check_reviewers, the API's ReviewerIn.
+    name: str
     weight: int = Field(default=1, ge=1, le=1000)
 
 

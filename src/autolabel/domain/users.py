@@ -53,7 +53,8 @@ class Actor(Frozen):
 class User(Frozen):
     """A person who may call the API. Only a hash of their token is ever stored."""
 
-    name: UserName
+    # A plain string, so a user stored under an older rule still loads; users.add_user checks it.
+    name: str
     role: Role
     token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     created_at: datetime = Field(default_factory=utcnow)

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { enc, type DatasetVersion, type LabelType, type ModelSpec, type ReviewProgress, type Task, type TaskDetail } from "../api";
+import { enc, type DatasetVersion, type LabelType, type ModelSpec, type RedriveReport, type ReviewProgress, type Task, type TaskDetail } from "../api";
 import { navigate, useLoad, useSession } from "../app";
 import { Dialog, ErrorMessage, Notice, Page, ProgressBar } from "../components/ui";
 
@@ -105,6 +105,18 @@ export function TasksPage() {
                         {summary.inputs_failed ? `, ${summary.inputs_failed} failed` : ""}
                       </span>
                       {task.failure_reason && <span class="small error-text">{task.failure_reason}</span>}
+                      <DeadLetters
+                        counts={summary.dead_letters}
+                        redrive={
+                          admin
+                            ? () =>
+                                act(async () => {
+                                  const report = await api.post<RedriveReport>(`/tasks/${enc(task.id)}/review/redrive`);
+                                  return `Moved ${report.moved} item(s) of '${task.name}' back to their reviewers' queues.`;
+                                })
+                            : null
+                        }
+                      />
                     </td>
                     <td data-testid="reviewed">{summary.percent_reviewed.toFixed(1)}%</td>
                     <td data-testid="labeled-by">
@@ -203,5 +215,25 @@ export function TasksPage() {
         </div>
       </Dialog>
     </Page>
+  );
+}
+
+/** Review items whose leases lapsed too often sit in their reviewer's dead-letter queue, where
+ * nobody is offered them: say how many, per reviewer, and how to bring them back. */
+function DeadLetters({ counts, redrive }: { counts: Record<string, number>; redrive: (() => void) | null }) {
+  const dead = Object.entries(counts).filter(([, n]) => n > 0);
+  if (dead.length === 0) return null;
+  const total = dead.reduce((sum, [, n]) => sum + n, 0);
+  return (
+    <span class="small error-text" data-testid="dead-letters">
+      {total} review item(s) dead-lettered ({dead.map(([who, n]) => `${who}: ${n}`).join(", ")}):{" "}
+      {redrive ? (
+        <button type="button" onClick={redrive}>
+          Redrive
+        </button>
+      ) : (
+        "an admin can redrive them"
+      )}
+    </span>
   );
 }
