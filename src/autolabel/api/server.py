@@ -28,6 +28,15 @@ from autolabel.web import STATIC_DIR, is_app_path, static_response
 
 log = logging.getLogger("autolabel.api.server")
 
+# Sent with every answer that does not set its own (the app's page sets its CSP): an API body
+# or a served image is never run as a page, sniffed into another type, framed, or told to
+# another site by a Referer.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
 
 @dataclass
 class LocalContext:
@@ -146,7 +155,7 @@ def make_handler(
             try:
                 response = app.resolve(event, context)
             except Exception:
-                log.exception("unhandled error for %s %s", self.command, self.path)
+                log.exception("unhandled error for %s %s", self.command, urlsplit(self.path).path)
                 response = plain_error(500, "internal_error", "internal error")
             self._send(response)
 
@@ -159,7 +168,10 @@ def make_handler(
             else:
                 payload = str(raw).encode("utf-8")
             self.send_response(int(response["statusCode"]))
-            for name, value in (response.get("headers") or {}).items():
+            headers: dict[str, Any] = dict(response.get("headers") or {})
+            given = {name.lower() for name in headers}
+            headers.update({name: value for name, value in SECURITY_HEADERS.items() if name.lower() not in given})
+            for name, value in headers.items():
                 if name.lower() != "content-length":
                     self.send_header(name, str(value))
             for cookie in response.get("cookies") or []:
@@ -170,6 +182,11 @@ def make_handler(
                 self.wfile.write(payload)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            # The path without its query: a signed link's signature is as good as a token. The
+            # Authorization header is never logged (only the request line ever was).
+            log.debug('%s - "%s %s" %s', self.address_string(), self.command, urlsplit(self.path).path, code)
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("%s - %s", self.address_string(), format % args)
