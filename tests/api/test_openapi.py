@@ -6,6 +6,7 @@ invalid requests."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,18 @@ from autolabel.domain import names
 from tests.api.conftest import Served, World, autolabel_serve, seed_task
 
 EXAMPLES_PER_OPERATION_AND_MODE = 10
+# What no body may carry, whatever the status: a Python traceback or a path into the code.
+INTERNALS = re.compile(r'Traceback \(most recent call last\)|File "/|\.py", line \d|/src/autolabel/|site-packages/')
+
+
+@schemathesis.check
+def no_internals_in_the_body(ctx: Any, response: Any, case: Any) -> bool | None:
+    body = response.content.decode("utf-8", "replace")  # images too: never raise on bytes
+    found = INTERNALS.search(body)
+    if found is not None:
+        raise AssertionError(f"the body shows {found.group()!r}: {body[:300]}")
+    return None
+
 WEB = Path(__file__).resolve().parents[2] / "web"
 WEB_TYPES = WEB / "src" / "generated" / "openapi.ts"
 OPENAPI_TYPESCRIPT = WEB / "node_modules" / ".bin" / "openapi-typescript"
@@ -79,11 +92,25 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(world: World
     assert calls > 200  # bounded (EXAMPLES_PER_OPERATION_AND_MODE), ~20 s here; not a timed test
 
 
+def test_the_internals_check_catches_a_traceback_and_a_path() -> None:
+    """The check above can fail: a body like an unhandled error's (had one escaped) is caught."""
+    traceback = 'Traceback (most recent call last):\n  File "/work/src/autolabel/app/tasks.py", line 9'
+    for body in (traceback, '{"message": "cannot open /srv/site-packages/autolabel/x.py"}'):
+        assert INTERNALS.search(body), body
+    assert INTERNALS.search('{"error": "not_found", "message": "no task named \'t\'", "details": {}}') is None
+
+
 def run_schemathesis(served: Served, token: str) -> tuple[list[str], int]:
     schema = schemathesis.openapi.from_dict(json.loads(DOCUMENT.read_text()))
     base_url = f"http://{served.host}:{served.port}"
     headers = {"Authorization": f"Bearer {token}"}
-    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+        no_internals_in_the_body,
+    ]
     failures: list[str] = []
     calls = 0
     for result in schema.get_all_operations():

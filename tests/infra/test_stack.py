@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
@@ -402,3 +403,21 @@ def test_config_comes_from_cdk_context() -> None:
     config = Config.from_context(context.get)
     assert (config.batch_size, config.max_concurrency, config.retain_data) == (32, 50, False)
     assert Config.from_context({}.get) == Config()
+
+
+def test_no_log_on_aws_can_hold_a_token(synthesized: Synthesized) -> None:
+    """The API's access log records the route key, never a header, the raw path or its query
+    (a signed URL's signature); and no function logs its whole event (powertools does so only
+    with POWERTOOLS_LOGGER_LOG_EVENT set: the API's event carries the Authorization header)."""
+    stage = only(synthesized.resources("AWS::ApiGatewayV2::Stage"))
+    fields = set(re.findall(r"\$(?:context|request)[\w.]*", stage["AccessLogSettings"]["Format"]))
+    assert fields == {
+        "$context.requestId",
+        "$context.identity.sourceIp",
+        "$context.routeKey",
+        "$context.status",
+        "$context.responseLatency",
+    }
+    for name, function in synthesized.resources("AWS::Lambda::Function").items():
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        assert "POWERTOOLS_LOGGER_LOG_EVENT" not in variables, name
