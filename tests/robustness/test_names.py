@@ -163,3 +163,14 @@ def test_names_stored_under_an_older_rule_still_load_and_print_escaped(cli: CliR
     assert "Bob Smith: 0" in printed(status.out) and "[b]\\x1b[0m: 0" in status.out, status.out
     assert cli("task", "list").code == 0
     assert json.loads(cli("task", "list", "--json").out)[0]["queue_depth"] == {"Bob Smith": 0, "[b]\x1b[0m": 0}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["[b]\x1b[31mX"], ["task", "run", "t", "--batch-size", "\x1b[2J8"], ["dataset", "add", "--\x1b[8m"]],
+    ids=["an unknown command", "a bad option value", "an unknown option"],
+)
+def test_typer_s_own_usage_errors_show_no_raw_control_character(cli: CliRun, args: list[str]) -> None:
+    ran = cli(*args)
+    assert ran.code == 2, ran
+    printed(ran.out + ran.err)
