@@ -7,6 +7,7 @@ import http.client
 import json
 import shutil
 import threading
+from urllib.parse import urlsplit
 
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.models import shipped_models_dir
@@ -195,7 +196,10 @@ def test_input_manager_adds_and_removes_labels_and_deletes_inputs(world: World) 
     # Adding the same label again is idempotent.
     again = root.post(f"/tasks/{task.id}/annotations", {"input_ids": chosen, "concept": "dog"}).body["items"]
     assert [a["id"] for a in again] == [a["id"] for a in added.body["items"]]
-    removed = root.post(f"/tasks/{task.id}/annotations/delete", {"annotation_ids": [added.body["items"][0]["id"]]})
+    first = added.body["items"][0]
+    removed = root.post(
+        f"/tasks/{task.id}/annotations/delete", {"annotation_ids": [first["id"]], "input_ids": [first["input_id"]]}
+    )
     assert removed.body == {"deleted": 1}
     assert len(root.get(f"/annotations?task={task.id}&concept=dog").body["items"]) == 1
 
@@ -226,20 +230,37 @@ def test_input_bytes_for_admins_and_the_items_reviewer_only(world: World, served
     [item] = record_run(world, task, inputs, [[0.5]])
     other = "bob" if item.reviewer == "alice" else "alice"
 
-    def fetch(user: str) -> tuple[int, bytes]:
+    def fetch(user: str, path: str = f"/inputs/{uploaded['id']}/content") -> tuple[int, bytes]:
+        """GET with the token, then (like a browser) the redirect's target without it."""
         connection = http.client.HTTPConnection(served.host, served.port, timeout=30)
-        connection.request(
-            "GET", f"/inputs/{uploaded['id']}/content", headers={"Authorization": f"Bearer {world.tokens[user]}"}
-        )
+        connection.request("GET", path, headers={"Authorization": f"Bearer {world.tokens[user]}"})
         response = connection.getresponse()
         data = response.read()
         connection.close()
-        return response.status, data
+        if response.status != 307:
+            return response.status, data
+        location = urlsplit(response.getheader("Location") or "")
+        assert (location.hostname, location.port) == (served.host, served.port)
+        connection = http.client.HTTPConnection(served.host, served.port, timeout=30)
+        connection.request("GET", f"{location.path}?{location.query}")
+        target = connection.getresponse()
+        data = target.read()
+        connection.close()
+        return target.status, data
 
     assert fetch(item.reviewer) == (200, photo.read_bytes())
     assert fetch("root") == (200, photo.read_bytes())
     assert fetch(other)[0] == 403
     assert fetch("eve")[0] == 403
+    link = root.get(f"/inputs/{uploaded['id']}/url").body
+    assert link["url"].startswith("http://") and "/blobs/datasets/" in link["url"] and link["expires_at"]
+    assert world.client(other).get(f"/inputs/{uploaded['id']}/url").status == 403
+    # The link is the permission: a changed key or signature is refused.
+    forged = urlsplit(link["url"])
+    connection = http.client.HTTPConnection(served.host, served.port, timeout=30)
+    connection.request("GET", f"{forged.path}x?{forged.query}")
+    assert connection.getresponse().status == 403
+    connection.close()
 
 
 def test_concurrent_versions_get_distinct_numbers(world: World, served: Served) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from autolabel.app.access import find_dataset, reviews
+from autolabel.app.access import find_dataset
+from autolabel.app.transfers import dataset_prefix
 from autolabel.domain import ids, names
 from autolabel.domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from autolabel.domain.inputs import sniff_kind
@@ -32,11 +33,6 @@ class AddReport(BaseModel):
     added: int
     already_present: int
     skipped: list[SkippedPath]
-
-
-class InputContent(BaseModel):
-    input: Input
-    data: bytes
 
 
 def create_dataset(backends: Backends, actor: Actor, name: str) -> Dataset:
@@ -138,6 +134,9 @@ def register_keys(backends: Backends, actor: Actor, dataset_ref: str, keys: Sequ
             raise ValidationError(f"'{key}' is not an image or text file (by its extension)", {"key": key})
         if key.startswith(RESERVED_PREFIXES):
             raise ValidationError(f"'{key}' is reserved for autolabel's own files", {"key": key})
+        if key.startswith("datasets/") and not key.startswith(dataset_prefix(dataset.id)):
+            # Another dataset's bytes (its uploads, its content-addressed files) are not ours to take.
+            raise Forbidden(f"'{key}' belongs to another dataset", {"key": key})
         if not backends.blobs.exists(key):
             raise NotFound(f"no blob '{key}' in the store", {"key": key})
         kinds.append(sniffed)
@@ -167,7 +166,7 @@ def _store_input(
 ) -> Input:
     digest = hashlib.sha256(data).hexdigest()
     suffix = Path(filename).suffix.lower() or ".bin"
-    key = f"datasets/{dataset.id}/{digest}{suffix}"
+    key = f"{dataset_prefix(dataset.id)}{digest}{suffix}"
     if not backends.blobs.exists(key):
         backends.blobs.put(key, data, mimetypes.guess_type(filename)[0])
     return _input_record(dataset, key, data, digest, kind, source)
@@ -176,19 +175,6 @@ def _store_input(
 def list_inputs(backends: Backends, actor: Actor, dataset_ref: str, cursor: str | None, limit: int) -> Page[Input]:
     require_admin(actor, "list inputs")
     return backends.records.list_inputs(find_dataset(backends, dataset_ref).id, cursor=cursor, limit=limit)
-
-
-def input_content(backends: Backends, actor: Actor, input_id: str) -> InputContent:
-    """An input's bytes: admins any, a reviewer only those of items in their partition."""
-    found = backends.records.get_input(input_id)
-    if not actor.is_admin and not any(
-        item.input_id == input_id
-        for task in backends.records.list_tasks()
-        if reviews(backends, task, actor.name)
-        for item in backends.records.review_items(task.id, reviewer=actor.name)
-    ):
-        raise Forbidden(f"input {input_id} is not in any of your review items")
-    return InputContent(input=found, data=backends.blobs.get(found.blob_key))
 
 
 def delete_inputs(
@@ -205,6 +191,6 @@ def delete_inputs(
         backends.records.delete_input(item.id)
         # Uploaded bytes live under the dataset's own prefix (content-addressed, one input
         # per blob) and go with the input; blobs registered by key belong to whoever put them.
-        if item.blob_key.startswith(f"datasets/{item.dataset_id}/"):
+        if item.blob_key.startswith(dataset_prefix(item.dataset_id)):
             backends.blobs.delete(item.blob_key)
     return list(found)

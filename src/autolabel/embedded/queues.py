@@ -128,3 +128,12 @@ class SQLiteReviewQueues(ReviewQueues):
             .fetchall()
         )
         return [QueueMessage(r["message_id"], r["body"], "", r["receive_count"]) for r in rows]
+
+    def dead_letter_count(self, queue: str) -> int:
+        self._require(queue)
+        row = (
+            self.database.read()
+            .execute("SELECT COUNT(*) FROM queue_messages WHERE queue = ? AND dead = 1", (queue,))
+            .fetchone()
+        )
+        return int(row[0])

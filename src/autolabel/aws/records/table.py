@@ -50,7 +50,9 @@ class Table:
         names: dict[str, str] | None = None,
         forward: bool = True,
         filter_expression: str | None = None,
+        page_size: int | None = None,
     ) -> Iterator[Item]:
+        """Every matching item, read ``page_size`` at a time (DynamoDB's 1 MB pages if None)."""
         params: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": condition,
@@ -61,6 +63,8 @@ class Table:
             params["ExpressionAttributeNames"] = names
         if filter_expression:
             params["FilterExpression"] = filter_expression
+        if page_size:
+            params["Limit"] = page_size
         if index:
             params["IndexName"] = index
         else:
@@ -93,10 +97,12 @@ class Table:
             if after is None or text(item, "SK") != after:
                 yield item
 
-    def index(self, index: str, pk: str, after: str | None = None, prefix: str = "") -> Iterator[Item]:
+    def index(
+        self, index: str, pk: str, after: str | None = None, prefix: str = "", page_size: int | None = None
+    ) -> Iterator[Item]:
         values = {":pk": S(pk), ":lo": S(after or prefix or " "), ":hi": S(prefix + "\uffff")}
         condition = f"{index}PK = :pk AND {index}SK BETWEEN :lo AND :hi"
-        for item in self.query(index, condition, values):
+        for item in self.query(index, condition, values, page_size=page_size):
             if after is None or text(item, f"{index}SK") != after:
                 yield item
 
