@@ -7,12 +7,14 @@ import http.client
 import json
 import shutil
 import threading
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from autolabel.app import transfers
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.models import shipped_models_dir
 from autolabel.domain.models import ReviewState
-from autolabel.ports import AnnotationQuery, queue_name
+from autolabel.ports import BLOB_PATH, AnnotationQuery, queue_name
 from tests.api.conftest import Client, Served, World, record_run, seed_task, snapshot
 from tests.conftest import sample
 
@@ -126,18 +128,29 @@ def test_a_run_needs_inputs(world: World) -> None:
     assert root.get("/tasks/e").body["summary"]["status"] == "Pending"
 
 
+def snapshot_of(world: World, path: str) -> Any:
+    """The snapshot behind a version's link, read as `autolabel serve` would answer the link."""
+    reply = world.client("root").get(path)
+    assert reply.status == 200, reply
+    link = urlsplit(reply.body["url"])
+    query = {k: v[-1] for k, v in parse_qs(link.query).items()}
+    key = unquote(link.path[len(BLOB_PATH) :])
+    return json.loads(transfers.read_signed(world.backends, key, query["expires"], query["sig"]).read_bytes())
+
+
 def test_versions_are_numbered_immutable_snapshots(world: World) -> None:
     task, items = seed_task(world, reviewers=("alice",))
     root = world.client("root")
     first = root.post(f"/tasks/{task.id}/versions")
     assert first.status == 201 and first.body["number"] == 1 and first.body["annotations"] == 2
-    snapshot_1 = root.get(f"/tasks/{task.id}/versions/1").body
+    snapshot_1 = snapshot_of(world, f"/tasks/{task.id}/versions/1")
+    assert snapshot_1["version"] == 1 and len(snapshot_1["annotations"]) == 2
     for item in items:
         world.client("alice").post(f"/review/items/{item.id}/accept")
     second = root.post(f"/tasks/{task.id}/versions").body
     assert second["number"] == 2 and second["annotations"] > 2
-    assert root.get(f"/tasks/{task.id}/versions/1").body == snapshot_1  # unchanged by later decisions
-    assert all(a["status"] == "SUCCESS" for a in root.get(f"/tasks/{task.id}/versions/2").body["annotations"])
+    assert snapshot_of(world, f"/tasks/{task.id}/versions/1") == snapshot_1  # unchanged by later decisions
+    assert all(a["status"] == "SUCCESS" for a in snapshot_of(world, f"/tasks/{task.id}/versions/2")["annotations"])
     assert [v["number"] for v in root.get(f"/tasks/{task.id}/versions").body["items"]] == [1, 2]
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import pytest
 import requests
 
 from autolabel.domain.errors import InvalidKey, NotFound
