@@ -305,3 +305,50 @@ def test_deleting_a_task_deletes_its_version_snapshots(world: World) -> None:
     assert world.backends.blobs.exists(version.blob_key)
     assert root.delete(f"/tasks/{task.id}").status == 200
     assert not world.backends.blobs.exists(version.blob_key)  # no snapshot outlives its task
+
+
+def put(url: str, headers: dict[str, str], data: bytes) -> int:
+    """A client's PUT to an upload link: no bearer token, the link is the permission."""
+    target = urlsplit(url)
+    connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=60)
+    connection.request("PUT", f"{target.path}?{target.query}", body=data, headers=headers)
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def test_files_larger_than_a_request_go_by_upload_links(world: World, served: Served) -> None:
+    token = world.tokens["root"]
+    for name in ("pics", "others"):
+        assert served.request("POST", "/datasets", {"name": name}, token).status == 201
+    photo = sample("coffee").read_bytes() * 8  # a file the inline route would still take, sent the other way
+    ticket = served.request("POST", "/datasets/pics/uploads", {"filename": "big.jpg", "size_bytes": len(photo)}, token)
+    assert ticket.status == 201, ticket
+    body = ticket.body
+    assert body["key"].startswith("datasets/") and "/uploads/" in body["key"] and body["method"] == "PUT"
+    assert body["headers"] == {"Content-Type": "image/jpeg"}
+    forged = body["url"].replace("/uploads/", "/uploads/x")
+    assert put(forged, body["headers"], photo) == 403  # the signature covers the key
+    assert put(body["url"], body["headers"], photo) == 200
+    registered = served.request("POST", "/datasets/pics/inputs/register", {"keys": [body["key"]]}, token)
+    assert registered.status == 201 and registered.body["items"][0]["size_bytes"] == len(photo)
+    # Another dataset may not take this dataset's bytes by naming their key.
+    stolen = served.request("POST", "/datasets/others/inputs/register", {"keys": [body["key"]]}, token)
+    assert stolen.status == 403 and stolen.body["error"] == "forbidden"
+    # Over the limit: refused before any byte moves, with the limit named.
+    huge = served.request("POST", "/datasets/pics/uploads", {"filename": "x.png", "size_bytes": 10**12}, token)
+    assert huge.status == 413 and huge.body["details"]["limit"] == transfers.MAX_INPUT_BYTES
+    assert served.request("POST", "/datasets/pics/uploads", {"filename": "x.exe", "size_bytes": 9}, token).status == 422
+
+
+def test_a_model_goes_by_upload_link_then_registers_by_key(world: World, served: Served) -> None:
+    token = world.tokens["root"]
+    folder = shipped_models_dir() / "efficientnet_lite0_imagenet"
+    onnx = (folder / "model.onnx").read_bytes()  # 18 MB: over the 8 MiB a request may carry
+    spec = json.loads((folder / "spec.json").read_text())
+    spec["decoder"]["labels"] = json.loads((folder / spec.pop("labels_file")).read_text())
+    spec["id"] = "uploaded-classifier"
+    ticket = served.request("POST", "/models/uploads", {"size_bytes": len(onnx)}, token).body
+    assert put(ticket["url"], ticket["headers"], onnx) == 200
+    registered = served.request("POST", "/models", {"spec": spec, "onnx_key": ticket["key"]}, token)
+    assert registered.status == 201 and len(registered.body["labels"]) == 1000
