@@ -185,7 +185,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One version's snapshot */
+        /** One version and a short-lived URL of its snapshot (the task, the number, its SUCCESS annotations) */
         get: operations["get_version_tasks__task__versions__number__get"];
         put?: never;
         post?: never;
@@ -1046,15 +1046,6 @@ export interface components {
             task_id: string;
             status: components["schemas"]["TaskStatus"];
         };
-        /** SnapshotTask */
-        SnapshotTask: {
-            /** Id */
-            id: string;
-            /** Name */
-            name: string;
-            /** Concepts */
-            concepts: string[];
-        };
         /** TaskCreate */
         TaskCreate: {
             /**
@@ -1282,21 +1273,25 @@ export interface components {
              */
             content_base64: string;
         };
+        /**
+         * VersionLink
+         * @description A version and a short-lived URL of its snapshot (a VersionSnapshot document): the
+         *     snapshot grows with the task, so it is fetched from the store, never through the API.
+         */
+        VersionLink: {
+            version: components["schemas"]["VersionView"];
+            /** Url */
+            url: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+        };
         /** VersionList */
         VersionList: {
             /** Items */
             items: components["schemas"]["VersionView"][];
-        };
-        /**
-         * VersionSnapshot
-         * @description A version's content: the task as it was, the number, and its SUCCESS annotations.
-         */
-        VersionSnapshot: {
-            task: components["schemas"]["SnapshotTask"];
-            /** Version */
-            version: number;
-            /** Annotations */
-            annotations: components["schemas"]["AnnotationView"][];
         };
         /** VersionView */
         VersionView: {
@@ -2687,7 +2682,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VersionSnapshot"];
+                    "application/json": components["schemas"]["VersionLink"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */

@@ -138,7 +138,7 @@ class DynamoRecordStore(RecordStore):
 
     def list_inputs(self, dataset_id: str, cursor: str | None = None, limit: int = 1000) -> Page[Input]:
         items: list[Item] = []
-        for item in self.table.index("GSI1", f"DS#{dataset_id}#INPUTS", after=cursor):
+        for item in self.table.index("GSI1", f"DS#{dataset_id}#INPUTS", after=cursor, page_size=limit + 2):
             items.append(item)
             if len(items) > limit:
                 break
@@ -261,7 +261,14 @@ class DynamoRecordStore(RecordStore):
         elif len(query.labelers) == 1 and query.match == "all" and len(query.statuses) <= 1:
             # The input manager's "labeled by X (with status Y)": GSI1 reads only those.
             prefix = f"{query.statuses[0]}#" if query.statuses else ""
-            source = self.table.index("GSI1", f"TASK#{task}#BY#{query.labelers[0]}", after=query.cursor, prefix=prefix)
+            # The index holds exactly what is asked: read one page's worth, not DynamoDB's 1 MB.
+            source = self.table.index(
+                "GSI1",
+                f"TASK#{task}#BY#{query.labelers[0]}",
+                after=query.cursor,
+                prefix=prefix,
+                page_size=query.limit + 2,
+            )
             cursor_of = "GSI1SK"
         else:
             source, cursor_of = self.table.partition(task_pk(task), "AN#", after=query.cursor), "SK"
