@@ -11,27 +11,13 @@ from pydantic import BaseModel
 from autolabel.app.access import find_task
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.transfers import READ_LINK_SECONDS
-from autolabel.app.views import AnnotationView, VersionView
+from autolabel.app.views import VersionView
 from autolabel.domain.errors import Conflict, NotFound
 from autolabel.domain.models import AnnotationStatus, DatasetVersion, utcnow
 from autolabel.domain.users import Actor, require_admin
 from autolabel.ports import AnnotationQuery, Backends
 
 MAX_VERSION_ATTEMPTS = 5
-
-
-class SnapshotTask(BaseModel):
-    id: str
-    name: str
-    concepts: list[str]
-
-
-class VersionSnapshot(BaseModel):
-    """A version's content: the task as it was, the number, and its SUCCESS annotations."""
-
-    task: SnapshotTask
-    version: int
-    annotations: list[AnnotationView]
 
 
 def create_version(backends: Backends, actor: Actor, name: str) -> DatasetVersion:
@@ -73,8 +59,9 @@ def list_versions(backends: Backends, actor: Actor, name: str) -> list[DatasetVe
 
 
 class VersionLink(BaseModel):
-    """A version and a short-lived URL of its snapshot (a VersionSnapshot document): the
-    snapshot grows with the task, so it is fetched from the store, never through the API."""
+    """A version and a short-lived URL of its snapshot — JSON ``{task: {id, name, concepts},
+    version, annotations: [AnnotationView…]}``, as ``create_version`` wrote it. The snapshot
+    grows with the task, so it is fetched from the store, never through the API."""
 
     version: VersionView
     url: str

@@ -1275,8 +1275,9 @@ export interface components {
         };
         /**
          * VersionLink
-         * @description A version and a short-lived URL of its snapshot (a VersionSnapshot document): the
-         *     snapshot grows with the task, so it is fetched from the store, never through the API.
+         * @description A version and a short-lived URL of its snapshot — JSON ``{task: {id, name, concepts},
+         *     version, annotations: [AnnotationView…]}``, as ``create_version`` wrote it. The snapshot
+         *     grows with the task, so it is fetched from the store, never through the API.
          */
         VersionLink: {
             version: components["schemas"]["VersionView"];
