@@ -131,7 +131,9 @@ ROUTES: dict[str, Route] = {
         "alice", lambda s: f"/tasks/{s.task_id}/review/items?labeler={CLASSIFIER}@1&limit=3"
     ),
     "GET /annotations": Route(
-        "root", lambda s: f"/annotations?task={s.task_id}&labeler={CLASSIFIER}@1&status=SUCCESS&limit=5"
+        # A filter the index cannot apply (the concept), matching nothing: the worst case of a page.
+        "root",
+        lambda s: f"/annotations?task={s.task_id}&labeler={CLASSIFIER}@1&status=SUCCESS&concept=nothing&limit=5",
     ),
     "GET /review/items/{item_id}": Route("alice", lambda s: f"/review/items/{s.alice_items[0]}"),
     "GET /inputs/{input_id}/url": Route("alice", lambda s: f"/inputs/{s.inputs[0]}/url"),

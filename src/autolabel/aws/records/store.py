@@ -39,6 +39,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
+# Records a page of annotations reads at most, per result asked for, when filters leave some
+# out: the work of a page follows its limit, never the task's size.
+EXAMINED_PER_RESULT = 4
+
+
 class DynamoRecordStore(RecordStore):
     def __init__(self, client: DynamoDBClient, table: str, sleep: Any = time.sleep) -> None:
         self.table = Table(client, table, sleep)
@@ -249,6 +254,7 @@ class DynamoRecordStore(RecordStore):
 
         source: Iterator[Item]
         cursor_of: str
+        examine = query.limit * EXAMINED_PER_RESULT
         if query.input_ids:
             # By input: one partition range per input, in input order.
             def by_input() -> Iterator[Item]:
@@ -261,25 +267,32 @@ class DynamoRecordStore(RecordStore):
         elif len(query.labelers) == 1 and query.match == "all" and len(query.statuses) <= 1:
             # The input manager's "labeled by X (with status Y)": GSI1 reads only those.
             prefix = f"{query.statuses[0]}#" if query.statuses else ""
-            # The index holds exactly what is asked: read one page's worth, not DynamoDB's 1 MB.
             source = self.table.index(
-                "GSI1",
-                f"TASK#{task}#BY#{query.labelers[0]}",
-                after=query.cursor,
-                prefix=prefix,
-                page_size=query.limit + 2,
+                "GSI1", f"TASK#{task}#BY#{query.labelers[0]}", after=query.cursor, prefix=prefix, page_size=examine + 1
             )
             cursor_of = "GSI1SK"
         else:
-            source, cursor_of = self.table.partition(task_pk(task), "AN#", after=query.cursor), "SK"
+            source = self.table.partition(task_pk(task), "AN#", after=query.cursor, page_size=examine + 1)
+            cursor_of = "SK"
         matched: list[Item] = []
+        examined: list[Item] = []
         for item in source:
+            examined.append(item)
             if wanted(item):
                 matched.append(item)
                 if len(matched) > query.limit:
                     break
+            if not query.input_ids and len(examined) >= examine:
+                break
         page = [Annotation.model_validate_json(text(i, "body")) for i in matched[: query.limit]]
-        cursor = text(matched[query.limit - 1], cursor_of) if len(matched) > query.limit else None
+        if len(matched) > query.limit:
+            cursor: str | None = text(matched[query.limit - 1], cursor_of)
+        elif not query.input_ids and len(examined) >= examine:
+            # A filter the index cannot apply: one read of ``examine`` records per page, so a
+            # page may be short (even empty) while the cursor says more records follow.
+            cursor = text(examined[-1], cursor_of)
+        else:
+            cursor = None
         return Page(page, cursor)
 
     @staticmethod

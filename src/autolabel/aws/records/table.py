@@ -77,12 +77,14 @@ class Table:
                 return
             params["ExclusiveStartKey"] = last
 
-    def partition(self, pk: str, prefix: str, after: str | None = None, state: str | None = None) -> Iterator[Item]:
+    def partition(
+        self, pk: str, prefix: str, after: str | None = None, state: str | None = None, page_size: int | None = None
+    ) -> Iterator[Item]:
         """Items of one partition whose sort key starts with ``prefix`` (after ``after``), only
         those in ``state`` if given (filtered server-side: read units still count every item)."""
         # "$" is the character after "#", so [prefix, prefix-with-# -> $) spans the prefix.
         if not prefix and after is None:
-            yield from self.query(None, "PK = :pk", {":pk": S(pk)})
+            yield from self.query(None, "PK = :pk", {":pk": S(pk)}, page_size=page_size)
             return
         upper = prefix[:-1] + "$" if prefix.endswith("#") else prefix + "\uffff"
         values = {":pk": S(pk), ":lo": S(after or prefix), ":hi": S(upper)}
@@ -92,7 +94,12 @@ class Table:
             values[":state"] = S(state)
             names, condition = {"#state": "state"}, "#state = :state"
         for item in self.query(
-            None, "PK = :pk AND SK BETWEEN :lo AND :hi", values, names=names, filter_expression=condition
+            None,
+            "PK = :pk AND SK BETWEEN :lo AND :hi",
+            values,
+            names=names,
+            filter_expression=condition,
+            page_size=page_size,
         ):
             if after is None or text(item, "SK") != after:
                 yield item
