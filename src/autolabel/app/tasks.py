@@ -197,7 +197,7 @@ def summary(backends: Backends, actor: Actor, name: str) -> TaskSummary:
         queue = queue_of(backends, task, reviewer.name)
         exists = backends.queues.exists(queue)
         depth[reviewer.name] = backends.queues.depth(queue) if exists else 0
-        dead[reviewer.name] = len(backends.queues.dead_letters(queue)) if exists else 0
+        dead[reviewer.name] = backends.queues.dead_letter_count(queue) if exists else 0
     labeled_by = dict(sorted(counts.labeled_by.items(), key=lambda kv: (-kv[1], kv[0])))
     return TaskSummary(
         task_id=task.id,

@@ -200,6 +200,16 @@ class SQSReviewQueues(ReviewQueues):
             attributes.get("ApproximateNumberOfMessagesNotVisible", 0)
         )
 
+    def dead_letter_count(self, queue: str) -> int:
+        self._call_on(queue)
+        url = self._url(dlq_name(queue))
+        attributes = self.client.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attributes.get("ApproximateNumberOfMessages", 0)) + int(
+            attributes.get("ApproximateNumberOfMessagesNotVisible", 0)
+        )
+
     def dead_letters(self, queue: str) -> list[QueueMessage]:
         """Peek at the DLQ without consuming: receive with visibility 0 leaves every message
         visible, so keep receiving until a round shows nothing new."""

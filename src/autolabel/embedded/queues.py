@@ -139,3 +139,12 @@ class SQLiteReviewQueues(ReviewQueues):
                 (self.clock(), queue),
             )
             return moved.rowcount
+
+    def dead_letter_count(self, queue: str) -> int:
+        self._require(queue)
+        row = (
+            self.database.read()
+            .execute("SELECT COUNT(*) FROM queue_messages WHERE queue = ? AND dead = 1", (queue,))
+            .fetchone()
+        )
+        return int(row[0])
