@@ -67,7 +67,9 @@ def content_security_policy(config: Config) -> str:
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
-            "img-src 'self' data: blob:",  # input images are fetched with the token into blob: URLs
+            # Input images are presigned S3 GETs: virtual-hosted names of this region's S3 (a
+            # bucket name here would tie the headers policy to the storage stack's resources).
+            f"img-src 'self' data: blob: https://*.s3.{Aws.URL_SUFFIX} https://*.s3.{Aws.REGION}.{Aws.URL_SUFFIX}",
             f"connect-src 'self' {api_hosts} {sign_in}",  # the API, and the token endpoint of the hosted UI
             "object-src 'none'",
             "base-uri 'self'",

@@ -83,13 +83,15 @@ def embedded(home: Path | None = None, serving: bool = False, models_dir: Path |
 
         run_to_end(backends, task_id)
 
+    blobs = FileBlobStore(home / "blobs")
     backends = Backends(
         records=SQLiteRecordStore(database),
-        blobs=FileBlobStore(home / "blobs"),
+        blobs=blobs,
         queues=SQLiteReviewQueues(database),
         launcher=ThreadRunLauncher(run_in_background),
         users=SQLiteUserStore(database),
         models_dir=models_dir or shipped_models_dir(),
+        signed_blobs=blobs.signer,
     )
     return backends
 

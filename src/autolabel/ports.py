@@ -85,7 +85,37 @@ class BlobStore(ABC):
 
     @abstractmethod
     def url(self, key: str, expires_s: int = 3600) -> str:
-        """A URL a browser can fetch the blob from (presigned on S3)."""
+        """A URL a browser can GET the blob from until ``expires_s`` from now, without any other
+        credential: presigned on S3; on the embedded world a signed path of ``autolabel serve``
+        (``/blobs/<key>?…``, relative to the server's origin)."""
+
+    @abstractmethod
+    def upload_url(self, key: str, content_type: str, expires_s: int = 900) -> UploadTarget:
+        """Where a client PUTs the blob's bytes itself (presigned on S3, a signed path of
+        ``autolabel serve`` on the embedded world), so large files never pass through the API."""
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """A PUT the client makes: ``url`` with exactly these ``headers``."""
+
+    url: str
+    method: str
+    headers: dict[str, str]
+
+
+# Where `autolabel serve` answers the embedded world's signed blob links.
+BLOB_PATH = "/blobs/"
+
+
+class SignedBlobAccess(ABC):
+    """Checks the signed blob URLs a world's blob store hands out where no cloud service checks
+    them (the embedded world: ``autolabel serve`` answers ``/blobs/<key>``)."""
+
+    @abstractmethod
+    def check(self, method: str, key: str, expires: str, signature: str) -> str:
+        """The key, if ``signature`` signs ``method`` on ``key`` until ``expires`` (epoch seconds)
+        and that time has not passed; raises Forbidden otherwise."""
 
 
 # --------------------------------------------------------------------------- queues
@@ -144,7 +174,6 @@ class ReviewQueues(ABC):
     def redrive(self, queue: str) -> int:
         """Move every message of the queue's dead-letter queue back into the queue as a new
         message (receive count 0, visible at once); how many moved. NotFound for a missing queue."""
-
 
 # --------------------------------------------------------------------------- records
 
@@ -315,8 +344,9 @@ class RecordStore(ABC):
         """Store annotations a person added (idempotent by id)."""
 
     @abstractmethod
-    def delete_annotations(self, task_id: str, annotation_ids: Sequence[str]) -> int:
-        """Delete the task's annotations with these ids; returns how many existed."""
+    def delete_annotations(self, task_id: str, annotations: Sequence[Annotation]) -> int:
+        """Delete these annotations of the task (found by input and id, so no scan of the
+        task); returns how many existed. Counters move with them."""
 
     @abstractmethod
     def failed_inputs(self, task_id: str) -> list[FailedInput]: ...
@@ -328,6 +358,13 @@ class RecordStore(ABC):
     def review_items(
         self, task_id: str, reviewer: str | None = None, state: ReviewState | None = None
     ) -> list[ReviewItem]: ...
+
+    @abstractmethod
+    def review_item_page(
+        self, task_id: str, reviewer: str | None = None, cursor: str | None = None, limit: int = 100
+    ) -> Page[ReviewItem]:
+        """One page of the task's review items (only ``reviewer``'s if given); the cursor is the
+        store's own. The work is bounded by ``limit``, never by the task's size."""
 
     @abstractmethod
     def set_lease(self, item_id: str, receipt: str | None) -> None:
@@ -414,3 +451,5 @@ class Backends:
     # The folder of shipped models (model.onnx + spec.json per folder); None where models are
     # only read from the blob store (AWS publishes the shipped ones there at deploy time).
     models_dir: Path | None = None
+    # Set where the API server itself must check signed blob URLs (embedded: `autolabel serve`).
+    signed_blobs: SignedBlobAccess | None = None

@@ -233,7 +233,7 @@ class Served:
 @pytest.fixture
 def served(world: World) -> Iterator[Served]:
     """The `autolabel serve` server class on an ephemeral loopback port, in this process."""
-    server = ApiServer(("127.0.0.1", 0), make_handler(world.app))
+    server = ApiServer(("127.0.0.1", 0), make_handler(world.app, backends=world.backends))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield Served("127.0.0.1", server.server_address[1])

@@ -100,7 +100,7 @@ ADMIN_ONLY = [
     ("GET", "/tasks/t/export?format=coco", None),
     ("GET", "/annotations?task=t", None),
     ("POST", "/tasks/t/annotations", {"input_ids": ["INPUT"], "concept": "cat"}),
-    ("POST", "/tasks/t/annotations/delete", {"annotation_ids": ["ANNOTATION"]}),
+    ("POST", "/tasks/t/annotations/delete", {"annotation_ids": ["ANNOTATION"], "input_ids": ["INPUT"]}),
     ("POST", "/inputs/delete", {"input_ids": ["INPUT"]}),
 ]
 

@@ -158,7 +158,10 @@ def test_ids_of_other_tasks_are_refused(world: World) -> None:
     ):
         assert reply.status == 422, reply
     foreign_annotation = every_annotation(world.backends, AnnotationQuery(task_id=other.id))
-    reply = root.post(f"/tasks/{task.id}/annotations/delete", {"annotation_ids": [foreign_annotation[0].id]})
+    reply = root.post(
+        f"/tasks/{task.id}/annotations/delete",
+        {"annotation_ids": [foreign_annotation[0].id], "input_ids": [foreign_annotation[0].input_id]},
+    )
     assert reply.status == 404, reply
     reply = root.delete(f"/datasets/photos/inputs/{other_items[0].input_id}")
     assert reply.status == 404, reply

@@ -7,12 +7,15 @@ import http.client
 import json
 import shutil
 import threading
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from autolabel.app import transfers
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.models import shipped_models_dir
 from autolabel.app.review import queue_of
 from autolabel.domain.models import ReviewState
-from autolabel.ports import AnnotationQuery
+from autolabel.ports import BLOB_PATH, AnnotationQuery
 from tests.api.conftest import Client, Served, World, record_run, seed_task, snapshot
 from tests.conftest import sample
 
@@ -126,18 +129,29 @@ def test_a_run_needs_inputs(world: World) -> None:
     assert root.get("/tasks/e").body["summary"]["status"] == "Pending"
 
 
+def snapshot_of(world: World, path: str) -> Any:
+    """The snapshot behind a version's link, read as `autolabel serve` would answer the link."""
+    reply = world.client("root").get(path)
+    assert reply.status == 200, reply
+    link = urlsplit(reply.body["url"])
+    query = {k: v[-1] for k, v in parse_qs(link.query).items()}
+    key = unquote(link.path[len(BLOB_PATH) :])
+    return json.loads(transfers.read_signed(world.backends, key, query["expires"], query["sig"]).read_bytes())
+
+
 def test_versions_are_numbered_immutable_snapshots(world: World) -> None:
     task, items = seed_task(world, reviewers=("alice",))
     root = world.client("root")
     first = root.post(f"/tasks/{task.id}/versions")
     assert first.status == 201 and first.body["number"] == 1 and first.body["annotations"] == 2
-    snapshot_1 = root.get(f"/tasks/{task.id}/versions/1").body
+    snapshot_1 = snapshot_of(world, f"/tasks/{task.id}/versions/1")
+    assert snapshot_1["version"] == 1 and len(snapshot_1["annotations"]) == 2
     for item in items:
         world.client("alice").post(f"/review/items/{item.id}/accept")
     second = root.post(f"/tasks/{task.id}/versions").body
     assert second["number"] == 2 and second["annotations"] > 2
-    assert root.get(f"/tasks/{task.id}/versions/1").body == snapshot_1  # unchanged by later decisions
-    assert all(a["status"] == "SUCCESS" for a in root.get(f"/tasks/{task.id}/versions/2").body["annotations"])
+    assert snapshot_of(world, f"/tasks/{task.id}/versions/1") == snapshot_1  # unchanged by later decisions
+    assert all(a["status"] == "SUCCESS" for a in snapshot_of(world, f"/tasks/{task.id}/versions/2")["annotations"])
     assert [v["number"] for v in root.get(f"/tasks/{task.id}/versions").body["items"]] == [1, 2]
 
 
@@ -196,7 +210,10 @@ def test_input_manager_adds_and_removes_labels_and_deletes_inputs(world: World) 
     # Adding the same label again is idempotent.
     again = root.post(f"/tasks/{task.id}/annotations", {"input_ids": chosen, "concept": "dog"}).body["items"]
     assert [a["id"] for a in again] == [a["id"] for a in added.body["items"]]
-    removed = root.post(f"/tasks/{task.id}/annotations/delete", {"annotation_ids": [added.body["items"][0]["id"]]})
+    first = added.body["items"][0]
+    removed = root.post(
+        f"/tasks/{task.id}/annotations/delete", {"annotation_ids": [first["id"]], "input_ids": [first["input_id"]]}
+    )
     assert removed.body == {"deleted": 1}
     assert len(root.get(f"/annotations?task={task.id}&concept=dog").body["items"]) == 1
 
@@ -227,20 +244,37 @@ def test_input_bytes_for_admins_and_the_items_reviewer_only(world: World, served
     [item] = record_run(world, task, inputs, [[0.5]])
     other = "bob" if item.reviewer == "alice" else "alice"
 
-    def fetch(user: str) -> tuple[int, bytes]:
+    def fetch(user: str, path: str = f"/inputs/{uploaded['id']}/content") -> tuple[int, bytes]:
+        """GET with the token, then (like a browser) the redirect's target without it."""
         connection = http.client.HTTPConnection(served.host, served.port, timeout=30)
-        connection.request(
-            "GET", f"/inputs/{uploaded['id']}/content", headers={"Authorization": f"Bearer {world.tokens[user]}"}
-        )
+        connection.request("GET", path, headers={"Authorization": f"Bearer {world.tokens[user]}"})
         response = connection.getresponse()
         data = response.read()
         connection.close()
-        return response.status, data
+        if response.status != 307:
+            return response.status, data
+        location = urlsplit(response.getheader("Location") or "")
+        assert (location.hostname, location.port) == (served.host, served.port)
+        connection = http.client.HTTPConnection(served.host, served.port, timeout=30)
+        connection.request("GET", f"{location.path}?{location.query}")
+        target = connection.getresponse()
+        data = target.read()
+        connection.close()
+        return target.status, data
 
     assert fetch(item.reviewer) == (200, photo.read_bytes())
     assert fetch("root") == (200, photo.read_bytes())
     assert fetch(other)[0] == 403
     assert fetch("eve")[0] == 403
+    link = root.get(f"/inputs/{uploaded['id']}/url").body
+    assert link["url"].startswith("http://") and "/blobs/datasets/" in link["url"] and link["expires_at"]
+    assert world.client(other).get(f"/inputs/{uploaded['id']}/url").status == 403
+    # The link is the permission: a changed key or signature is refused.
+    forged = urlsplit(link["url"])
+    connection = http.client.HTTPConnection(served.host, served.port, timeout=30)
+    connection.request("GET", f"{forged.path}x?{forged.query}")
+    assert connection.getresponse().status == 403
+    connection.close()
 
 
 def test_concurrent_versions_get_distinct_numbers(world: World, served: Served) -> None:
@@ -272,3 +306,50 @@ def test_deleting_a_task_deletes_its_version_snapshots(world: World) -> None:
     assert world.backends.blobs.exists(version.blob_key)
     assert root.delete(f"/tasks/{task.id}").status == 200
     assert not world.backends.blobs.exists(version.blob_key)  # no snapshot outlives its task
+
+
+def put(url: str, headers: dict[str, str], data: bytes) -> int:
+    """A client's PUT to an upload link: no bearer token, the link is the permission."""
+    target = urlsplit(url)
+    connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=60)
+    connection.request("PUT", f"{target.path}?{target.query}", body=data, headers=headers)
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def test_files_larger_than_a_request_go_by_upload_links(world: World, served: Served) -> None:
+    token = world.tokens["root"]
+    for name in ("pics", "others"):
+        assert served.request("POST", "/datasets", {"name": name}, token).status == 201
+    photo = sample("coffee").read_bytes() * 8  # a file the inline route would still take, sent the other way
+    ticket = served.request("POST", "/datasets/pics/uploads", {"filename": "big.jpg", "size_bytes": len(photo)}, token)
+    assert ticket.status == 201, ticket
+    body = ticket.body
+    assert body["key"].startswith("datasets/") and "/uploads/" in body["key"] and body["method"] == "PUT"
+    assert body["headers"] == {"Content-Type": "image/jpeg"}
+    forged = body["url"].replace("/uploads/", "/uploads/x")
+    assert put(forged, body["headers"], photo) == 403  # the signature covers the key
+    assert put(body["url"], body["headers"], photo) == 200
+    registered = served.request("POST", "/datasets/pics/inputs/register", {"keys": [body["key"]]}, token)
+    assert registered.status == 201 and registered.body["items"][0]["size_bytes"] == len(photo)
+    # Another dataset may not take this dataset's bytes by naming their key.
+    stolen = served.request("POST", "/datasets/others/inputs/register", {"keys": [body["key"]]}, token)
+    assert stolen.status == 403 and stolen.body["error"] == "forbidden"
+    # Over the limit: refused before any byte moves, with the limit named.
+    huge = served.request("POST", "/datasets/pics/uploads", {"filename": "x.png", "size_bytes": 10**12}, token)
+    assert huge.status == 413 and huge.body["details"]["limit"] == transfers.MAX_INPUT_BYTES
+    assert served.request("POST", "/datasets/pics/uploads", {"filename": "x.exe", "size_bytes": 9}, token).status == 422
+
+
+def test_a_model_goes_by_upload_link_then_registers_by_key(world: World, served: Served) -> None:
+    token = world.tokens["root"]
+    folder = shipped_models_dir() / "efficientnet_lite0_imagenet"
+    onnx = (folder / "model.onnx").read_bytes()  # 18 MB: over the 8 MiB a request may carry
+    spec = json.loads((folder / "spec.json").read_text())
+    spec["decoder"]["labels"] = json.loads((folder / spec.pop("labels_file")).read_text())
+    spec["id"] = "uploaded-classifier"
+    ticket = served.request("POST", "/models/uploads", {"size_bytes": len(onnx)}, token).body
+    assert put(ticket["url"], ticket["headers"], onnx) == 200
+    registered = served.request("POST", "/models", {"spec": spec, "onnx_key": ticket["key"]}, token)
+    assert registered.status == 201 and len(registered.body["labels"]) == 1000

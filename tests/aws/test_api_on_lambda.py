@@ -16,7 +16,7 @@ from autolabel.api.server import to_event
 from autolabel.aws import clients
 from autolabel.aws.queues import dlq_name
 from autolabel.domain.queues import review_queue_name
-from tests.aws.conftest import CLASSIFIER, Account
+from tests.aws.conftest import BUCKET, CLASSIFIER, Account
 from tests.aws.test_state_machine import deployed  # noqa: F401 - the fixture
 from tests.conftest import SAMPLES
 from tests.contract.adapters import REGION
@@ -109,7 +109,10 @@ def test_the_api_under_its_own_role(deployed: tuple[Account, str]) -> None:  # n
     assert call("POST", f"/tasks/{task['id']}/review/redrive")["moved"] == 1
     decided = 0
     while (view := call("POST", f"/tasks/{task['id']}/review/next", claims=reviewer("alice"))["item"]) is not None:
-        assert call("GET", f"/inputs/{view['input']['id']}/content", claims=reviewer("alice"))
+        # Images go by presigned link, not through Lambda: the URL route, and content's redirect.
+        link = call("GET", f"/inputs/{view['input']['id']}/url", claims=reviewer("alice"))
+        assert "X-Amz-Signature=" in link["url"] and f"{BUCKET}" in link["url"]
+        call("GET", f"/inputs/{view['input']['id']}/content", claims=reviewer("alice"), expect=307)
         call("POST", f"/review/items/{view['item']['id']}/accept", {}, claims=reviewer("alice"))
         decided += 1
     bulk = call("POST", f"/tasks/{task['id']}/review/bulk-accept", {"min_score": 0.0}, claims=reviewer("bob"))
@@ -121,7 +124,8 @@ def test_the_api_under_its_own_role(deployed: tuple[Account, str]) -> None:  # n
     assert call("GET", "/me")["name"] == "ada"
 
     version = call("POST", f"/tasks/{task['id']}/versions", expect=201)
-    assert call("GET", f"/tasks/{task['id']}/versions/{version['number']}")["version"] == version["number"]
+    snapshot = call("GET", f"/tasks/{task['id']}/versions/{version['number']}")
+    assert snapshot["version"]["number"] == version["number"] and "X-Amz-Signature=" in snapshot["url"]
     assert call("GET", f"/tasks/{task['id']}/export?format=coco")["coco"]["images"]
     call("POST", f"/tasks/{task['id']}/rethreshold", {"thresholds": {"upper": 0.4, "lower": 0.05}})
     missing = call("GET", "/tasks/nope", expect=404)

@@ -319,6 +319,74 @@ def test_review_items_by_reviewer_and_enqueue_flag(records: RecordStore) -> None
     assert records.get_review_item(alice[0].id).lease_receipt == "receipt-1"
 
 
+def test_review_items_come_in_bounded_pages(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records, count=7)
+    task = make_task(records, dataset)
+    records.add_task_inputs(task.id, [i.id for i in inputs])
+    created = records.commit_batch(task, [result(task, i.id, [("cat", 0.5)]) for i in inputs])
+
+    def every(reviewer: str | None) -> list[list[str]]:
+        pages: list[list[str]] = []
+        cursor: str | None = None
+        while True:
+            page = records.review_item_page(task.id, reviewer=reviewer, cursor=cursor, limit=3)
+            pages.append([i.id for i in page.items])
+            if page.cursor is None:
+                return pages
+            cursor = page.cursor
+
+    assert [len(p) for p in every(None)] == [3, 3, 1]
+    assert sorted(i for p in every(None) for i in p) == sorted(i.id for i in created)
+    alice = every("alice")
+    assert sorted(i for p in alice for i in p) == sorted(i.id for i in created if i.reviewer == "alice")
+    assert records.review_item_page(task.id, reviewer="nobody").items == []
+
+
+def test_counts_per_reviewer_follow_items_decisions_and_deletions(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records, count=5)
+    task = make_task(records, dataset)
+    records.add_task_inputs(task.id, [i.id for i in inputs])
+    created = records.commit_batch(task, [result(task, i.id, [("cat", 0.5)]) for i in inputs])
+    counts = records.counts(task.id)
+    assert counts.reviewer_items == {"alice": 3, "bob": 2} and counts.reviewer_items_decided == {}
+    assert counts.pending_for("alice") == 3 and counts.pending_for("carol") == 0
+    first_of_alice = next(i for i in created if i.reviewer == "alice")
+    _decide(records, task, first_of_alice.id, "alice", DecisionKind.ACCEPT)
+    counts = records.counts(task.id)
+    assert counts.reviewer_items_decided == {"alice": 1} and counts.pending_for("alice") == 2
+    # Deleting an input takes its item out of the counts, with its decision.
+    records.delete_input(first_of_alice.input_id)
+    counts = records.counts(task.id)
+    assert counts.reviewer_items == {"alice": 2, "bob": 2} and counts.reviewer_items_decided == {}
+    assert counts.review_items == 4 and counts.review_items_decided == 0
+    assert counts.inputs_total == 4 and counts.inputs_done == 4 and counts.awaiting_review == 4
+    assert counts.labeled_by == {}
+
+
+def test_peoples_annotations_move_the_counts(records: RecordStore) -> None:
+    from autolabel.domain.models import Annotation, Classification, Labeler, LabelerKind
+
+    dataset, inputs = make_dataset(records, count=2)
+    task = make_task(records, dataset)
+    added = [
+        Annotation(
+            id=f"an_manual{n}",
+            task_id=task.id,
+            input_id=i.id,
+            concept="cat",
+            geometry=Classification(),
+            status=AnnotationStatus.SUCCESS,
+            labeled_by=Labeler(kind=LabelerKind.REVIEWER, id="root"),
+        )
+        for n, i in enumerate(inputs)
+    ]
+    records.put_annotations(added)
+    records.put_annotations(added)  # idempotent: counted once
+    assert records.counts(task.id).labeled_by == {"root": 2}
+    assert records.delete_annotations(task.id, added[:1]) == 1
+    assert records.counts(task.id).labeled_by == {"root": 1}
+
+
 def _decide(records: RecordStore, task: Task, item_id: str, reviewer: str, kind: DecisionKind) -> None:
     item = records.get_review_item(item_id)
     flagged = records.annotations(AnnotationQuery(task_id=task.id, input_ids=[item.input_id])).items
@@ -507,8 +575,8 @@ def test_put_and_delete_annotations_are_scoped_to_the_task(records: RecordStore)
     records.put_annotations([mine])
     records.put_annotations([mine])
     assert records.annotations(AnnotationQuery(task_id=task.id, labelers=["root"])).items == [mine]
-    assert records.delete_annotations(other.id, [mine.id]) == 0
-    assert records.delete_annotations(task.id, [mine.id, "an_missing"]) == 1
+    assert records.delete_annotations(other.id, [mine]) == 0
+    assert records.delete_annotations(task.id, [mine, mine.model_copy(update={"id": "an_missing"})]) == 1
     assert records.annotations(AnnotationQuery(task_id=task.id)).items == []
 
 

@@ -69,6 +69,7 @@ def test_dead_letter_after_max_receives(queues: ReviewQueues) -> None:
             time.sleep(0.5)
     assert seen.count("poison") == 2
     assert [m.body for m in queues.dead_letters("q-dlq")] == ["poison"]
+    assert queues.dead_letter_count("q-dlq") == 1
     assert queues.depth("q-dlq") == 0
 
 

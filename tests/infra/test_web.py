@@ -170,7 +170,13 @@ def test_distribution_serves_the_app_over_https_with_security_headers(synthesize
     )
     assert csp["default-src"] == csp["script-src"] == csp["style-src"] == "'self'"  # nothing inline, no CDN
     assert csp["frame-ancestors"] == csp["object-src"] == "'none'"
-    assert csp["img-src"] == "'self' data: blob:"
+    assert csp["img-src"].split() == [
+        "'self'",
+        "data:",
+        "blob:",
+        "https://*.s3.<AWS::URLSuffix>",
+        "https://*.s3.<AWS::Region>.<AWS::URLSuffix>",
+    ]
     # The API (any of this region's execute-api hosts: naming this API's id would be a cycle)
     # and exactly the stack's hosted-UI domain.
     domain = render(properties(synthesized, n["domain"])["Domain"])

@@ -14,7 +14,7 @@ import pytest
 
 from autolabel import bootstrap
 from autolabel.app import datasets
-from autolabel.domain.errors import ValidationError
+from autolabel.domain.errors import Forbidden, ValidationError
 from autolabel.domain.users import Actor
 from tests.conftest import sample
 from tests.robustness.conftest import CliRun, run_process
@@ -173,8 +173,10 @@ def test_another_dataset_cannot_register_an_uploaded_blob(tmp_path: Path, home: 
     first = datasets.add_files(backends, OWNER, "a", [photo(tmp_path / "in")])
     (owned,) = backends.records.list_inputs(first.dataset.id).items
     datasets.create_dataset(backends, OWNER, "b")
-    with pytest.raises(ValidationError, match="reserved"):
+    with pytest.raises(Forbidden, match="belongs to another dataset"):
         datasets.register_keys(backends, OWNER, "b", [owned.blob_key])
+    with pytest.raises(ValidationError, match="reserved"):  # its own content-addressed copy neither
+        datasets.register_keys(backends, OWNER, "a", [owned.blob_key])
     datasets.delete_inputs(backends, OWNER, [owned.id])
     assert not backends.blobs.exists(owned.blob_key)  # an owned blob goes with its input
 

@@ -164,7 +164,8 @@ def test_previous_version_workspace_is_converted_exactly(tmp_path: Path) -> None
     assert "prediction" not in columns and "annotation" not in columns
     # Opening again converts nothing twice, and the converted workspace keeps working.
     assert snapshot(open_store(path), task) == before
-    assert converted.delete_annotations(task.id, ["an_by_hand"]) == 1
+    by_hand = [a for a in converted.annotations(AnnotationQuery(task_id=task.id)).items if a.id == "an_by_hand"]
+    assert converted.delete_annotations(task.id, by_hand) == 1
 
 
 def test_a_row_that_cannot_be_converted_leaves_the_workspace_untouched(tmp_path: Path) -> None:

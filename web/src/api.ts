@@ -40,6 +40,7 @@ export type AnnotationList = Schemas["AnnotationList"];
 export type AnnotationsAdd = Schemas["AnnotationsAdd"];
 export type AnnotationsDelete = Schemas["AnnotationsDelete"];
 export type Count = Schemas["Count"];
+export type BlobLink = Schemas["BlobLink"];
 
 export type ReviewItem = Schemas["ReviewItemView"];
 export type ReviewView = Schemas["ReviewView"];
@@ -144,10 +145,11 @@ export class Api {
     return found;
   }
 
-  /** An input's image as a blob: URL (an <img src> cannot send the bearer token). */
+  /** A short-lived URL of an input's image (presigned S3 on AWS, a signed link of `autolabel
+   * serve` here): an <img src> cannot send the bearer token, and the bytes never pass the API. */
   async imageUrl(inputId: string): Promise<string> {
-    const response = await this.send("GET", `/inputs/${encodeURIComponent(inputId)}/content`);
-    return URL.createObjectURL(await response.blob());
+    const link = await this.get<BlobLink>(`/inputs/${encodeURIComponent(inputId)}/url`);
+    return link.url;
   }
 }
 

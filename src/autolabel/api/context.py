@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import unquote
@@ -26,6 +26,15 @@ class ApiContext:
 
     def actor(self) -> Actor:
         return self.current_actor()
+
+
+def absolute_url(url: str, headers: Mapping[str, str]) -> str:
+    """A link the API hands out, absolute: the embedded world's signed links are paths of the
+    server that answers this request (S3's presigned URLs are absolute already)."""
+    if not url.startswith("/"):
+        return url
+    scheme = headers.get("x-forwarded-proto", "http")
+    return f"{scheme}://{headers.get('host', '127.0.0.1')}{url}"
 
 
 def path_ref(value: str) -> str:

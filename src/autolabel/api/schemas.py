@@ -83,6 +83,21 @@ class UploadedFile(Request):
     content_base64: str = Field(min_length=4, description="The file's bytes, base64-encoded.")
 
 
+class UploadRequest(Request):
+    filename: str = Field(pattern=r"^[A-Za-z0-9_.()+@ -]{1,200}$", description="Name with its image extension.")
+    size_bytes: int = Field(ge=1, description="The file's size; files over the limit are refused (413) up front.")
+    content_type: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=r"^[\w.+-]+/[\w.+-]+$",
+        description="Sent with the PUT (by extension if omitted).",
+    )
+
+
+class ModelUploadRequest(Request):
+    size_bytes: int = Field(ge=1, description="The ONNX file's size.")
+
+
 class InputsUpload(Request):
     files: list[UploadedFile] = Field(min_length=1, max_length=100)
 
@@ -258,6 +273,11 @@ class AnnotationList(BaseModel):
 
 class AnnotationsDelete(Request):
     annotation_ids: list[Annotated[str, Field(pattern=ID)]] = Field(min_length=1, max_length=MAX_ITEMS)
+    input_ids: list[Annotated[str, Field(pattern=ID)]] = Field(
+        min_length=1,
+        max_length=MAX_ITEMS,
+        description="The inputs those annotations are on: they are looked up there, never by reading the whole task.",
+    )
 
 
 class Count(BaseModel):

@@ -8,6 +8,7 @@ import base64
 import errno
 import json
 import logging
+import mimetypes
 import socket
 import time
 import uuid
@@ -22,8 +23,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from autolabel.api.app import create_app
 from autolabel.api.resolver import MAX_BODY_BYTES, ThreadSafeHttpResolver, too_large_response
-from autolabel.domain.errors import CannotListen
-from autolabel.ports import Backends
+from autolabel.app import transfers
+from autolabel.domain.errors import AutolabelError, CannotListen, TooLarge
+from autolabel.ports import BLOB_PATH, Backends
 from autolabel.web import STATIC_DIR, is_app_path, static_response
 
 log = logging.getLogger("autolabel.api.server")
@@ -111,9 +113,13 @@ def plain_error(status: int, code: str, message: str) -> dict[str, Any]:
 
 
 def make_handler(
-    app: ThreadSafeHttpResolver, static_root: Path = STATIC_DIR, web_config: dict[str, Any] | None = None
+    app: ThreadSafeHttpResolver,
+    static_root: Path = STATIC_DIR,
+    web_config: dict[str, Any] | None = None,
+    backends: Backends | None = None,
 ) -> type[BaseHTTPRequestHandler]:
-    """The request handler: the web app's files are answered here, everything else by ``app``."""
+    """The request handler: the web app's files and signed blob links are answered here,
+    everything else by ``app``."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
@@ -138,13 +144,16 @@ def make_handler(
                 self._send(plain_error(400, "bad_request", "invalid Content-Length"))
                 self.close_connection = True
                 return
+            path = unquote(urlsplit(self.path).path)
+            if backends is not None and path.startswith(BLOB_PATH) and self.command in ("GET", "HEAD", "PUT"):
+                self._blob(path[len(BLOB_PATH) :], length)
+                return
             if length > MAX_BODY_BYTES:
                 # Refused before reading: the connection is closed rather than drained.
                 self._send(too_large_response(length))
                 self.close_connection = True
                 return
             body = self.rfile.read(length) if length else b""
-            path = unquote(urlsplit(self.path).path)
             if self.command in ("GET", "HEAD") and is_app_path(path):
                 # The web app's files: public, like the page that asks for the token.
                 page = static_response(path, static_root, web_config)
@@ -158,6 +167,34 @@ def make_handler(
                 log.exception("unhandled error for %s %s", self.command, urlsplit(self.path).path)
                 response = plain_error(500, "internal_error", "internal error")
             self._send(response)
+
+        def _blob(self, key: str, length: int) -> None:
+            assert backends is not None
+            """A signed blob link (what a presigned S3 URL is on AWS): no bearer token, the
+            signature is the permission. Bodies of any accepted size, not the API's 8 MiB."""
+            query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+            expires, signature = query.get("expires", ""), query.get("sig", "")
+            try:
+                if self.command == "PUT":
+                    if length > transfers.MAX_MODEL_BYTES:
+                        self.close_connection = True
+                        raise TooLarge(f"at most {transfers.MAX_MODEL_BYTES} bytes", {})
+                    data = self.rfile.read(length) if length else b""
+                    content_type = self.headers.get("Content-Type")
+                    transfers.write_signed(backends, key, expires, signature, data, content_type)
+                    self._send({"statusCode": 200, "headers": {}, "body": ""})
+                    return
+                if length:
+                    self.rfile.read(length)
+                found = transfers.read_signed(backends, key, expires, signature)
+                headers = {
+                    "Content-Type": mimetypes.guess_type(found.name)[0] or "application/octet-stream",
+                    "Cache-Control": "private, max-age=300",
+                    "X-Content-Type-Options": "nosniff",
+                }
+                self._send({"statusCode": 200, "headers": headers, "body": found.read_bytes()})
+            except AutolabelError as exc:
+                self._send(plain_error(exc.http_status, exc.code, exc.message))
 
         def _send(self, response: dict[str, Any]) -> None:
             raw = response.get("body") or ""
@@ -202,7 +239,7 @@ class ApiServer(ThreadingHTTPServer):
 def make_server(
     backends: Backends, host: str = "127.0.0.1", port: int = 8080, static_root: Path = STATIC_DIR
 ) -> ApiServer:
-    return ApiServer((host, port), make_handler(create_app(backends), static_root))
+    return ApiServer((host, port), make_handler(create_app(backends), static_root, backends=backends))
 
 
 def run_server(backends: Backends, host: str, port: int, announce: Callable[[str], None] = print) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from autolabel.app.access import find_dataset, reviews
+from autolabel.app.access import find_dataset
+from autolabel.app.transfers import dataset_prefix, dataset_uploads
 from autolabel.domain import ids, names
 from autolabel.domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from autolabel.domain.inputs import sniff_kind
@@ -22,9 +23,10 @@ from autolabel.domain.models import Dataset, Input, InputKind
 from autolabel.domain.users import Actor, require_admin
 from autolabel.ports import Backends, Page, validate_key
 
-# Keys under these prefixes hold autolabel's own files; nobody registers them as inputs.
-# `datasets/` holds uploaded bytes, each blob owned by the one input it was uploaded for: were
-# another dataset allowed to register it, deleting the owner would delete its bytes too.
+# Keys under these prefixes hold autolabel's own files; nobody registers them as inputs, except
+# a dataset its own upload links' keys (``transfers.dataset_uploads``). `datasets/` holds
+# uploaded bytes, each blob owned by the one input it was uploaded for: were another input
+# allowed to register it, deleting the owner would delete its bytes too.
 RESERVED_PREFIXES = ("models/", "versions/", "datasets/")
 
 
@@ -38,11 +40,6 @@ class AddReport(BaseModel):
     added: int
     already_present: int
     skipped: list[SkippedPath]
-
-
-class InputContent(BaseModel):
-    input: Input
-    data: bytes
 
 
 def create_dataset(backends: Backends, actor: Actor, name: str) -> Dataset:
@@ -232,7 +229,10 @@ def register_keys(backends: Backends, actor: Actor, dataset_ref: str, keys: Sequ
         sniffed = sniff_kind(key)
         if sniffed is None:
             raise ValidationError(f"'{key}' is not an image or text file (by its extension)", {"key": key})
-        if key.startswith(RESERVED_PREFIXES):
+        if key.startswith("datasets/") and not key.startswith(dataset_prefix(dataset.id)):
+            # Another dataset's bytes (its uploads, its content-addressed files) are not ours to take.
+            raise Forbidden(f"'{key}' belongs to another dataset", {"key": key})
+        if key.startswith(RESERVED_PREFIXES) and not key.startswith(dataset_uploads(dataset.id)):
             raise ValidationError(f"'{key}' is reserved for autolabel's own files", {"key": key})
         if not backends.blobs.exists(key):
             raise NotFound(f"no blob '{key}' in the store", {"key": key})
@@ -268,7 +268,7 @@ def _store_input(
     written: list[str] | None = None,
 ) -> Input:
     digest = hashlib.sha256(data).hexdigest()
-    key = f"datasets/{dataset.id}/{digest}{_suffix(filename)}"
+    key = f"{dataset_prefix(dataset.id)}{digest}{_suffix(filename)}"
     if not backends.blobs.exists(key):
         backends.blobs.put(key, data, mimetypes.guess_type(filename)[0])
         if written is not None:
@@ -283,19 +283,6 @@ def _suffix(filename: str) -> str:
 def list_inputs(backends: Backends, actor: Actor, dataset_ref: str, cursor: str | None, limit: int) -> Page[Input]:
     require_admin(actor, "list inputs")
     return backends.records.list_inputs(find_dataset(backends, dataset_ref).id, cursor=cursor, limit=limit)
-
-
-def input_content(backends: Backends, actor: Actor, input_id: str) -> InputContent:
-    """An input's bytes: admins any, a reviewer only those of items in their partition."""
-    found = backends.records.get_input(input_id)
-    if not actor.is_admin and not any(
-        item.input_id == input_id
-        for task in backends.records.list_tasks()
-        if reviews(backends, task, actor.name)
-        for item in backends.records.review_items(task.id, reviewer=actor.name)
-    ):
-        raise Forbidden(f"input {input_id} is not in any of your review items")
-    return InputContent(input=found, data=backends.blobs.get(found.blob_key))
 
 
 def delete_inputs(
@@ -319,10 +306,13 @@ def owns_blob(item: Input) -> bool:
     """Whether the input's bytes are its own: uploaded for it, so they go when it goes.
 
     Ownership rather than reference counts: a blob under ``datasets/`` is written for exactly
-    one input — the dataset's content-addressed key of those bytes (``_store_input``) — and no
-    other input can point at it, since registering keys under ``datasets/`` is refused. A count
+    one input — the dataset's content-addressed key of those bytes (``_store_input``), or an
+    upload link's fresh key — and no other input can point at it, since registering keys under
+    ``datasets/`` is refused but for the dataset's own upload links. A count
     would have to change atomically with every input written or deleted, in both stores, and a
     lost increment would delete bytes still in use. Blobs registered by key belong to whoever
     put them and are never deleted here.
     """
-    return item.blob_key == f"datasets/{item.dataset_id}/{item.sha256}{_suffix(item.blob_key)}"
+    uploaded_for_it = item.blob_key == f"{dataset_prefix(item.dataset_id)}{item.sha256}{_suffix(item.blob_key)}"
+    # An upload link's key is fresh per link and only its dataset may register it.
+    return uploaded_for_it or item.blob_key.startswith(dataset_uploads(item.dataset_id))

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 
 from autolabel.app.access import find_task, require_item_access, require_reviewer, visible_task
-from autolabel.app.input_manager import every_annotation
 from autolabel.app.shapes import fit_to_input
 from autolabel.app.views import AnnotationView, InputView, ReviewItemView
 from autolabel.domain import names, queues
@@ -16,7 +15,7 @@ from autolabel.domain.errors import Conflict, Forbidden, NotFound, ValidationErr
 from autolabel.domain.models import Annotation, Decision, DecisionKind, ReviewItem, ReviewState, Task, utcnow
 from autolabel.domain.review import apply_decision
 from autolabel.domain.users import Actor, require_admin
-from autolabel.ports import AnnotationQuery, Backends
+from autolabel.ports import AnnotationQuery, Backends, Page
 
 LEASE_SECONDS = 300
 # A reviewer's lease may lapse this many times before their item moves to the dead-letter queue.
@@ -94,15 +93,15 @@ def review_next(backends: Backends, actor: Actor, task_name: str, lease_s: int =
 def review_progress(backends: Backends, actor: Actor, task_name: str) -> ReviewProgress:
     """How many items of the caller's partition there are and how many are still pending.
 
-    Counted from the items themselves (exact on every store), not from the queue, whose depth
-    is approximate on SQS and also counts leased messages.
+    Read from the task's counters, which move in the same transaction as the items (exact on
+    every store, one read however large the task), not from the queue, whose depth is
+    approximate on SQS and also counts leased messages.
     """
     task = visible_task(backends, actor, task_name)
-    mine = backends.records.review_items(task.id, reviewer=actor.name)
-    pending = sum(1 for item in mine if item.state == ReviewState.PENDING)
-    return ReviewProgress(
-        task_id=task.id, reviewer=actor.name, total=len(mine), pending=pending, decided=len(mine) - pending
-    )
+    counts = backends.records.counts(task.id)
+    total = counts.reviewer_items.get(actor.name, 0)
+    decided = counts.reviewer_items_decided.get(actor.name, 0)
+    return ReviewProgress(task_id=task.id, reviewer=actor.name, total=total, pending=total - decided, decided=decided)
 
 
 def review_item(backends: Backends, actor: Actor, item_id: str) -> ReviewView:
@@ -205,13 +204,24 @@ def redrive(backends: Backends, actor: Actor, task_name: str) -> RedriveReport:
     return RedriveReport(task_id=task.id, moved=sum(by_reviewer.values()), by_reviewer=by_reviewer)
 
 
-def items_labeled_by(backends: Backends, actor: Actor, task_name: str, labeler: str) -> list[ReviewItem]:
+def items_labeled_by(
+    backends: Backends, actor: Actor, task_name: str, labeler: str, cursor: str | None, limit: int
+) -> Page[ReviewItem]:
     """Review items whose input holds annotations by ``labeler`` (a reviewer's name or
-    ``model@version``), for re-review. Reviewers get only their own partition's items."""
+    ``model@version``), for re-review. Reviewers get only their own partition's items.
+
+    One page of the task's (or the reviewer's) items, each checked by its input's annotations:
+    the work follows ``limit``, not the task, so a page may hold fewer than ``limit`` matches
+    while its cursor says more items follow."""
     task = visible_task(backends, actor, task_name)
-    annotated = {a.input_id for a in every_annotation(backends, AnnotationQuery(task_id=task.id, labelers=[labeler]))}
-    return [
+    page = backends.records.review_item_page(
+        task.id, reviewer=None if actor.is_admin else actor.name, cursor=cursor, limit=limit
+    )
+    matching = [
         item
-        for item in backends.records.review_items(task.id)
-        if item.input_id in annotated and (actor.is_admin or item.reviewer == actor.name)
+        for item in page.items
+        if backends.records.annotations(
+            AnnotationQuery(task_id=task.id, input_ids=[item.input_id], labelers=[labeler], limit=1)
+        ).items
     ]
+    return Page(matching, page.cursor)

@@ -201,7 +201,6 @@ def summary(backends: Backends, actor: Actor, name: str) -> TaskSummary:
         queue = queue_of(backends, task, reviewer.name)
         exists = backends.queues.exists(queue)
         depth[reviewer.name] = backends.queues.depth(queue) if exists else 0
-        # A count, not a peek at the messages: one call per queue, however many died.
         dead[reviewer.name] = backends.queues.dead_letter_count(queue) if exists else 0
     labeled_by = dict(sorted(counts.labeled_by.items(), key=lambda kv: (-kv[1], kv[0])))
     return TaskSummary(

@@ -4,32 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
 from autolabel.app.access import find_task
 from autolabel.app.input_manager import every_annotation
-from autolabel.app.views import AnnotationView
+from autolabel.app.transfers import READ_LINK_SECONDS
+from autolabel.app.views import VersionView
 from autolabel.domain.errors import Conflict, NotFound
-from autolabel.domain.models import AnnotationStatus, DatasetVersion
+from autolabel.domain.models import AnnotationStatus, DatasetVersion, utcnow
 from autolabel.domain.users import Actor, require_admin
 from autolabel.ports import AnnotationQuery, Backends
 
 MAX_VERSION_ATTEMPTS = 5
-
-
-class SnapshotTask(BaseModel):
-    id: str
-    name: str
-    concepts: list[str]
-
-
-class VersionSnapshot(BaseModel):
-    """A version's content: the task as it was, the number, and its SUCCESS annotations."""
-
-    task: SnapshotTask
-    version: int
-    annotations: list[AnnotationView]
 
 
 def create_version(backends: Backends, actor: Actor, name: str) -> DatasetVersion:
@@ -70,8 +58,22 @@ def list_versions(backends: Backends, actor: Actor, name: str) -> list[DatasetVe
     return backends.records.dataset_versions(find_task(backends, name).id)
 
 
-def version_content(backends: Backends, actor: Actor, name: str, number: int) -> VersionSnapshot:
+class VersionLink(BaseModel):
+    """A version and a short-lived URL of its snapshot — JSON ``{task: {id, name, concepts},
+    version, annotations: [AnnotationView…]}``, as ``create_version`` wrote it. The snapshot
+    grows with the task, so it is fetched from the store, never through the API."""
+
+    version: VersionView
+    url: str
+    expires_at: datetime
+
+
+def version_link(backends: Backends, actor: Actor, name: str, number: int) -> VersionLink:
     for version in list_versions(backends, actor, name):
         if version.number == number:
-            return VersionSnapshot.model_validate_json(backends.blobs.get(version.blob_key))
+            return VersionLink(
+                version=VersionView.of(version),
+                url=backends.blobs.url(version.blob_key, READ_LINK_SECONDS),
+                expires_at=utcnow() + timedelta(seconds=READ_LINK_SECONDS),
+            )
     raise NotFound(f"task '{name}' has no version {number}", {"version": number})

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from autolabel.aws.errors import is_not_found
 from autolabel.domain.errors import NotFound
-from autolabel.ports import BlobStore, validate_key
+from autolabel.ports import BlobStore, UploadTarget, validate_key
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -110,3 +110,12 @@ class S3BlobStore(BlobStore):
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=expires_s
         )
+
+    def upload_url(self, key: str, content_type: str, expires_s: int = 900) -> UploadTarget:
+        """A presigned PUT: the signature covers the content type, so the client must send it."""
+        url = self.client.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": self.bucket, "Key": self._key(key), "ContentType": content_type},
+            ExpiresIn=expires_s,
+        )
+        return UploadTarget(url=url, method="PUT", headers={"Content-Type": content_type})

@@ -201,12 +201,10 @@ class SQSReviewQueues(ReviewQueues):
         )
 
     def dead_letter_count(self, queue: str) -> int:
-        """GetQueueAttributes on the DLQ: one call, where peeking (dead_letters) takes a receive
-        per ten messages. In-flight messages count too (a redrive under way has them leased)."""
         self._call_on(queue)
+        url = self._url(dlq_name(queue))
         attributes = self.client.get_queue_attributes(
-            QueueUrl=self._url(dlq_name(queue)),
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
         )["Attributes"]
         return int(attributes.get("ApproximateNumberOfMessages", 0)) + int(
             attributes.get("ApproximateNumberOfMessagesNotVisible", 0)

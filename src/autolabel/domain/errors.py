@@ -45,6 +45,13 @@ class Forbidden(AutolabelError):
     http_status = 403
 
 
+class TooLarge(AutolabelError):
+    """A file over the size a route accepts (the details name the limit)."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
 class InvalidKey(ValidationError):
     code = "invalid_key"
 

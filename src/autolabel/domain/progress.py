@@ -21,6 +21,13 @@ class TaskCounts(BaseModel):
     review_items: int = 0
     review_items_decided: int = 0
     labeled_by: dict[str, int] = Field(default_factory=dict)
+    # Per reviewer, so a reviewer's progress is one read however large the task grows.
+    reviewer_items: dict[str, int] = Field(default_factory=dict)
+    reviewer_items_decided: dict[str, int] = Field(default_factory=dict)
+
+    def pending_for(self, reviewer: str) -> int:
+        """Undecided review items assigned to ``reviewer``."""
+        return self.reviewer_items.get(reviewer, 0) - self.reviewer_items_decided.get(reviewer, 0)
 
 
 def percent_reviewed(decided: int, total: int) -> float:

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from autolabel.domain.errors import DiskFull, NotFound
-from autolabel.ports import BlobStore, validate_key
+from autolabel.embedded.signed_urls import BlobUrlSigner
+from autolabel.ports import BlobStore, UploadTarget, validate_key
 
 
 def _disk_full(key: str) -> DiskFull:
@@ -17,9 +18,11 @@ def _disk_full(key: str) -> DiskFull:
 
 
 class FileBlobStore(BlobStore):
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, signer: BlobUrlSigner | None = None) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        # The secret lives next to the blobs, never below them (no key can name it).
+        self.signer = signer or BlobUrlSigner(self.root.parent / "blob-url.key")
 
     def _path(self, key: str) -> Path:
         path = (self.root / validate_key(key)).resolve()
@@ -83,4 +86,11 @@ class FileBlobStore(BlobStore):
         return path
 
     def url(self, key: str, expires_s: int = 3600) -> str:
-        return self.local_path(key).as_uri()
+        self.local_path(key)  # NotFound for a missing blob, as S3 would answer the browser
+        return self.signer.url("GET", key, expires_s)
+
+    def upload_url(self, key: str, content_type: str, expires_s: int = 900) -> UploadTarget:
+        self._path(key)
+        return UploadTarget(
+            url=self.signer.url("PUT", key, expires_s), method="PUT", headers={"Content-Type": content_type}
+        )

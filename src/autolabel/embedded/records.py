@@ -373,11 +373,17 @@ class SQLiteRecordStore(RecordStore):
                 (task_id, AnnotationStatus.SUCCESS.value),
             ).fetchall()
         )
-        items = dict(
-            db.execute(
-                "SELECT state, COUNT(*) FROM review_items WHERE task_id = ? GROUP BY state", (task_id,)
-            ).fetchall()
-        )
+        per_reviewer = db.execute(
+            "SELECT reviewer, state, COUNT(*) FROM review_items WHERE task_id = ? GROUP BY reviewer, state", (task_id,)
+        ).fetchall()
+        items: dict[str, int] = {}
+        reviewer_items: dict[str, int] = {}
+        reviewer_decided: dict[str, int] = {}
+        for reviewer, state, count in per_reviewer:
+            items[state] = items.get(state, 0) + count
+            reviewer_items[reviewer] = reviewer_items.get(reviewer, 0) + count
+            if state == ReviewState.DECIDED.value:
+                reviewer_decided[reviewer] = count
         return TaskCounts(
             inputs_total=sum(states.values()),
             inputs_done=states.get(InputState.DONE.value, 0),
@@ -390,6 +396,8 @@ class SQLiteRecordStore(RecordStore):
             review_items=sum(items.values()),
             review_items_decided=items.get(ReviewState.DECIDED.value, 0),
             labeled_by=labelers,
+            reviewer_items=reviewer_items,
+            reviewer_items_decided=reviewer_decided,
         )
 
     # ------------------------------------------------------------------ results
@@ -453,7 +461,8 @@ class SQLiteRecordStore(RecordStore):
         with self.database.write() as db:
             self._write_annotations(db, annotations)
 
-    def delete_annotations(self, task_id: str, annotation_ids: Sequence[str]) -> int:
+    def delete_annotations(self, task_id: str, annotations: Sequence[Annotation]) -> int:
+        annotation_ids = [a.id for a in annotations]
         with self.database.write() as db:
             before = db.total_changes
             # A person's annotation is its own row; a model's annotation shares its prediction's
@@ -504,6 +513,28 @@ class SQLiteRecordStore(RecordStore):
             .fetchall()
         )
         return [ReviewItem.model_validate_json(r[0]) for r in rows]
+
+    def review_item_page(
+        self, task_id: str, reviewer: str | None = None, cursor: str | None = None, limit: int = 100
+    ) -> Page[ReviewItem]:
+        clauses, args = ["task_id = ?"], [task_id]
+        if reviewer is not None:
+            clauses.append("reviewer = ?")
+            args.append(reviewer)
+        if cursor is not None:
+            clauses.append("sequence > ?")
+            args.append(str(sequence_cursor(cursor)))
+        rows = (
+            self.database.read()
+            .execute(
+                f"SELECT sequence, body FROM review_items WHERE {' AND '.join(clauses)}"  # noqa: S608
+                " ORDER BY sequence LIMIT ?",
+                [*args, limit + 1],
+            )
+            .fetchall()
+        )
+        items = [ReviewItem.model_validate_json(r[1]) for r in rows[:limit]]
+        return Page(items, str(rows[limit - 1][0]) if len(rows) > limit else None)
 
     def set_lease(self, item_id: str, receipt: str | None) -> None:
         with self.database.write() as db:

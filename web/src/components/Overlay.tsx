@@ -1,25 +1,22 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Annotation, Api, BoxGeometry, Geometry } from "../api";
 
-/** An input's image as a blob: URL fetched with the bearer token, freed when no longer shown. */
+/** An input's image by its short-lived signed URL (asked for with the bearer token each time
+ * the input is shown, so a link never outlives its use by much). */
 export function useImage(api: Api, inputId: string | undefined): { url: string | null; error: unknown } {
   const [state, setState] = useState<{ url: string | null; error: unknown }>({ url: null, error: null });
   useEffect(() => {
     if (!inputId) return;
     let live = true;
-    let url: string | null = null;
     setState({ url: null, error: null });
     api.imageUrl(inputId).then(
       (found) => {
-        url = found;
         if (live) setState({ url: found, error: null });
-        else URL.revokeObjectURL(found);
       },
       (error: unknown) => live && setState({ url: null, error }),
     );
     return () => {
       live = false;
-      if (url) URL.revokeObjectURL(url);
     };
   }, [inputId]);
   return state;

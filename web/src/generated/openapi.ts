@@ -56,6 +56,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/datasets/{dataset}/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A link to PUT one file into the dataset (then register its key); nothing large passes the API */
+        post: operations["create_upload_datasets__dataset__uploads_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inputs/{input_id}/url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A short-lived URL of an input's bytes (reviewers: inputs of their own items) */
+        get: operations["input_url_inputs__input_id__url_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/inputs/{input_id}/content": {
         parameters: {
             query?: never;
@@ -63,7 +97,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An input's bytes (reviewers: inputs of their own items) */
+        /** Redirects (307) to the short-lived URL of an input's bytes */
         get: operations["input_content_inputs__input_id__content_get"];
         put?: never;
         post?: never;
@@ -151,7 +185,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One version's snapshot */
+        /** One version and a short-lived URL of its snapshot (the task, the number, its SUCCESS annotations) */
         get: operations["get_version_tasks__task__versions__number__get"];
         put?: never;
         post?: never;
@@ -435,6 +469,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/models/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A link to PUT an ONNX file; register it with POST /models and its key as onnx_key */
+        post: operations["create_model_upload_models_uploads_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/tasks": {
         parameters: {
             query?: never;
@@ -555,6 +606,21 @@ export interface components {
         AnnotationsDelete: {
             /** Annotation Ids */
             annotation_ids: string[];
+            /**
+             * Input Ids
+             * @description The inputs those annotations are on: they are looked up there, never by reading the whole task.
+             */
+            input_ids: string[];
+        };
+        /** BlobLink */
+        BlobLink: {
+            /** Url */
+            url: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
         };
         /**
          * Box
@@ -840,6 +906,14 @@ export interface components {
              */
             onnx_key?: string | null;
         };
+        /** ModelUploadRequest */
+        ModelUploadRequest: {
+            /**
+             * Size Bytes
+             * @description The ONNX file's size.
+             */
+            size_bytes: number;
+        };
         /** ModelView */
         ModelView: {
             /** Id */
@@ -1005,15 +1079,6 @@ export interface components {
             /** Task Id */
             task_id: string;
             status: components["schemas"]["TaskStatus"];
-        };
-        /** SnapshotTask */
-        SnapshotTask: {
-            /** Id */
-            id: string;
-            /** Name */
-            name: string;
-            /** Concepts */
-            concepts: string[];
         };
         /** TaskCreate */
         TaskCreate: {
@@ -1190,6 +1255,45 @@ export interface components {
             /** Lower */
             lower: number;
         };
+        /** UploadRequest */
+        UploadRequest: {
+            /**
+             * Filename
+             * @description Name with its image extension.
+             */
+            filename: string;
+            /**
+             * Size Bytes
+             * @description The file's size; files over the limit are refused (413) up front.
+             */
+            size_bytes: number;
+            /**
+             * Content Type
+             * @description Sent with the PUT (by extension if omitted).
+             */
+            content_type?: string | null;
+        };
+        /**
+         * UploadTicket
+         * @description Where to PUT the bytes, and the key to register them by afterwards.
+         */
+        UploadTicket: {
+            /** Key */
+            key: string;
+            /** Url */
+            url: string;
+            /** Method */
+            method: string;
+            /** Headers */
+            headers: {
+                [key: string]: string;
+            };
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+        };
         /** UploadedFile */
         UploadedFile: {
             /**
@@ -1203,21 +1307,26 @@ export interface components {
              */
             content_base64: string;
         };
+        /**
+         * VersionLink
+         * @description A version and a short-lived URL of its snapshot — JSON ``{task: {id, name, concepts},
+         *     version, annotations: [AnnotationView…]}``, as ``create_version`` wrote it. The snapshot
+         *     grows with the task, so it is fetched from the store, never through the API.
+         */
+        VersionLink: {
+            version: components["schemas"]["VersionView"];
+            /** Url */
+            url: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+        };
         /** VersionList */
         VersionList: {
             /** Items */
             items: components["schemas"]["VersionView"][];
-        };
-        /**
-         * VersionSnapshot
-         * @description A version's content: the task as it was, the number, and its SUCCESS annotations.
-         */
-        VersionSnapshot: {
-            task: components["schemas"]["SnapshotTask"];
-            /** Version */
-            version: number;
-            /** Annotations */
-            annotations: components["schemas"]["AnnotationView"][];
         };
         /** VersionView */
         VersionView: {
@@ -1638,6 +1747,198 @@ export interface operations {
             };
         };
     };
+    create_upload_datasets__dataset__uploads_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadTicket"];
+                };
+            };
+            /** @description Malformed request (e.g. invalid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state (e.g. already decided) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed but invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    input_url_inputs__input_id__url_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                input_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlobLink"];
+                };
+            };
+            /** @description Malformed request (e.g. invalid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state (e.g. already decided) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed but invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     input_content_inputs__input_id__content_get: {
         parameters: {
             query?: never;
@@ -1649,13 +1950,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file as it was added */
-            200: {
+            /** @description Location: the URL (expires in minutes) */
+            307: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "application/json": string;
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */
@@ -2416,7 +2717,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VersionSnapshot"];
+                    "application/json": components["schemas"]["VersionLink"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */
@@ -4077,6 +4378,102 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelView"];
+                };
+            };
+            /** @description Malformed request (e.g. invalid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state (e.g. already decided) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed but invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_model_upload_models_uploads_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelUploadRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadTicket"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */

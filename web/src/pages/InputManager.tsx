@@ -201,6 +201,7 @@ export function InputManagerPage() {
             act(async () => {
               const done = await api.post<Count>(`/tasks/${enc(filters.task)}/annotations/delete`, {
                 annotation_ids: selectedAnnotations,
+                input_ids: selectedInputs,
               } satisfies AnnotationsDelete);
               return `Removed ${done.deleted} annotation(s).`;
             })

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from autolabel.api.context import ApiContext, Cursor, Limit, decode_base64, path_ref
+from autolabel.api.context import ApiContext, Cursor, Limit, absolute_url, decode_base64, path_ref
 from autolabel.api.errors import responses
 from autolabel.api.schemas import (
     DatasetCreate,
@@ -16,8 +15,10 @@ from autolabel.api.schemas import (
     InputPage,
     InputsRegister,
     InputsUpload,
+    UploadRequest,
 )
-from autolabel.app import datasets
+from autolabel.app import datasets, transfers
+from autolabel.app.transfers import BlobLink, UploadTicket
 from autolabel.app.views import DatasetView, InputView
 from autolabel.ports import Page
 
@@ -70,27 +71,39 @@ def datasets_router(api: ApiContext) -> Router:
         deleted = datasets.delete_inputs(api.backends, api.actor(), [path_ref(input_id)], path_ref(dataset))
         return Deleted(deleted=deleted)
 
+    @router.post(
+        "/datasets/<dataset>/uploads",
+        tags=TAGS,
+        summary="A link to PUT one file into the dataset (then register its key); nothing large passes the API",
+        status_code=201,
+        responses=responses(201),
+    )
+    def create_upload(dataset: str, body: Annotated[UploadRequest, Body()]) -> UploadTicket:
+        ticket = transfers.input_upload(
+            api.backends, api.actor(), path_ref(dataset), body.filename, body.size_bytes, body.content_type
+        )
+        return ticket.model_copy(update={"url": absolute_url(ticket.url, router.current_event.headers)})
+
+    @router.get(
+        "/inputs/<input_id>/url",
+        tags=TAGS,
+        summary="A short-lived URL of an input's bytes (reviewers: inputs of their own items)",
+        responses=responses(),
+    )
+    def input_url(input_id: str) -> BlobLink:
+        link = transfers.input_link(api.backends, api.actor(), path_ref(input_id))
+        return link.model_copy(update={"url": absolute_url(link.url, router.current_event.headers)})
+
     @router.get(
         "/inputs/<input_id>/content",
         tags=TAGS,
-        summary="An input's bytes (reviewers: inputs of their own items)",
-        enable_validation=False,  # a path parameter in, raw bytes out: nothing for pydantic to check
-        responses={
-            **responses(),
-            200: {
-                "description": "The file as it was added",
-                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-            },
-        },
+        summary="Redirects (307) to the short-lived URL of an input's bytes",
+        responses={**responses(307), 307: {"description": "Location: the URL (expires in minutes)"}},
     )
-    def input_content(input_id: str) -> Response[bytes]:
-        content = datasets.input_content(api.backends, api.actor(), path_ref(input_id))
-        found = content.input
-        return Response(
-            status_code=200,
-            content_type="application/octet-stream",
-            body=content.data,
-            headers={"Content-Disposition": f'inline; filename="{found.sha256}{Path(found.blob_key).suffix}"'},
-        )
+    def input_content(input_id: str) -> Response[str]:
+        link = transfers.input_link(api.backends, api.actor(), path_ref(input_id))
+        location = absolute_url(link.url, router.current_event.headers)
+        # The bytes never pass through the API (Lambda's 6 MB response cap, base64's third more).
+        return Response(status_code=307, body="", headers={"Location": location, "Cache-Control": "no-store"})
 
     return router

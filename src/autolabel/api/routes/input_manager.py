@@ -84,7 +84,9 @@ def input_manager_router(api: ApiContext) -> Router:
 
     @router.post("/tasks/<task>/annotations/delete", tags=TAGS, summary="Remove annotations", responses=responses())
     def remove_annotations(task: str, body: Annotated[AnnotationsDelete, Body()]) -> Count:
-        removed = input_manager.remove_annotations(api.backends, api.actor(), path_ref(task), body.annotation_ids)
+        removed = input_manager.remove_annotations(
+            api.backends, api.actor(), path_ref(task), body.annotation_ids, body.input_ids
+        )
         return Count(deleted=removed)
 
     @router.post(

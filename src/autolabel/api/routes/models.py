@@ -5,10 +5,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from autolabel.api.context import ApiContext, Cursor, Limit, decode_base64
+from autolabel.api.context import ApiContext, Cursor, Limit, absolute_url, decode_base64
 from autolabel.api.errors import responses
-from autolabel.api.schemas import ModelPage, ModelRegister
-from autolabel.app import models
+from autolabel.api.schemas import ModelPage, ModelRegister, ModelUploadRequest
+from autolabel.app import models, transfers
+from autolabel.app.transfers import UploadTicket
 from autolabel.app.views import ModelView
 from autolabel.ports import Page
 
@@ -32,5 +33,16 @@ def models_router(api: ApiContext) -> Router:
         inline = decode_base64(body.onnx_base64, "onnx_base64") if body.onnx_base64 is not None else None
         spec = models.register_model(api.backends, actor, body.spec, onnx_bytes=inline, onnx_key=body.onnx_key)
         return ModelView.of(spec)
+
+    @router.post(
+        "/models/uploads",
+        tags=TAGS,
+        summary="A link to PUT an ONNX file; register it with POST /models and its key as onnx_key",
+        status_code=201,
+        responses=responses(201),
+    )
+    def create_model_upload(body: Annotated[ModelUploadRequest, Body()]) -> UploadTicket:
+        ticket = transfers.model_upload(api.backends, api.actor(), body.size_bytes)
+        return ticket.model_copy(update={"url": absolute_url(ticket.url, router.current_event.headers)})
 
     return router

@@ -20,7 +20,6 @@ from autolabel.app import review
 from autolabel.app.review import RedriveReport, ReviewProgress, ReviewView
 from autolabel.app.views import AnnotationView, ReviewItemView
 from autolabel.domain.models import Decision, DecisionKind, Edit
-from autolabel.ports import Page
 
 TAGS = ["review"]
 
@@ -129,8 +128,7 @@ def review_router(api: ApiContext) -> Router:
         cursor: Cursor = None,
         limit: Limit = 100,
     ) -> ReviewItemPage:
-        found = review.items_labeled_by(api.backends, api.actor(), path_ref(task), labeler)
-        page = Page.of(sorted(found, key=lambda i: i.id), lambda i: i.id, cursor, limit)
+        page = review.items_labeled_by(api.backends, api.actor(), path_ref(task), labeler, cursor, limit)
         return ReviewItemPage(items=ReviewItemView.many(page.items), cursor=page.cursor)
 
     return router

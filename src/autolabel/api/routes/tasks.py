@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from autolabel.api.context import ApiContext, Cursor, Limit, path_ref
+from autolabel.api.context import ApiContext, Cursor, Limit, absolute_url, path_ref
 from autolabel.api.errors import responses
 from autolabel.api.schemas import (
     ExportOut,
@@ -19,7 +19,7 @@ from autolabel.api.schemas import (
 )
 from autolabel.app import exports, tasks, versions
 from autolabel.app.runs import lifecycle
-from autolabel.app.versions import VersionSnapshot
+from autolabel.app.versions import VersionLink
 from autolabel.app.views import TaskView, VersionView
 from autolabel.ports import Page
 
@@ -114,9 +114,15 @@ def tasks_router(api: ApiContext) -> Router:
     def list_versions(task: str) -> VersionList:
         return VersionList(items=VersionView.many(versions.list_versions(api.backends, api.actor(), path_ref(task))))
 
-    @router.get("/tasks/<task>/versions/<number>", tags=TAGS, summary="One version's snapshot", responses=responses())
-    def get_version(task: str, number: int) -> VersionSnapshot:
-        return versions.version_content(api.backends, api.actor(), path_ref(task), number)
+    @router.get(
+        "/tasks/<task>/versions/<number>",
+        tags=TAGS,
+        summary="One version and a short-lived URL of its snapshot (the task, the number, its SUCCESS annotations)",
+        responses=responses(),
+    )
+    def get_version(task: str, number: int) -> VersionLink:
+        link = versions.version_link(api.backends, api.actor(), path_ref(task), number)
+        return link.model_copy(update={"url": absolute_url(link.url, router.current_event.headers)})
 
     @router.get("/tasks/<task>/export", tags=TAGS, summary="Export as COCO or YOLO", responses=responses())
     def export(

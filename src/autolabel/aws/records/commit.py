@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from autolabel.aws.records.codecs import Item, N, S, encode_predictions, number, records_of, text
-from autolabel.aws.records.counters import annotation_delta, counter_update, counts_item, merge
+from autolabel.aws.records.counters import annotation_delta, counter_update, counts_item, merge, review_item_delta
 from autolabel.aws.records.keys import (
     COUNTS,
     META,
@@ -162,8 +162,8 @@ def _plan(
                 }
             }
         )
-    if items:
-        deltas["review_items"] = len(items)
+    for numbered in items:
+        merge(deltas, review_item_delta(numbered, 1))
     # Sequence numbers are handed out under a condition on the counter's old value: two
     # batches committing at once cannot take the same numbers (one retries with fresh ones).
     counter = counter_update(

@@ -3,14 +3,22 @@ that moves it within a transaction, and recounting it from the task's records.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from botocore.exceptions import ClientError
+
+from autolabel.aws.errors import code_of
 from autolabel.aws.records.codecs import Item, N, number, predictions_of, text
 from autolabel.aws.records.keys import COUNTS, key, task_pk
 from autolabel.aws.records.table import Table
 from autolabel.domain.errors import NotFound
-from autolabel.domain.models import Annotation, AnnotationStatus, InputState, ReviewState
+from autolabel.domain.models import Annotation, AnnotationStatus, InputState, ReviewItem, ReviewState
 from autolabel.domain.progress import TaskCounts
 
 LABELED_BY = "by#"  # counters item: one attribute per labeler, so ADD works on it directly
+REVIEWER_ITEMS = "ri#"  # review items assigned to a reviewer (one attribute per reviewer)
+REVIEWER_DECIDED = "rd#"  # ... and how many of them are decided
+PER_NAME = (LABELED_BY, REVIEWER_ITEMS, REVIEWER_DECIDED)
 COUNTERS = (
     "inputs_total",
     "inputs_done",
@@ -39,6 +47,14 @@ def annotation_delta(old: Annotation | None, new: Annotation | None) -> dict[str
             name = LABELED_BY + annotation.labeled_by.display
             delta[name] = delta.get(name, 0) + sign
     return {k: v for k, v in delta.items() if v}
+
+
+def review_item_delta(item: ReviewItem, sign: int) -> dict[str, int]:
+    """Counter changes when ``item`` appears (+1) or goes (-1)."""
+    delta = {"review_items": sign, REVIEWER_ITEMS + item.reviewer: sign}
+    if item.state == ReviewState.DECIDED:
+        delta.update({"review_items_decided": sign, REVIEWER_DECIDED + item.reviewer: sign})
+    return delta
 
 
 def merge(total: dict[str, int], more: dict[str, int]) -> None:
@@ -85,6 +101,34 @@ def counter_update(
     return {"Update": update}
 
 
+def input_delta(task_input: Item | None, annotations: Sequence[Item], item: Item | None) -> dict[str, int]:
+    """Counter changes when an input leaves a task with its annotations and review item."""
+    delta: dict[str, int] = {}
+    if task_input is not None:
+        delta["inputs_total"] = -1
+        state = text(task_input, "state")
+        if state == InputState.DONE.value:
+            delta["inputs_done"] = -1
+        elif state == InputState.FAILED.value:
+            delta["inputs_failed"] = -1
+        for _prediction, band in predictions_of(task_input):
+            delta[band.value] = delta.get(band.value, 0) - 1
+    for entry in annotations:
+        merge(delta, annotation_delta(Annotation.model_validate_json(text(entry, "body")), None))
+    if item is not None:
+        merge(delta, review_item_delta(ReviewItem.model_validate_json(text(item, "body")), -1))
+    return {k: v for k, v in delta.items() if v}
+
+
+def add(table: Table, task_id: str, deltas: dict[str, int]) -> None:
+    """Add ``deltas`` to the task's counters on their own (a task deleted meanwhile has none)."""
+    try:
+        table.client.update_item(**counter_update(table, task_id, deltas)["Update"])
+    except ClientError as exc:
+        if code_of(exc) != "ConditionalCheckFailedException":
+            raise
+
+
 def counts_item(table: Table, task_id: str) -> Item:
     item = table.get(task_pk(task_id), COUNTS)
     if item is None:
@@ -96,12 +140,20 @@ def read_counts(table: Table, task_id: str) -> TaskCounts:
     item = table.get(task_pk(task_id), COUNTS)
     if item is None:
         return TaskCounts()
-    labeled_by = {
-        name[len(LABELED_BY) :]: int(value["N"])
-        for name, value in item.items()
-        if name.startswith(LABELED_BY) and int(value["N"]) > 0
-    }
-    return TaskCounts(**{name: number(item, name) for name in COUNTERS}, labeled_by=labeled_by)
+
+    def per_name(prefix: str) -> dict[str, int]:
+        return {
+            name[len(prefix) :]: int(value["N"])
+            for name, value in item.items()
+            if name.startswith(prefix) and int(value["N"]) > 0
+        }
+
+    return TaskCounts(
+        **{name: number(item, name) for name in COUNTERS},
+        labeled_by=per_name(LABELED_BY),
+        reviewer_items=per_name(REVIEWER_ITEMS),
+        reviewer_items_decided=per_name(REVIEWER_DECIDED),
+    )
 
 
 def recount(table: Table, task_id: str) -> None:
@@ -122,9 +174,7 @@ def recount(table: Table, task_id: str) -> None:
     for entry in table.partition(task_pk(task_id), "AN#"):
         merge(totals, annotation_delta(None, Annotation.model_validate_json(text(entry, "body"))))
     for ri in table.index("GSI2", f"TASK#{task_id}#RI"):
-        totals["review_items"] += 1
-        if text(ri, "state") == ReviewState.DECIDED.value:
-            totals["review_items_decided"] += 1
-    stale = [name for name in counts if name.startswith(LABELED_BY)]
+        merge(totals, review_item_delta(ReviewItem.model_validate_json(text(ri, "body")), 1))
+    stale = [name for name in counts if name.startswith(PER_NAME)]
     item: Item = {**counts, **{name: N(0) for name in stale}, **{name: N(v) for name, v in totals.items()}}
     table.client.put_item(TableName=table.name, Item=item, ConditionExpression="attribute_exists(PK)")

@@ -10,7 +10,14 @@ from botocore.exceptions import ClientError
 
 from autolabel.aws.errors import code_of
 from autolabel.aws.records.codecs import Item, N, S, encode_predictions, number, predictions_of, read_review_item, text
-from autolabel.aws.records.counters import annotation_delta, counter_update, counts_item, merge, recount
+from autolabel.aws.records.counters import (
+    REVIEWER_DECIDED,
+    annotation_delta,
+    counter_update,
+    counts_item,
+    merge,
+    recount,
+)
 from autolabel.aws.records.keys import (
     COUNTS,
     META,
@@ -29,6 +36,7 @@ from autolabel.domain.errors import Conflict, Contended, NotFound, ValidationErr
 from autolabel.domain.ids import review_item_id
 from autolabel.domain.models import Annotation, LabelerKind, Reviewer, ReviewItem, ReviewState, Task, utcnow
 from autolabel.domain.routing import RoutedInput
+from autolabel.ports import Page
 
 
 def get_review_item(table: Table, item_id: str) -> ReviewItem:
@@ -51,6 +59,24 @@ def review_items(
     found = [read_review_item(i) for i in table.batch_get([key(text(i, "PK"), META) for i in listed])]
     found = [i for i in found if state is None or i.state == state]
     return sorted(found, key=lambda i: i.sequence)
+
+
+def review_item_page(
+    table: Table, task_id: str, reviewer: str | None, cursor: str | None, limit: int
+) -> Page[ReviewItem]:
+    """One page of the task's (or one reviewer's) items: one Query of limit + 1 index entries
+    and the items themselves, however many the task holds."""
+    index, pk = ("GSI1", f"TASK#{task_id}#REVIEWER#{reviewer}") if reviewer else ("GSI2", f"TASK#{task_id}#RI")
+    listed: list[Item] = []
+    # after= skips the cursor's own entry, which may take one place of the page.
+    for entry in table.index(index, pk, after=cursor, page_size=limit + 2):
+        listed.append(entry)
+        if len(listed) > limit:
+            break
+    chosen = listed[:limit]
+    found = {text(i, "PK"): read_review_item(i) for i in table.batch_get([key(text(i, "PK"), META) for i in chosen])}
+    items = [found[text(i, "PK")] for i in chosen if text(i, "PK") in found]
+    return Page(items, text(chosen[-1], f"{index}SK") if len(listed) > limit else None)
 
 
 def set_lease(table: Table, item_id: str, receipt: str | None) -> None:
@@ -94,7 +120,7 @@ def record_decision(table: Table, item: ReviewItem, annotations: Sequence[Annota
         text(i, "SK"): Annotation.model_validate_json(text(i, "body"))
         for i in table.batch_get([key(task_pk(a.task_id), ann_sk(a.input_id, a.id)) for a in annotations])
     }
-    deltas: dict[str, int] = {"review_items_decided": 1}
+    deltas: dict[str, int] = {"review_items_decided": 1, REVIEWER_DECIDED + item.reviewer: 1}
     for annotation in annotations:
         merge(deltas, annotation_delta(old.get(ann_sk(annotation.input_id, annotation.id)), annotation))
     stored = review_item(item)

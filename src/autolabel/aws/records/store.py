@@ -13,9 +13,8 @@ from botocore.exceptions import ClientError
 from autolabel.aws.errors import code_of
 from autolabel.aws.records import commit, counters, registration, review, tasks
 from autolabel.aws.records.codecs import Item, N, S, dump, predictions_of, text
-from autolabel.aws.records.counters import recount
-from autolabel.aws.records.keys import META, SEQ, annotation_item, key, pad, task_pk, ti_sk
-from autolabel.aws.records.table import Cancelled, Table
+from autolabel.aws.records.keys import META, SEQ, ann_sk, annotation_item, key, pad, task_pk, ti_sk
+from autolabel.aws.records.table import TRANSACT_LIMIT, Cancelled, Table
 from autolabel.domain.errors import Conflict, NotFound, ValidationError
 from autolabel.domain.ids import review_item_id
 from autolabel.domain.models import (
@@ -38,6 +37,11 @@ from autolabel.ports import AnnotationQuery, InputResult, Page, RecordStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+
+# Records a page of annotations reads at most, per result asked for, when filters leave some
+# out: the work of a page follows its limit, never the task's size.
+EXAMINED_PER_RESULT = 4
 
 
 class DynamoRecordStore(RecordStore):
@@ -139,7 +143,7 @@ class DynamoRecordStore(RecordStore):
 
     def list_inputs(self, dataset_id: str, cursor: str | None = None, limit: int = 1000) -> Page[Input]:
         items: list[Item] = []
-        for item in self.table.index("GSI1", f"DS#{dataset_id}#INPUTS", after=cursor):
+        for item in self.table.index("GSI1", f"DS#{dataset_id}#INPUTS", after=cursor, page_size=limit + 2):
             items.append(item)
             if len(items) > limit:
                 break
@@ -152,13 +156,17 @@ class DynamoRecordStore(RecordStore):
         for task in self.list_tasks():
             if task.dataset_id != found.dataset_id:
                 continue
-            doomed = [key(task_pk(task.id), ti_sk(input_id))]
-            doomed += [
-                key(text(a, "PK"), text(a, "SK")) for a in self.table.partition(task_pk(task.id), f"AN#{input_id}#")
-            ]
-            doomed.append(key(f"RI#{review_item_id(task.id, input_id)}", META))
+            task_input = self.table.get(task_pk(task.id), ti_sk(input_id))
+            annotations = list(self.table.partition(task_pk(task.id), f"AN#{input_id}#"))
+            item = self.table.get(f"RI#{review_item_id(task.id, input_id)}", META)
+            doomed = [key(text(i, "PK"), text(i, "SK")) for i in [*annotations, *([task_input] if task_input else [])]]
+            if item is not None:
+                doomed.append(key(f"RI#{review_item_id(task.id, input_id)}", META))
             self.table.batch_write([{"DeleteRequest": {"Key": k}} for k in doomed])
-            recount(self.table, task.id)
+            # The counters lose what this input added: one update, not a recount of the task.
+            deltas = counters.input_delta(task_input, annotations, item)
+            if deltas:
+                counters.add(self.table, task.id, deltas)
 
     # ------------------------------------------------------------------ models
 
@@ -246,6 +254,7 @@ class DynamoRecordStore(RecordStore):
 
         source: Iterator[Item]
         cursor_of: str
+        examine = query.limit * EXAMINED_PER_RESULT
         if query.input_ids:
             # By input: one partition range per input, in input order.
             def by_input() -> Iterator[Item]:
@@ -258,18 +267,32 @@ class DynamoRecordStore(RecordStore):
         elif len(query.labelers) == 1 and query.match == "all" and len(query.statuses) <= 1:
             # The input manager's "labeled by X (with status Y)": GSI1 reads only those.
             prefix = f"{query.statuses[0]}#" if query.statuses else ""
-            source = self.table.index("GSI1", f"TASK#{task}#BY#{query.labelers[0]}", after=query.cursor, prefix=prefix)
+            source = self.table.index(
+                "GSI1", f"TASK#{task}#BY#{query.labelers[0]}", after=query.cursor, prefix=prefix, page_size=examine + 1
+            )
             cursor_of = "GSI1SK"
         else:
-            source, cursor_of = self.table.partition(task_pk(task), "AN#", after=query.cursor), "SK"
+            source = self.table.partition(task_pk(task), "AN#", after=query.cursor, page_size=examine + 1)
+            cursor_of = "SK"
         matched: list[Item] = []
+        examined: list[Item] = []
         for item in source:
+            examined.append(item)
             if wanted(item):
                 matched.append(item)
                 if len(matched) > query.limit:
                     break
+            if not query.input_ids and len(examined) >= examine:
+                break
         page = [Annotation.model_validate_json(text(i, "body")) for i in matched[: query.limit]]
-        cursor = text(matched[query.limit - 1], cursor_of) if len(matched) > query.limit else None
+        if len(matched) > query.limit:
+            cursor: str | None = text(matched[query.limit - 1], cursor_of)
+        elif not query.input_ids and len(examined) >= examine:
+            # A filter the index cannot apply: one read of ``examine`` records per page, so a
+            # page may be short (even empty) while the cursor says more records follow.
+            cursor = text(examined[-1], cursor_of)
+        else:
+            cursor = None
         return Page(page, cursor)
 
     @staticmethod
@@ -297,6 +320,11 @@ class DynamoRecordStore(RecordStore):
     ) -> list[ReviewItem]:
         return review.review_items(self.table, task_id, reviewer, state)
 
+    def review_item_page(
+        self, task_id: str, reviewer: str | None = None, cursor: str | None = None, limit: int = 100
+    ) -> Page[ReviewItem]:
+        return review.review_item_page(self.table, task_id, reviewer, cursor, limit)
+
     def set_lease(self, item_id: str, receipt: str | None) -> None:
         review.set_lease(self.table, item_id, receipt)
 
@@ -309,21 +337,55 @@ class DynamoRecordStore(RecordStore):
     # ------------------------------------------------------------------ edits and versions
 
     def put_annotations(self, annotations: Sequence[Annotation]) -> None:
-        self.table.batch_write([{"PutRequest": {"Item": annotation_item(a)}} for a in annotations])
-        for task_id in sorted({a.task_id for a in annotations}):
-            recount(self.table, task_id)  # rare, person-sized edits: recounting beats tracking deltas
+        # Person-sized edits: each chunk is one transaction with its counter deltas, so the
+        # counters stay exact without recounting the task.
+        for start in range(0, len(annotations), TRANSACT_LIMIT - 1):
+            chunk = annotations[start : start + TRANSACT_LIMIT - 1]
+            old = {
+                text(i, "SK"): Annotation.model_validate_json(text(i, "body"))
+                for i in self.table.batch_get([key(task_pk(a.task_id), ann_sk(a.input_id, a.id)) for a in chunk])
+            }
+            for task_id in sorted({a.task_id for a in chunk}):
+                mine = [a for a in chunk if a.task_id == task_id]
+                deltas: dict[str, int] = {}
+                for annotation in mine:
+                    counters.merge(
+                        deltas,
+                        counters.annotation_delta(old.get(ann_sk(annotation.input_id, annotation.id)), annotation),
+                    )
+                writes = [{"Put": {"TableName": self.table.name, "Item": annotation_item(a)}} for a in mine]
+                self._transact_with_counts(task_id, writes, deltas)
 
-    def delete_annotations(self, task_id: str, annotation_ids: Sequence[str]) -> int:
-        wanted = set(annotation_ids)
-        doomed = [
-            key(text(i, "PK"), text(i, "SK"))
-            for i in self.table.partition(task_pk(task_id), "AN#")
-            if text(i, "SK").rsplit("#", 1)[-1] in wanted
-        ]
-        self.table.batch_write([{"DeleteRequest": {"Key": k}} for k in doomed])
-        if doomed:
-            recount(self.table, task_id)
-        return len(doomed)
+    def delete_annotations(self, task_id: str, annotations: Sequence[Annotation]) -> int:
+        keys = [key(task_pk(task_id), ann_sk(a.input_id, a.id)) for a in annotations if a.task_id == task_id]
+        existing = self.table.batch_get(keys)
+        for start in range(0, len(existing), TRANSACT_LIMIT - 1):
+            chunk = existing[start : start + TRANSACT_LIMIT - 1]
+            deltas: dict[str, int] = {}
+            for item in chunk:
+                counters.merge(
+                    deltas, counters.annotation_delta(Annotation.model_validate_json(text(item, "body")), None)
+                )
+            writes: list[Item] = [
+                {
+                    "Delete": {
+                        "TableName": self.table.name,
+                        "Key": key(text(i, "PK"), text(i, "SK")),
+                        "ConditionExpression": "attribute_exists(PK)",
+                    }
+                }
+                for i in chunk
+            ]
+            self._transact_with_counts(task_id, writes, deltas)
+        return len(existing)
+
+    def _transact_with_counts(self, task_id: str, writes: list[Item], deltas: dict[str, int]) -> None:
+        try:
+            self.table.transact([*writes, counters.counter_update(self.table, task_id, deltas)] if deltas else writes)
+        except Cancelled as cancelled:
+            if cancelled.reasons and cancelled.reasons[-1] == "ConditionalCheckFailed":
+                raise NotFound(f"no task {task_id} (was it deleted?)") from None
+            raise Conflict("the annotations changed meanwhile; try again") from None
 
     def create_dataset_version(self, version: DatasetVersion) -> None:
         try:

@@ -51,7 +51,9 @@ class Table:
         names: dict[str, str] | None = None,
         forward: bool = True,
         filter_expression: str | None = None,
+        page_size: int | None = None,
     ) -> Iterator[Item]:
+        """Every matching item, read ``page_size`` at a time (DynamoDB's 1 MB pages if None)."""
         params: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": condition,
@@ -62,6 +64,8 @@ class Table:
             params["ExpressionAttributeNames"] = names
         if filter_expression:
             params["FilterExpression"] = filter_expression
+        if page_size:
+            params["Limit"] = page_size
         if index:
             params["IndexName"] = index
         else:
@@ -74,12 +78,14 @@ class Table:
                 return
             params["ExclusiveStartKey"] = last
 
-    def partition(self, pk: str, prefix: str, after: str | None = None, state: str | None = None) -> Iterator[Item]:
+    def partition(
+        self, pk: str, prefix: str, after: str | None = None, state: str | None = None, page_size: int | None = None
+    ) -> Iterator[Item]:
         """Items of one partition whose sort key starts with ``prefix`` (after ``after``), only
         those in ``state`` if given (filtered server-side: read units still count every item)."""
         # "$" is the character after "#", so [prefix, prefix-with-# -> $) spans the prefix.
         if not prefix and after is None:
-            yield from self.query(None, "PK = :pk", {":pk": S(pk)})
+            yield from self.query(None, "PK = :pk", {":pk": S(pk)}, page_size=page_size)
             return
         upper = prefix[:-1] + "$" if prefix.endswith("#") else prefix + "\uffff"
         values = {":pk": S(pk), ":lo": S(after or prefix), ":hi": S(upper)}
@@ -89,15 +95,22 @@ class Table:
             values[":state"] = S(state)
             names, condition = {"#state": "state"}, "#state = :state"
         for item in self.query(
-            None, "PK = :pk AND SK BETWEEN :lo AND :hi", values, names=names, filter_expression=condition
+            None,
+            "PK = :pk AND SK BETWEEN :lo AND :hi",
+            values,
+            names=names,
+            filter_expression=condition,
+            page_size=page_size,
         ):
             if after is None or text(item, "SK") != after:
                 yield item
 
-    def index(self, index: str, pk: str, after: str | None = None, prefix: str = "") -> Iterator[Item]:
+    def index(
+        self, index: str, pk: str, after: str | None = None, prefix: str = "", page_size: int | None = None
+    ) -> Iterator[Item]:
         values = {":pk": S(pk), ":lo": S(after or prefix or " "), ":hi": S(prefix + "\uffff")}
         condition = f"{index}PK = :pk AND {index}SK BETWEEN :lo AND :hi"
-        for item in self.query(index, condition, values):
+        for item in self.query(index, condition, values, page_size=page_size):
             if after is None or text(item, f"{index}SK") != after:
                 yield item
 
