@@ -166,14 +166,14 @@ class ReviewQueues(ABC):
     def dead_letters(self, queue: str) -> list[QueueMessage]: ...
 
     @abstractmethod
-    def dead_letter_count(self, queue: str) -> int:
-        """How many messages the queue's dead-letter queue holds (approximate on SQS), in one call
-        whatever the count: what a status page can afford per reviewer. NotFound for a missing queue."""
-
-    @abstractmethod
     def redrive(self, queue: str) -> int:
         """Move every message of the queue's dead-letter queue back into the queue as a new
         message (receive count 0, visible at once); how many moved. NotFound for a missing queue."""
+
+    @abstractmethod
+    def dead_letter_count(self, queue: str) -> int:
+        """Messages in the queue's dead-letter queue (approximate on SQS), in one call."""
+
 
 # --------------------------------------------------------------------------- records
 

@@ -42,6 +42,7 @@ def no_internals_in_the_body(ctx: Any, response: Any, case: Any) -> bool | None:
         raise AssertionError(f"the body shows {found.group()!r}: {body[:300]}")
     return None
 
+
 WEB = Path(__file__).resolve().parents[2] / "web"
 WEB_TYPES = WEB / "src" / "generated" / "openapi.ts"
 OPENAPI_TYPESCRIPT = WEB / "node_modules" / ".bin" / "openapi-typescript"

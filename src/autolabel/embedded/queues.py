@@ -129,15 +129,6 @@ class SQLiteReviewQueues(ReviewQueues):
         )
         return [QueueMessage(r["message_id"], r["body"], "", r["receive_count"]) for r in rows]
 
-    def dead_letter_count(self, queue: str) -> int:
-        self._require(queue)
-        row = (
-            self.database.read()
-            .execute("SELECT COUNT(*) FROM queue_messages WHERE queue = ? AND dead = 1", (queue,))
-            .fetchone()
-        )
-        return int(row[0])
-
     def redrive(self, queue: str) -> int:
         with self.database.write() as db:
             if db.execute("SELECT 1 FROM queues WHERE name = ?", (queue,)).fetchone() is None:
@@ -148,3 +139,12 @@ class SQLiteReviewQueues(ReviewQueues):
                 (self.clock(), queue),
             )
             return moved.rowcount
+
+    def dead_letter_count(self, queue: str) -> int:
+        self._require(queue)
+        row = (
+            self.database.read()
+            .execute("SELECT COUNT(*) FROM queue_messages WHERE queue = ? AND dead = 1", (queue,))
+            .fetchone()
+        )
+        return int(row[0])
