@@ -32,6 +32,7 @@ def default_home() -> Path:
 def embedded(home: Path | None = None, serving: bool = False, models_dir: Path | None = None) -> Backends:
     """The workspace's backends; ``serving`` keeps WAL checkpoints off the request path."""
     from autolabel.embedded.blobs import FileBlobStore
+    from autolabel.embedded.jobs import SQLiteJobStore, ThreadJobLauncher
     from autolabel.embedded.launcher import ThreadRunLauncher
     from autolabel.embedded.queues import SQLiteReviewQueues
     from autolabel.embedded.records import SQLiteRecordStore
@@ -48,11 +49,18 @@ def embedded(home: Path | None = None, serving: bool = False, models_dir: Path |
 
         run_to_end(backends, task_id)
 
+    def job_in_background(job_id: str) -> None:
+        from autolabel.app.jobs import run_in_background
+
+        run_in_background(backends, job_id)
+
     backends = Backends(
         records=SQLiteRecordStore(database),
         blobs=FileBlobStore(home / "blobs"),
         queues=SQLiteReviewQueues(database),
         launcher=ThreadRunLauncher(run_in_background),
+        jobs=SQLiteJobStore(database),
+        job_launcher=ThreadJobLauncher(job_in_background),
         users=SQLiteUserStore(database),
         models_dir=models_dir or shipped_models_dir(),
     )
@@ -78,6 +86,7 @@ def aws_world(settings: Settings) -> AwsWorld:
     from autolabel.aws.alarms import DeadLetterAlarms
     from autolabel.aws.blobs import S3BlobStore
     from autolabel.aws.executions import StepFunctionsRunLauncher
+    from autolabel.aws.jobs import DynamoJobStore, SQSJobLauncher
     from autolabel.aws.queues import SQSReviewQueues
     from autolabel.aws.records import DynamoRecordStore
 
@@ -91,6 +100,8 @@ def aws_world(settings: Settings) -> AwsWorld:
             alarms=DeadLetterAlarms(clients.lazy_cloudwatch(s.region), s.alarm_prefix, s.alarm_action),
         ),
         launcher=StepFunctionsRunLauncher(clients.lazy_stepfunctions(s.region), s.state_machine_arn),
+        jobs=DynamoJobStore(clients.dynamodb(s.region), s.table),
+        job_launcher=SQSJobLauncher(clients.sqs(s.region), s.jobs_queue_url),
         models_dir=s.models_dir,
     )
     return AwsWorld(backends, s)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from autolabel.domain.errors import InvalidKey
+from autolabel.domain.jobs import Job
 from autolabel.domain.models import (
     Annotation,
     AnnotationStatus,
@@ -240,6 +241,15 @@ class RecordStore(ABC):
         """Delete the task and everything recorded for it."""
 
     @abstractmethod
+    def delete_task_records(self, task_id: str, limit: int) -> int:
+        """Delete up to ``limit`` of the records kept for the task — its inputs' states,
+        predictions, annotations, review items, versions — but not the task itself; returns how
+        many went, 0 once none are left. A delete job calls it chunk by chunk, then
+        ``delete_task``, so a task whose records are half gone is still there to resume from.
+        Where the store keeps counters, the first call removes them, so a batch still in flight
+        fails (as it does against a deleted task) rather than writing behind the deletion."""
+
+    @abstractmethod
     def change_reviewers(self, task_id: str, reviewers: Sequence[Reviewer]) -> Task:
         """Replace the task's reviewers from its next review sequence number on, atomically.
 
@@ -369,6 +379,36 @@ class RunLauncher(ABC):
         (or, where the launcher can tell, refused with Conflict)."""
 
 
+# --------------------------------------------------------------------------- jobs
+
+
+class JobStore(ABC):
+    """Job records: what a job is, how far it got (its cursor), and how it ended."""
+
+    @abstractmethod
+    def create_job(self, job: Job) -> None:
+        """Store a new job; raises Conflict when a job with that id exists."""
+
+    @abstractmethod
+    def get_job(self, job_id: str) -> Job:
+        """Raises NotFound for an unknown id."""
+
+    @abstractmethod
+    def save_job(self, job: Job) -> None:
+        """Store ``job`` if the stored one is the revision before it (``job.revision - 1``),
+        else raise Conflict: of two workers holding the same job, the first save wins and the
+        other learns it no longer owns the job."""
+
+
+class JobLauncher(ABC):
+    """Runs jobs in the background: a thread on the embedded world, a message on the jobs
+    queue (read by the run_job function) on AWS."""
+
+    @abstractmethod
+    def launch(self, job_id: str) -> None:
+        """Have the job run (or continue) soon, and return at once."""
+
+
 # --------------------------------------------------------------------------- one world
 
 
@@ -380,6 +420,8 @@ class Backends:
     blobs: BlobStore
     queues: ReviewQueues
     launcher: RunLauncher
+    jobs: JobStore
+    job_launcher: JobLauncher
     # None where another system identifies callers (Cognito JWTs on AWS).
     users: UserStore | None = None
     # The folder of shipped models (model.onnx + spec.json per folder); None where models are

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "autolabel-data-test"
 TABLE = "autolabel-test"
 IDEMPOTENCY = "autolabel-idempotency-test"
+JOBS_QUEUE = "autolabel-jobs-test"
 CLASSIFIER = "efficientnet-lite0-imagenet"
 DETECTOR = "ssd-mobilenet-v2-coco"
 CLASSIFIER_CONCEPTS = ["tiger cat", "Egyptian cat", "tabby", "coffee mug", "espresso", "cup", "crash helmet", "suit"]
@@ -60,6 +61,20 @@ class Account:
             module = self._load(name)
         return lambda event: module.handler(event, FakeContext())
 
+    def run_jobs(self, most: int = 1000) -> int:
+        """Deliver the jobs queue's messages to the run_job handler, as its event source does
+        (one at a time), until the queue is empty; returns how many invocations that took."""
+        sqs = clients.sqs(REGION)
+        url = sqs.get_queue_url(QueueName=JOBS_QUEUE)["QueueUrl"]
+        for invocation in range(most):
+            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"])
+            messages = received.get("Messages", [])
+            if not messages:
+                return invocation
+            self.handler("run_job")({"Records": [sqs_record(url, message) for message in messages]})
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
+        raise AssertionError(f"the jobs queue still had messages after {most} invocations")
+
     def _load(self, name: str) -> ModuleType:
         module = self.modules.get(name)
         if module is None:
@@ -76,6 +91,27 @@ class Account:
         return module
 
 
+def sqs_record(url: str, message: Any) -> dict[str, Any]:
+    """An SQS event record as Lambda's event source delivers ``message``."""
+    attributes = message.get("Attributes", {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {
+            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+            "SentTimestamp": attributes.get("SentTimestamp", "0"),
+            "SenderId": attributes.get("SenderId", "AIDAEXAMPLE"),
+            "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
+        },
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:{url.rsplit('/', 1)[-1]}",
+        "awsRegion": REGION,
+    }
+
+
 def create_resources() -> None:
     create_table(clients.dynamodb(REGION), TABLE)
     clients.dynamodb(REGION).create_table(
@@ -85,6 +121,7 @@ def create_resources() -> None:
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
     )
     clients.s3(REGION).create_bucket(Bucket=BUCKET)
+    clients.sqs(REGION).create_queue(QueueName=JOBS_QUEUE)
 
 
 @pytest.fixture
@@ -94,6 +131,7 @@ def account(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Account
         "AUTOLABEL_TABLE": TABLE,
         "AUTOLABEL_BUCKET": BUCKET,
         "AUTOLABEL_IDEMPOTENCY_TABLE": IDEMPOTENCY,
+        "AUTOLABEL_JOBS_QUEUE_URL": f"https://sqs.{REGION}.amazonaws.com/123456789012/{JOBS_QUEUE}",
         "AUTOLABEL_REGION": REGION,
         "AUTOLABEL_CACHE_DIR": str(tmp_path / "lambda-tmp"),
         "POWERTOOLS_TRACE_DISABLED": "true",

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from autolabel.app import datasets, models
 from autolabel.app.access import find_task
 from autolabel.app.review import MAX_RECEIVES
-from autolabel.domain.errors import NotFound, ValidationError
+from autolabel.domain.errors import Conflict, NotFound, ValidationError
 from autolabel.domain.models import Band, Input, InputState, ReviewItem, Task, TaskStatus, utcnow
 from autolabel.domain.progress import run_status
 from autolabel.domain.users import Actor, require_admin
@@ -74,6 +74,8 @@ def check_runnable(backends: Backends, actor: Actor, name: str) -> Task:
     """The task, if the caller may run it, its model exists and its dataset has inputs."""
     require_admin(actor, "run tasks")
     task = find_task(backends, name)
+    if task.status == TaskStatus.DELETING:
+        raise Conflict(f"task '{task.name}' is being deleted", {"task": task.id})
     models.package_of(backends, task.model_id)
     if not backends.records.list_inputs(task.dataset_id, limit=1).items:
         raise _empty_dataset(backends, task)

@@ -191,6 +191,9 @@ class DynamoRecordStore(RecordStore):
     def delete_task(self, task_id: str) -> None:
         tasks.delete_task(self.table, task_id)
 
+    def delete_task_records(self, task_id: str, limit: int) -> int:
+        return tasks.delete_task_records(self.table, task_id, limit)
+
     def change_reviewers(self, task_id: str, reviewers: Sequence[Reviewer]) -> Task:
         return review.change_reviewers(self.table, task_id, reviewers)
 
