@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,6 +78,32 @@ class Client:
 
     def delete(self, path: str) -> Reply:
         return self.request("DELETE", path)
+
+    def finished(self, reply: Reply, timeout_s: float = 60.0) -> dict[str, Any]:
+        """The job a 202 reply started, polled through ``GET /jobs/{id}`` until it finished."""
+        assert reply.status == 202, reply
+        assert reply.body["state"] in ("queued", "running", "succeeded", "failed"), reply
+        deadline = time.monotonic() + timeout_s
+        while True:
+            polled = self.get(f"/jobs/{reply.body['id']}")
+            assert polled.status == 200, polled
+            if polled.body["state"] in ("succeeded", "failed"):
+                job: dict[str, Any] = polled.body
+                return job
+            assert time.monotonic() < deadline, f"job still {polled.body['state']} after {timeout_s}s"
+            time.sleep(0.02)
+
+
+def download(url: str) -> bytes:
+    """A job's result by its URL: a file:// URI from the embedded blob store, or HTTP(S)."""
+    import urllib.parse
+    import urllib.request
+
+    if url.startswith("file://"):
+        return Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path)).read_bytes()
+    with urllib.request.urlopen(url, timeout=30) as response:
+        data: bytes = response.read()
+        return data
 
 
 @dataclass

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { enc, type DatasetVersion, type LabelType, type ModelSpec, type ReviewProgress, type Task, type TaskDetail } from "../api";
+import { enc, jobProgress, type LabelType, type ModelSpec, type ReviewProgress, type Task, type TaskDetail } from "../api";
 import { navigate, useLoad, useSession } from "../app";
 import { Dialog, ErrorMessage, Notice, Page, ProgressBar } from "../components/ui";
 
@@ -157,7 +157,10 @@ export function TasksPage() {
                             type="button"
                             onClick={() =>
                               act(async () => {
-                                const v = await api.post<DatasetVersion>(`/tasks/${enc(task.id)}/versions`);
+                                const job = await api.job("POST", `/tasks/${enc(task.id)}/versions`, {}, (running) =>
+                                  setNotice(`Creating a dataset version of '${task.name}': ${jobProgress(running)} annotations…`),
+                                );
+                                const v = job.result as { number: number; annotations: number; inputs: number };
                                 return `Dataset version ${v.number} of '${task.name}': ${v.annotations} annotations on ${v.inputs} inputs.`;
                               })
                             }
@@ -190,7 +193,10 @@ export function TasksPage() {
               const task = deleting as Task;
               setDeleting(null);
               void act(async () => {
-                await api.delete(`/tasks/${enc(task.id)}`);
+                await api.job("DELETE", `/tasks/${enc(task.id)}`, undefined, (running) => {
+                  setNotice(`Deleting '${task.name}': ${jobProgress(running)} records…`);
+                  rows.reload(); // the row says Deleting meanwhile
+                });
                 return `Task '${task.name}' deleted.`;
               });
             }}
