@@ -22,7 +22,6 @@ from constructs import Construct
 
 from infra.config import Config
 from infra.lambdas import (
-    ALARM_DELETE,
     ALARM_PUT,
     RECORDS_READ,
     RECORDS_WRITE,
@@ -67,13 +66,17 @@ class Api(Construct):
         )
         table, bucket = storage.table, storage.bucket
         self.handler.add_to_role_policy(table_statement(table.table_arn, RECORDS_READ + RECORDS_WRITE))
-        # Uploads and input deletion (datasets/), registered models (models/), dataset versions
-        # (versions/); presigned image URLs are signed with this role, so it reads the inputs.
+        # Uploads and input deletion (datasets/), registered models (models/), reading dataset
+        # versions (versions/: the run_job function writes and deletes them); presigned image
+        # URLs are signed with this role, so it reads the inputs.
         self.handler.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                resources=[bucket.arn_for_objects("datasets/*"), bucket.arn_for_objects("versions/*")],
+                resources=[bucket.arn_for_objects("datasets/*")],
             )
+        )
+        self.handler.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects("versions/*")])
         )
         self.handler.add_to_role_policy(
             iam.PolicyStatement(
@@ -84,7 +87,6 @@ class Api(Construct):
             iam.PolicyStatement(
                 actions=[
                     "sqs:CreateQueue",
-                    "sqs:DeleteQueue",
                     "sqs:GetQueueUrl",
                     "sqs:GetQueueAttributes",
                     "sqs:SendMessage",
@@ -94,8 +96,9 @@ class Api(Construct):
                 resources=[queue_arn(self, config.queue_prefix)],
             )
         )
-        # Tasks are created (queues and their alarms) and deleted (both) through the API.
-        self.handler.add_to_role_policy(alarm_statement(self, config.alarm_prefix, ALARM_PUT + ALARM_DELETE))
+        # Tasks are created (queues and their alarms) through the API; the run_job function
+        # deletes them (infra/jobs.py).
+        self.handler.add_to_role_policy(alarm_statement(self, config.alarm_prefix, ALARM_PUT))
         pipeline.state_machine.grant_start_execution(self.handler)
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
