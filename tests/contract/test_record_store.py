@@ -174,17 +174,10 @@ def test_a_task_s_records_are_deleted_in_bounded_steps_and_the_task_last(records
     for t in (task, kept):
         records.add_task_inputs(t.id, [i.id for i in inputs])
         records.commit_batch(t, [result(t, i.id, [("cat", 0.5), ("dog", 0.9)]) for i in inputs])
-    records.create_dataset_version(
-        DatasetVersion(
-            task_id=task.id,
-            number=1,
-            blob_key="versions/x/1.json",
-            sha256="0" * 64,
-            annotations=1,
-            inputs=1,
-            created_by="root",
-        )  # fmt: skip
+    stored = DatasetVersion(
+        task_id=task.id, number=1, blob_key="v/1.json", sha256="0" * 64, annotations=1, inputs=1, created_by="r"
     )
+    records.create_dataset_version(stored)
     steps = []
     while deleted := records.delete_task_records(task.id, 5):
         assert deleted <= 5
