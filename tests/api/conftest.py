@@ -138,7 +138,8 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 
 def add_inputs(world: World, dataset: str, prefix: str, count: int) -> list[Input]:
-    """Input records (no bytes needed: review reads records, not images)."""
+    """Input records (no bytes needed: review reads records, not images, and exports the size
+    recorded with them)."""
     data = world.backends.records.put_dataset(Dataset(id=ids.dataset_id(dataset), name=dataset))
     inputs = []
     for n in range(count):
@@ -152,6 +153,8 @@ def add_inputs(world: World, dataset: str, prefix: str, count: int) -> list[Inpu
                 source=f"{prefix}{n}.png",
                 sha256=digest,
                 size_bytes=1,
+                width=640,
+                height=480,
             )
         )
     world.backends.records.put_inputs(inputs)

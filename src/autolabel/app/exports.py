@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,14 +19,19 @@ from autolabel.exports.writer import unzip_files, write_export, zip_files
 from autolabel.ports import Backends
 
 Format = Literal["coco", "yolo"]
-Renderer = Callable[[Task, Sequence[ExportImage], Sequence[Annotation], bool], dict[str, str]]
+Renderer = Callable[[Task, Sequence[ExportImage], Sequence[Annotation], bool, datetime], dict[str, str]]
 
 
-def _coco(task: Task, images: Sequence[ExportImage], annotations: Sequence[Annotation], review: bool) -> dict[str, str]:
-    return {"coco.json": json.dumps(to_coco(task, images, annotations, include_review=review), indent=2)}
+def _coco(
+    task: Task, images: Sequence[ExportImage], annotations: Sequence[Annotation], review: bool, created: datetime
+) -> dict[str, str]:
+    document = to_coco(task, images, annotations, include_review=review, created_at=created)
+    return {"coco.json": json.dumps(document, indent=2)}
 
 
-def _yolo(task: Task, images: Sequence[ExportImage], annotations: Sequence[Annotation], review: bool) -> dict[str, str]:
+def _yolo(
+    task: Task, images: Sequence[ExportImage], annotations: Sequence[Annotation], review: bool, created: datetime
+) -> dict[str, str]:
     return to_yolo(task, images, annotations, include_review=review)
 
 
@@ -70,10 +76,16 @@ def export_image(backends: Backends, item: Input) -> ExportImage | None:
 
 
 def render(
-    task: Task, fmt: str, images: Sequence[ExportImage], annotations: Sequence[Annotation], include_review: bool
+    task: Task,
+    fmt: str,
+    images: Sequence[ExportImage],
+    annotations: Sequence[Annotation],
+    include_review: bool,
+    created: datetime,
 ) -> tuple[str, bytes, list[str]]:
-    """The export as one stored file: (its name, its bytes, the names of the files inside)."""
-    files = RENDERERS[fmt](task, images, annotations, include_review)
+    """The export as one stored file: (its name, its bytes, the names of the files inside).
+    ``created`` dates it, so that rendering the same export again gives the same bytes."""
+    files = RENDERERS[fmt](task, images, annotations, include_review, created)
     if list(files) == ["coco.json"]:
         return "coco.json", files["coco.json"].encode(), ["coco.json"]
     return f"{fmt}.zip", zip_files(files), sorted(files)

@@ -204,7 +204,7 @@ def run_job(backends: Backends, job_id: str, out_of_time: Callable[[], bool] = l
         job = started
     while not job.finished:
         try:
-            step = STEPS[job.kind](backends, job)
+            step = _clean_up(backends, job) if job.cursor.get("wrapped_up") else STEPS[job.kind](backends, job)
         except AutolabelError as error:
             step = job.advanced(state=JobState.FAILED, failure_reason=f"{type(error).__name__}: {error}")
         saved = _save(backends, step)
@@ -294,13 +294,20 @@ def _part_key(job: Job, what: str, number: int) -> str:
     return f"jobs/{job.id}/{what}/{number:06d}.json"
 
 
-def _clean_up(backends: Backends, job: Job) -> None:
-    """Remove the job's working files (by their known keys: no listing needed)."""
+def _wrap_up(job: Job, result: dict[str, Any], result_key: str | None = None) -> Job:
+    """The job's work is done: its result is recorded; the next step removes its working files
+    and marks it succeeded (apart, so that a repeat of the last chunk still finds them)."""
+    return job.advanced(result=result, result_key=result_key, cursor={**job.cursor, "wrapped_up": True})
+
+
+def _clean_up(backends: Backends, job: Job) -> Job:
+    """Remove the job's working files (by their known keys: no listing needed); it succeeded."""
     for page in range(int(job.cursor.get("pages", 0))):
         backends.blobs.delete(_page_key(job, page))
     for what in ("images", "annotations"):
         for number in range(int(job.cursor.get(what, 0))):
             backends.blobs.delete(_part_key(job, what, number))
+    return job.advanced(state=JobState.SUCCEEDED)
 
 
 def _walk_pages(
@@ -325,9 +332,10 @@ def _pages_done(job: Job) -> bool:
 # ---- annotations gathered in parts (exports and versions)
 
 
-def _gather_annotations(backends: Backends, job: Job, query: AnnotationQuery) -> Job:
+def _gather_annotations(backends: Backends, job: Job, query: AnnotationQuery, counted: bool) -> Job:
     """One page of the task's annotations into the next part; ``cursor.after`` is the store's
-    cursor, ``cursor.annotations`` the parts written, ``cursor.gathered`` set after the last."""
+    cursor, ``cursor.annotations`` the parts written, ``cursor.gathered`` set after the last.
+    ``counted``: whether the annotations are what the job's progress counts."""
     number = int(job.cursor.get("annotations", 0))
     page = backends.records.annotations(
         AnnotationQuery(
@@ -337,7 +345,7 @@ def _gather_annotations(backends: Backends, job: Job, query: AnnotationQuery) ->
     data = json.dumps([a.model_dump(mode="json") for a in page.items]).encode()
     backends.blobs.put(_part_key(job, "annotations", number), data, "application/json")
     return job.advanced(
-        done=job.done + len(page.items),
+        done=job.done + (len(page.items) if counted else 0),
         cursor={**job.cursor, "annotations": number + 1, "after": page.cursor, "gathered": page.cursor is None},
     )
 
@@ -372,43 +380,31 @@ def _export_step(backends: Backends, job: Job) -> Job:
         step = _walk_pages(backends, job, inputs_to_export, sizes)
         return step.model_copy(update={"cursor": {**step.cursor, "images": int(step.cursor.get("page", 0))}})
     if not job.cursor.get("gathered"):
-        return _gather_annotations(
-            backends, job, AnnotationQuery(task_id=task.id, statuses=exports.statuses(include_review))
-        )
+        # Progress counts the inputs (their sizes are the part that grows); annotations are
+        # gathered after, a page per chunk.
+        query = AnnotationQuery(task_id=task.id, statuses=exports.statuses(include_review))
+        return _gather_annotations(backends, job, query, counted=False)
     images = [
         ExportImage(*row)
         for number in range(int(job.cursor["pages"]))
         for row in json.loads(backends.blobs.get(_part_key(job, "images", number)))
     ]
     annotations = _gathered_annotations(backends, job)
-    name, data, files = exports.render(task, fmt, images, annotations, include_review)
+    name, data, files = exports.render(task, fmt, images, annotations, include_review, job.created_at)
     result_key = f"jobs/{job.id}/{name}"
     backends.blobs.put(result_key, data, "application/zip" if name.endswith(".zip") else "application/json")
-    _clean_up(backends, job)
-    return job.advanced(
-        state=JobState.SUCCEEDED,
-        result_key=result_key,
-        result={
-            "format": fmt,
-            "file": name,
-            "files": len(files),
-            "images": len(images),
-            "annotations": len(annotations),
-        },
-    )
+    result = {"format": fmt, "file": name, "files": len(files), "images": len(images), "annotations": len(annotations)}
+    return _wrap_up(job, result, result_key)
 
 
 def _version_step(backends: Backends, job: Job) -> Job:
     task = _task(backends, job)
     if not job.cursor.get("gathered"):
-        return _gather_annotations(backends, job, AnnotationQuery(task_id=task.id, statuses=[AnnotationStatus.SUCCESS]))
+        query = AnnotationQuery(task_id=task.id, statuses=[AnnotationStatus.SUCCESS])
+        return _gather_annotations(backends, job, query, counted=True)
     version = versions.record_version(backends, task, _gathered_annotations(backends, job), job.requested_by, job.id)
-    _clean_up(backends, job)
-    return job.advanced(
-        state=JobState.SUCCEEDED,
-        result_key=version.blob_key,
-        result={"number": version.number, "annotations": version.annotations, "inputs": version.inputs},
-    )
+    result = {"number": version.number, "annotations": version.annotations, "inputs": version.inputs}
+    return _wrap_up(job, result, version.blob_key)
 
 
 def _delete_step(backends: Backends, job: Job) -> Job:
@@ -418,7 +414,7 @@ def _delete_step(backends: Backends, job: Job) -> Job:
     try:
         task = _task(backends, job)
     except NotFound:
-        return job.advanced(state=JobState.SUCCEEDED, result={"deleted": job.task_id, "name": job.task_name})
+        return _wrap_up(job, {"deleted": job.task_id, "name": job.task_name})
     if phase == "queues":
         for reviewer in tasks.review_queue_holders(backends, task):
             backends.queues.delete_queue(queue_name(task.id, reviewer))
@@ -432,7 +428,7 @@ def _delete_step(backends: Backends, job: Job) -> Job:
         return job.advanced(done=job.done + deleted, cursor={"phase": "records" if deleted else "task"})
     with contextlib.suppress(NotFound):  # deleted by an earlier run of this step
         backends.records.delete_task(task.id)
-    return job.advanced(state=JobState.SUCCEEDED, result={"deleted": task.id, "name": task.name})
+    return _wrap_up(job, {"deleted": task.id, "name": task.name})
 
 
 def _rethreshold_step(backends: Backends, job: Job) -> Job:
@@ -458,15 +454,8 @@ def _rethreshold_step(backends: Backends, job: Job) -> Job:
         return step.model_copy(update={"result": {"review_items_created": made}})
     if job.total == 0:
         tasks.rethreshold_inputs(backends, task, [])  # nothing to re-route: store the thresholds alone
-    _clean_up(backends, job)
-    return job.advanced(
-        state=JobState.SUCCEEDED,
-        result={
-            **job.result,
-            "thresholds": job.params["thresholds"],
-            "concept_thresholds": job.params["concept_thresholds"],
-        },
-    )
+    thresholds = {"thresholds": job.params["thresholds"], "concept_thresholds": job.params["concept_thresholds"]}
+    return _wrap_up(job, {**job.result, **thresholds})
 
 
 def _bulk_accept_step(backends: Backends, job: Job) -> Job:
@@ -488,8 +477,7 @@ def _bulk_accept_step(backends: Backends, job: Job) -> Job:
     if not _pages_done(job):
         step = _walk_pages(backends, job, pending_items, accept)
         return step.model_copy(update={"result": outcomes})
-    _clean_up(backends, job)
-    return job.advanced(state=JobState.SUCCEEDED, result=outcomes)
+    return _wrap_up(job, outcomes)
 
 
 STEPS: dict[JobKind, Callable[[Backends, Job], Job]] = {
