@@ -19,7 +19,8 @@ from autolabel.domain.models import Box, Dataset, Input, InputKind, Prediction, 
 from autolabel.domain.routing import route_input
 from autolabel.domain.users import Actor
 from autolabel.ports import Backends, InputResult, queue_name
-from tests.aws.conftest import CLASSIFIER, CLASSIFIER_CONCEPTS, REGION, TABLE, Account
+from tests.aws.conftest import CLASSIFIER, CLASSIFIER_CONCEPTS, TABLE, Account
+from tests.contract.adapters import REGION
 
 OWNER = Actor.workspace_owner()
 INPUTS = 40
