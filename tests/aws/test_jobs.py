@@ -19,7 +19,7 @@ from autolabel.domain.models import Box, Dataset, Input, InputKind, Prediction, 
 from autolabel.domain.routing import route_input
 from autolabel.domain.users import Actor
 from autolabel.ports import Backends, InputResult, queue_name
-from tests.aws.conftest import CLASSIFIER, CLASSIFIER_CONCEPTS, TABLE, Account
+from tests.aws.conftest import CLASSIFIER, CLASSIFIER_CONCEPTS, JOBS_QUEUE, TABLE, Account, sqs_record
 from tests.contract.adapters import REGION
 
 OWNER = Actor.workspace_owner()
@@ -155,3 +155,50 @@ def test_a_delete_spans_invocations_and_leaves_nothing(account: Account, one_chu
     assert not [u for u in sqs.list_queues().get("QueueUrls", []) if task.id in u]
     assert len(backends.records.review_items(kept.id)) == INPUTS
     assert backends.queues.exists(queue_name(kept.id, "alice"))
+
+
+def test_a_crashing_worker_retries_then_fails_the_job_and_asking_again_resumes_it(
+    account: Account, one_chunk_per_invocation: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backends = account.world.backends
+    task = seeded_task(backends)
+    job = jobs.submit_delete(backends, OWNER, task.id)
+    worker = account.modules["run_job"].world.backends.records  # the function container's own store
+    real, chunks, broken = worker.delete_task_records, [], [False]
+
+    def drops_the_connection_while_broken(task_id: str, limit: int) -> int:
+        chunks.append(task_id)
+        if broken[0]:
+            raise RuntimeError("the connection dropped")
+        return int(real(task_id, limit))
+
+    monkeypatch.setattr(worker, "delete_task_records", drops_the_connection_while_broken)
+    sqs = clients.sqs(REGION)
+    url = sqs.get_queue_url(QueueName=JOBS_QUEUE)["QueueUrl"]
+    run_job = account.handler("run_job")
+
+    def deliver(receive_count: str) -> Any:
+        """The next message, delivered for the receive_count-th time (and taken off the queue:
+        the test plays SQS's redelivery itself)."""
+        (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        record = sqs_record(url, message)
+        record["attributes"]["ApproximateReceiveCount"] = receive_count
+        return run_job({"Records": [record]})
+
+    while not chunks:
+        deliver("1")  # the queues, the snapshots, the first chunk of records
+    broken[0] = True
+    with pytest.raises(RuntimeError):
+        deliver("1")  # an early delivery: the error goes back to SQS, the checkpoint stays
+    assert jobs.get_job(backends, OWNER, job.id).state == JobState.RUNNING
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"job_id": job.id}))  # SQS delivers it again…
+    deliver("3")  # …for the last time: the job fails with the reason instead of waiting in the DLQ
+    failed = jobs.get_job(backends, OWNER, job.id)
+    assert failed.state == JobState.FAILED and failed.failure_reason == "RuntimeError: the connection dropped"
+    assert backends.records.get_task(task.id).status == "Deleting"  # still there to resume from
+    broken[0] = False
+    again = jobs.submit_delete(backends, OWNER, task.id)
+    assert again.id == job.id
+    account.run_jobs()
+    assert jobs.get_job(backends, OWNER, job.id).state == JobState.SUCCEEDED and partition(task.id) == []
