@@ -54,16 +54,21 @@ def embedded(home: Path | None = None, serving: bool = False, models_dir: Path |
 
         run_in_background(backends, job_id)
 
+    job_store, job_launcher = SQLiteJobStore(database), ThreadJobLauncher(job_in_background)
     backends = Backends(
         records=SQLiteRecordStore(database),
         blobs=FileBlobStore(home / "blobs"),
         queues=SQLiteReviewQueues(database),
         launcher=ThreadRunLauncher(run_in_background),
-        jobs=SQLiteJobStore(database),
-        job_launcher=ThreadJobLauncher(job_in_background),
+        jobs=job_store,
+        job_launcher=job_launcher,
         users=SQLiteUserStore(database),
         models_dir=models_dir or shipped_models_dir(),
     )
+    if serving:
+        # A server that stopped mid-job left it queued or running, with its checkpoint: carry on.
+        for job_id in job_store.unfinished_job_ids():
+            job_launcher.launch(job_id)
     return backends
 
 

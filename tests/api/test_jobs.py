@@ -164,3 +164,16 @@ def test_a_delete_cut_short_leaves_nothing_behind(world: World, small_chunks: No
     assert not any(world.backends.queues.exists(queue_name(task.id, r)) for r in ("alice", "bob"))
     assert not world.backends.blobs.exists(version.blob_key)
     assert len(records.review_items(kept.id)) == 3 and world.backends.queues.exists(queue_name(kept.id, "alice"))
+
+
+def test_a_server_resumes_the_jobs_a_stopped_one_left(world: World, small_chunks: None) -> None:
+    from autolabel import bootstrap
+
+    task, _ = seed_task(world, scores=SCORES)
+    held = dataclasses.replace(world.backends, job_launcher=Held())
+    job = jobs.submit_export(held, ROOT, task.id, "yolo")
+    jobs.run_job(held, job.id, out_of_time=lambda: True)  # one chunk, then the server 'stopped'
+    assert world.backends.jobs.get_job(job.id).state == JobState.RUNNING
+    restarted = bootstrap.embedded(world.home, serving=True)
+    done = jobs.wait_until_finished(restarted, job.id)
+    assert done.state == JobState.SUCCEEDED and done.result["images"] == 23

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 
 from autolabel.domain.errors import Conflict, NotFound
-from autolabel.domain.jobs import Job
+from autolabel.domain.jobs import Job, JobState
 from autolabel.embedded.sqlite import SQLiteDatabase
 from autolabel.ports import JobLauncher, JobStore
 
@@ -52,6 +52,14 @@ class SQLiteJobStore(JobStore):
         if changed == 0:
             self.get_job(job.id)  # NotFound for an unknown job
             raise Conflict(f"job {job.id} was saved by another worker", {"job_id": job.id})
+
+    def unfinished_job_ids(self) -> list[str]:
+        """Jobs queued or running: what a server that stopped left, for the next one to resume."""
+        rows = self.database.read().execute(
+            "SELECT id FROM jobs WHERE json_extract(body, '$.state') IN (?, ?) ORDER BY rowid",
+            (JobState.QUEUED.value, JobState.RUNNING.value),
+        )
+        return [row[0] for row in rows]
 
 
 class ThreadJobLauncher(JobLauncher):
