@@ -5,7 +5,7 @@ with the task) and how many chunks, requests and seconds doing it takes, for a t
     python -m bench.jobs --inputs 2000
 
 Seconds are moto's in-process time on this machine, not AWS's; the request counts are what a
-deployment would make. Saves bench/results/jobs.json."""
+deployment would make. Saves bench/results/jobs-<N>.json."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def main() -> None:
         report = measure(args.inputs, REGION)
     print(json.dumps(report, indent=2))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "jobs.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"jobs-{args.inputs}.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
 def measure(count: int, region: str) -> dict[str, Any]:
