@@ -329,8 +329,15 @@ class RecordStore(ABC):
         """Re-apply routing for inputs whose review is not decided (rethreshold).
 
         Model annotations of those inputs are replaced, pending review items are updated or
-        removed, new ones are created; counters are recomputed. Returns the new review items.
+        removed, new ones are created. Returns the new review items. The counters follow after
+        ``recount``: a rethreshold job re-routes a page of inputs per chunk, and recounting the
+        whole task per page would make it quadratic.
         """
+
+    @abstractmethod
+    def recount(self, task_id: str) -> None:
+        """Bring the task's counters up to date with its records after ``replace_routing`` (a
+        store that counts from its records as it reads them has nothing to do)."""
 
     # dataset versions
     @abstractmethod

@@ -473,6 +473,7 @@ def test_replace_routing_keeps_decisions(records: RecordStore) -> None:
     items = {i.input_id: i for i in records.review_items(task.id)}
     assert set(items) == {inputs[0].id, inputs[2].id}  # input 1's pending item is gone
     assert items[inputs[0].id].state == ReviewState.DECIDED
+    records.recount(task.id)
     counts = records.counts(task.id)
     assert counts.labeled_by == {"det@1": 1, decided_item.reviewer: 1}
     assert counts.awaiting_review == 1

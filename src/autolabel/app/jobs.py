@@ -454,6 +454,7 @@ def _rethreshold_step(backends: Backends, job: Job) -> Job:
         return step.model_copy(update={"result": {"review_items_created": made}})
     if job.total == 0:
         tasks.rethreshold_inputs(backends, task, [])  # nothing to re-route: store the thresholds alone
+    backends.records.recount(task.id)  # once, after every page
     thresholds = {"thresholds": job.params["thresholds"], "concept_thresholds": job.params["concept_thresholds"]}
     return _wrap_up(job, {**job.result, **thresholds})
 

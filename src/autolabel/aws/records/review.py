@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from autolabel.aws.errors import code_of
 from autolabel.aws.records.codecs import Item, N, S, encode_predictions, number, predictions_of, read_review_item, text
-from autolabel.aws.records.counters import annotation_delta, counter_update, counts_item, merge, recount
+from autolabel.aws.records.counters import annotation_delta, counter_update, counts_item, merge
 from autolabel.aws.records.keys import (
     COUNTS,
     META,
@@ -182,8 +182,6 @@ def replace_routing(table: Table, task: Task, routed: Sequence[RoutedInput]) -> 
         UpdateExpression="SET review_seq = :n",
         ExpressionAttributeValues={":n": N(next_seq)},
     )
-    # Rethreshold touches many inputs at once; counting afresh beats tracking every delta.
-    recount(table, task.id)
     return created
 
 

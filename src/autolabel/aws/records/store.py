@@ -309,6 +309,11 @@ class DynamoRecordStore(RecordStore):
     def replace_routing(self, task: Task, routed: Sequence[RoutedInput]) -> list[ReviewItem]:
         return review.replace_routing(self.table, task, routed)
 
+    def recount(self, task_id: str) -> None:
+        # Rethreshold changes bands, annotations and review items of many inputs: counting
+        # afresh, once per job, beats tracking every delta.
+        recount(self.table, task_id)
+
     # ------------------------------------------------------------------ edits and versions
 
     def put_annotations(self, annotations: Sequence[Annotation]) -> None:
