@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck synth bench bench-api openapi serve web clean
+.PHONY: demo test lint typecheck synth bench bench-api openapi serve web clean smoke-aws
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11+)"; exit 1; }
@@ -41,7 +41,7 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
-LINTED  := src tests bench functions infra layers
+LINTED  := src tests bench functions infra layers scripts
 
 # Every handler is a module named `handler`, so mypy checks each on its own.
 typecheck: $(STAMP)
@@ -88,6 +88,11 @@ bench-api: $(STAMP)
 openapi: $(STAMP) $(WEB_DEPS)
 	$(BIN)/python -m autolabel.api.openapi
 	cd web && npm run --silent generate
+
+# After `cdk deploy` and `python -m autolabel.publish`, with the account's credentials (never in
+# CI): the whole flow against the deployed stack, PASS/FAIL per step. SMOKE_ARGS="--stack X --region Y".
+smoke-aws: $(STAMP)
+	$(BIN)/python scripts/smoke_aws.py $(SMOKE_ARGS)
 
 serve: $(STAMP) web
 	AUTOLABEL_HOME=$${AUTOLABEL_HOME:-.autolabel} $(BIN)/autolabel serve

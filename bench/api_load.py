@@ -30,12 +30,13 @@ from typing import Any
 
 from autolabel import bootstrap
 from autolabel.app import tasks, users
+from autolabel.app.review import queue_of
 from autolabel.app.runs.lifecycle import enqueue_review_items
 from autolabel.domain import ids
 from autolabel.domain.models import Box, Dataset, Input, InputKind, Prediction, Reviewer, ReviewState, Thresholds
 from autolabel.domain.routing import route_input
 from autolabel.domain.users import Actor, Role
-from autolabel.ports import AnnotationQuery, InputResult, queue_name
+from autolabel.ports import AnnotationQuery, InputResult
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEED_CHUNK = 1000
@@ -246,8 +247,9 @@ def verify(home: Path, task_id: str, logs: dict[str, ReviewerLog]) -> list[str]:
     if off:
         problems.append(f"{len(off)} decided item(s) without exactly one decision's annotations")
     pending = [i for i in items if i.state == ReviewState.PENDING]
-    depth = sum(queues.depth(queue_name(task_id, name)) for name in logs)
-    dead = sum(len(queues.dead_letters(queue_name(task_id, name))) for name in logs)
+    task = records.get_task(task_id)
+    depth = sum(queues.depth(queue_of(backends, task, name)) for name in logs)
+    dead = sum(len(queues.dead_letters(queue_of(backends, task, name))) for name in logs)
     if depth != len(pending) or dead:
         problems.append(f"lost items: {len(pending)} undecided but {depth} queued and {dead} dead-lettered")
     return problems

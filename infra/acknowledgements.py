@@ -161,6 +161,12 @@ def acknowledge(stack: AutolabelStack) -> None:
             f"AwsSolutions-IAM5[Resource::{executions}{suffix}]",
             "A Distributed Map starts and stops its own child executions (CDK's grant, scoped to this machine).",
         )
+    ack(
+        stack.api.handler.role,  # type: ignore[arg-type]
+        f"AwsSolutions-IAM5[Resource::{executions}:*]",
+        "DescribeExecution on this machine's executions: before starting run n of a task the API checks that run "
+        "n-1 is not still running (autolabel.aws.executions); execution names are only known at run time.",
+    )
     if stack.site is not None and stack.site_deployment is not None:
         _acknowledge_site(stack)
     notifications = stack.node.try_find_child("BucketNotificationsHandler050a0587b7544547bf325f094a3db834")

@@ -27,6 +27,7 @@ from infra.lambdas import (
     RECORDS_WRITE,
     alarm_statement,
     function,
+    list_statement,
     queue_arn,
     table_statement,
 )
@@ -62,13 +63,14 @@ class Api(Construct):
                 "AUTOLABEL_AUTH": "jwt",  # API Gateway has verified the caller's Cognito token
             },
             timeout_s=29,
+            reserved_concurrency=config.api_reserved_concurrency,
             description="HTTP API entry point",
         )
         table, bucket = storage.table, storage.bucket
         self.handler.add_to_role_policy(table_statement(table.table_arn, RECORDS_READ + RECORDS_WRITE))
         # Uploads and input deletion (datasets/), registered models (models/), reading dataset
-        # versions (versions/: the run_job function writes and deletes them); presigned image
-        # URLs are signed with this role, so it reads the inputs.
+        # versions (versions/: the run_job function writes and deletes them); presigned URLs of
+        # images and of job results (jobs/) are signed with this role, so it reads them.
         self.handler.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
@@ -76,13 +78,17 @@ class Api(Construct):
             )
         )
         self.handler.add_to_role_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects("versions/*")])
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects("versions/*"), bucket.arn_for_objects("jobs/*")],
+            )
         )
         self.handler.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:PutObject"], resources=[bucket.arn_for_objects("models/*")]
             )
         )
+        self.handler.add_to_role_policy(list_statement(bucket, ["datasets/", "models/", "versions/", "jobs/"]))
         self.handler.add_to_role_policy(
             iam.PolicyStatement(
                 actions=[
@@ -100,6 +106,9 @@ class Api(Construct):
         # deletes them (infra/jobs.py).
         self.handler.add_to_role_policy(alarm_statement(self, config.alarm_prefix, ALARM_PUT))
         pipeline.state_machine.grant_start_execution(self.handler)
+        # Before starting run n, the API checks that run n-1's execution is not still running
+        # (autolabel.aws.executions); scoped to this machine's executions.
+        pipeline.state_machine.grant_execution(self.handler, "states:DescribeExecution")
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
         )
@@ -126,7 +135,9 @@ class Api(Construct):
             )
         self.client = self.user_pool.add_client(
             "Clients",
-            auth_flows=cognito.AuthFlow(user_srp=True),
+            # SRP for people's scripts; ADMIN_USER_PASSWORD_AUTH needs AWS credentials allowed
+            # cognito-idp:AdminInitiateAuth (the deployer's: `make smoke-aws` signs in with it).
+            auth_flows=cognito.AuthFlow(user_srp=True, admin_user_password=True),
             generate_secret=False,  # browsers and scripts cannot keep a secret
             prevent_user_existence_errors=True,
             id_token_validity=Duration.hours(1),

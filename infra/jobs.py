@@ -26,6 +26,7 @@ from infra.lambdas import (
     RECORDS_WRITE,
     alarm_statement,
     function,
+    list_statement,
     queue_arn,
     table_statement,
 )
@@ -43,7 +44,6 @@ class Jobs(Construct):
     def __init__(self, scope: Construct, id: str, config: Config, storage: Storage, pipeline: Pipeline) -> None:
         super().__init__(scope, id)
         bucket, table = storage.bucket, storage.table
-        self.bucket = bucket
         self.dlq = sqs.Queue(
             self,
             "JobsDLQ",
@@ -85,6 +85,8 @@ class Jobs(Construct):
         self.function.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects("datasets/*")])
         )
+        # A missing key is then NotFound, not AccessDenied (S3's rule without s3:ListBucket).
+        self.function.add_to_role_policy(list_statement(bucket, ["jobs/", "versions/", "datasets/"]))
         # Review queues: deleted with their task; rethreshold sends new items (healing a
         # deleted queue and its alarm); bulk accept deletes an accepted item's lease.
         self.function.add_to_role_policy(
@@ -98,9 +100,7 @@ class Jobs(Construct):
         self.queue.grant_send_messages(self.function)
 
     def grant_submit(self, submitter: lambda_.Function) -> None:
-        """The API stores jobs, puts them on the queue and presigns their results' URLs."""
+        """The API stores jobs and puts them on the queue (it reads jobs/ to presign results'
+        URLs: infra/api.py, with its other reads)."""
         submitter.add_environment("AUTOLABEL_JOBS_QUEUE_URL", self.queue.queue_url)
         self.queue.grant_send_messages(submitter)
-        submitter.add_to_role_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.bucket.arn_for_objects("jobs/*")])
-        )

@@ -9,6 +9,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import ROOT
@@ -24,6 +25,7 @@ def function(
     environment: dict[str, str],
     memory_mb: int = 512,
     timeout_s: int = 60,
+    reserved_concurrency: int = 0,
     description: str,
 ) -> lambda_.Function:
     log_group = logs.LogGroup(
@@ -45,6 +47,8 @@ def function(
         layers=list(layers),
         memory_size=memory_mb,
         timeout=Duration.seconds(timeout_s),
+        # Reserved: guaranteed to this function and its cap (infra/config.py); 0: the shared pool.
+        reserved_concurrent_executions=reserved_concurrency or None,
         tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group,
         role=role,
@@ -65,6 +69,17 @@ def snake(name: str) -> str:
 def table_statement(table_arn: str, actions: Sequence[str]) -> iam.PolicyStatement:
     return iam.PolicyStatement(
         actions=[f"dynamodb:{a}" for a in actions], resources=[table_arn, f"{table_arn}/index/*"]
+    )
+
+
+def list_statement(bucket: s3.IBucket, prefixes: Sequence[str]) -> iam.PolicyStatement:
+    """s3:ListBucket under the prefixes a function reads. Without it S3 answers a HeadObject or
+    GetObject of a missing key with 403, not 404, so existence checks (an upload's content key,
+    a model's file) would fail instead of answering "no"."""
+    return iam.PolicyStatement(
+        actions=["s3:ListBucket"],
+        resources=[bucket.bucket_arn],
+        conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
     )
 
 

@@ -2,7 +2,7 @@
 
 Start → Distributed Map (ItemReader over the run's manifest in S3, ItemBatcher, MaxConcurrency,
 retries, ToleratedFailurePercentage) → Finalize; a Catch on each step marks the task Failed
-with the error. Executions are started with name = task id (``autolabel.aws.executions``).
+with the error. Each run is one execution named ``<task id>-run-<n>`` (``autolabel.aws.executions``).
 """
 
 from __future__ import annotations
@@ -26,24 +26,31 @@ from infra.lambdas import (
     RECORDS_WRITE,
     alarm_statement,
     function,
+    list_statement,
     queue_arn,
     table_statement,
 )
 from infra.monitoring import Alerts
 from infra.storage import Storage
 
-# Errors worth retrying: Lambda's own transient failures, and throttling that outlasted
-# botocore's retries inside the function. Domain errors (NotFound, ValidationError) are not.
+# Errors worth retrying, as Step Functions names them. A function's own error is named by its
+# exception class (errorType): Throttled (autolabel.aws.errors: throttling that outlasted
+# botocore's retries, or batch items DynamoDB left unprocessed), Contended (an optimistic write
+# that kept losing to other writers) and powertools' IdempotencyAlreadyInProgressError (a batch
+# retried while its first attempt still runs). Domain errors (NotFound, ValidationError) are not.
 TRANSIENT = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "TransactionConflictException",
-    "States.Timeout",
+    "Throttled",
+    "Contended",
+    "IdempotencyAlreadyInProgressError",
 ]
+# A function that timed out or ran out of memory: once more, in case a cold start or a slow
+# dependency was the cause, but not four times over.
+CRASHED = ["Sandbox.Timedout", "Lambda.Unknown"]
 
 
 class Pipeline(Construct):
@@ -93,6 +100,7 @@ class Pipeline(Construct):
             environment=self.environment,
             memory_mb=config.inference_memory_mb,
             timeout_s=config.inference_timeout_s,
+            reserved_concurrency=config.inference_reserved_concurrency,
             description="Infers, routes and records one batch of a run",
         )
         self.infer.add_to_role_policy(table_statement(table.table_arn, RECORDS_READ + RECORDS_WRITE))
@@ -107,6 +115,7 @@ class Pipeline(Construct):
                 resources=[bucket.arn_for_objects("datasets/*"), bucket.arn_for_objects("models/*")],
             )
         )
+        self.infer.add_to_role_policy(list_statement(bucket, ["datasets/", "models/"]))
         self.infer.add_to_role_policy(iam.PolicyStatement(actions=QUEUE_SEND, resources=[queues]))
         self.infer.add_to_role_policy(alarm_statement(self, config.alarm_prefix, ALARM_PUT))
 
@@ -124,13 +133,20 @@ class Pipeline(Construct):
 
         self.state_machine = self._state_machine(config, storage)
 
-    def _invoke(self, id: str, fn: lambda_.IFunction, payload: dict[str, object] | None = None) -> tasks.LambdaInvoke:
+    def _invoke(
+        self,
+        id: str,
+        fn: lambda_.IFunction,
+        payload: dict[str, object] | None = None,
+        result_path: str | None = None,
+    ) -> tasks.LambdaInvoke:
         invoke = tasks.LambdaInvoke(
             self,
             id,
             lambda_function=fn,
             payload=sfn.TaskInput.from_object(payload) if payload else None,
             payload_response_only=True,
+            result_path=result_path,
             retry_on_service_exceptions=False,  # the explicit policy below covers them
         )
         invoke.add_retry(
@@ -138,7 +154,11 @@ class Pipeline(Construct):
             interval=Duration.seconds(2),
             backoff_rate=2.0,
             max_attempts=4,
+            max_delay=Duration.seconds(30),
             jitter_strategy=sfn.JitterType.FULL,
+        )
+        invoke.add_retry(
+            errors=CRASHED, interval=Duration.seconds(5), max_attempts=1, jitter_strategy=sfn.JitterType.FULL
         )
         return invoke
 
@@ -147,7 +167,11 @@ class Pipeline(Construct):
             "MarkFailed",
             self.finalize,
             {"task_id": sfn.JsonPath.string_at("$.task_id"), "error": sfn.JsonPath.object_at("$.error")},
-        ).next(sfn.Fail(self, "RunFailed", cause_path="$.error.Cause", error_path="$.error.Error"))
+            # The state keeps $.error (finalize's output is dropped), so the execution fails with
+            # the run's real error and cause, not States.Runtime for a path that is gone.
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        mark_failed.next(sfn.Fail(self, "RunFailed", cause_path="$.error.Cause", error_path="$.error.Error"))
 
         start = self._invoke("Start", self.start, {"task_id": sfn.JsonPath.string_at("$.task_id")})
         start.add_catch(mark_failed, result_path="$.error")
@@ -182,7 +206,7 @@ class Pipeline(Construct):
             definition_body=sfn.DefinitionBody.from_chainable(start.next(fan_out).next(finalize)),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-            comment="One execution per task run, named after the task id",
+            comment="One execution per task run, named <task id>-run-<n>",
         )
 
     def _layer(self, layers_dir: Path, name: str, description: str) -> lambda_.LayerVersion:

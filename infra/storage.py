@@ -47,6 +47,10 @@ class Storage(Construct):
                 # Run manifests are temporary: a run reads its manifest within its lifetime.
                 s3.LifecycleRule(id="manifests", prefix="runs/", expiration=Duration.days(7)),
                 s3.LifecycleRule(id="exports", prefix="exports/", expiration=Duration.days(30)),
+                # Labelled uploads live on in the dataset; the originals are not needed for long.
+                s3.LifecycleRule(
+                    id="uploads", prefix=config.upload_prefix, expiration=Duration.days(config.upload_expiry_days)
+                ),
                 s3.LifecycleRule(id="old-versions", noncurrent_version_expiration=Duration.days(30)),
                 s3.LifecycleRule(id="multipart", abort_incomplete_multipart_upload_after=Duration.days(1)),
             ],

@@ -29,7 +29,7 @@ inference = BatchInference(world.backends, world.settings.intra_op_threads)
 # retry) returns the stored outcome instead of running the model again; the store's
 # conditional writes would record nothing twice anyway, this saves the compute.
 idempotency = IdempotencyConfig(event_key_jmespath="[task_id, input_ids]", expires_after_seconds=24 * 3600)
-persistence = DynamoDBPersistenceLayer(table_name=world.settings.idempotency_table)
+persistence = DynamoDBPersistenceLayer(table_name=world.settings.idempotency_table, boto3_session=world.boto3_session())
 
 
 class Item(BaseModel):

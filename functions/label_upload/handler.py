@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from autolabel import bootstrap
 from autolabel.app.runs.inference import BatchInference
 from autolabel.app.runs.uploads import UploadOutcome, label_upload
-from autolabel.domain.errors import ValidationError
+from autolabel.domain.errors import NotFound, ValidationError
 
 logger = Logger()
 tracer = Tracer()
@@ -33,7 +33,7 @@ inference = BatchInference(world.backends, world.settings.intra_op_threads)
 # EventBridge and SQS both deliver at least once: the event id keys the work, so a duplicate
 # returns the first outcome. The store's conditions would prevent duplicates regardless.
 idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=24 * 3600)
-persistence = DynamoDBPersistenceLayer(table_name=world.settings.idempotency_table)
+persistence = DynamoDBPersistenceLayer(table_name=world.settings.idempotency_table, boto3_session=world.boto3_session())
 
 
 class UploadRecord(SqsRecordModel):
@@ -44,6 +44,7 @@ class Upload(BaseModel):
     event_id: str
     bucket: str
     key: str
+    size: int | None = None  # from the event; without it label_upload asks S3 (HeadObject)
 
 
 processor = BatchProcessor(event_type=EventType.SQS, model=UploadRecord)
@@ -72,21 +73,37 @@ def label(upload: Upload) -> UploadOutcome:
         return UploadOutcome(key=upload.key, ignored="not under <upload prefix>/<dataset>/")
     dataset, filename = target
     try:
-        return label_upload(world.backends, inference, upload.key, dataset, filename)
+        return label_upload(
+            world.backends,
+            inference,
+            upload.key,
+            dataset,
+            filename,
+            size=upload.size,
+            max_bytes=world.settings.upload_max_bytes,
+        )
     except ValidationError as exc:
-        # Not an image by its name, or a name S3 allows and autolabel does not: retrying cannot
-        # help, so it is reported and dropped rather than looping into the DLQ.
+        # A dataset or file name S3 allows and autolabel does not: retrying cannot help, so it
+        # is reported and dropped rather than looping into the DLQ.
         return UploadOutcome(key=upload.key, ignored=exc.message)
+    except NotFound:
+        # Deleted (or expired) before it was labelled: no retry can bring it back.
+        return UploadOutcome(key=upload.key, ignored="the object is no longer in the bucket")
 
 
 def record_handler(record: UploadRecord) -> UploadOutcome:
     event: S3EventNotificationEventBridgeModel = record.body
-    upload = Upload(event_id=event.id, bucket=event.detail.bucket.name, key=event.detail.object.key)
+    found = event.detail.object
+    size = None if found.size is None else int(found.size)
+    upload = Upload(event_id=event.id, bucket=event.detail.bucket.name, key=found.key, size=size)
     result: UploadOutcome = label(upload=upload)
     if result.ignored is not None:
         logger.warning("upload ignored", extra=result.model_dump())
         metrics.add_metric(name="UploadsIgnored", unit=MetricUnit.Count, value=1)
     else:
+        if result.refused is not None:
+            logger.warning("upload refused", extra=result.model_dump())
+            metrics.add_metric(name="UploadsRefused", unit=MetricUnit.Count, value=1)
         for outcome in result.tasks:
             metrics.add_metric(name="InputsProcessed", unit=MetricUnit.Count, value=outcome.processed)
             metrics.add_metric(name="InputsFailed", unit=MetricUnit.Count, value=outcome.failed)

@@ -22,6 +22,7 @@ from autolabel.ports import Backends
 
 if TYPE_CHECKING:
     # Installed with the [aws] extra only: the embedded world never imports it.
+    from autolabel.aws.clients import AccessKey, Session
     from autolabel.aws.settings import Settings
 
 
@@ -76,6 +77,13 @@ def embedded(home: Path | None = None, serving: bool = False, models_dir: Path |
 class AwsWorld:
     backends: Backends
     settings: Settings
+    credentials: AccessKey | None = None  # None: the function's role (boto3's chain)
+
+    def boto3_session(self) -> Session:
+        """For libraries that make their own clients (powertools' idempotency store)."""
+        from autolabel.aws import clients
+
+        return clients.session(self.settings.region, self.credentials)
 
 
 @cache
@@ -86,7 +94,7 @@ def aws() -> AwsWorld:
     return aws_world(Settings())
 
 
-def aws_world(settings: Settings) -> AwsWorld:
+def aws_world(settings: Settings, credentials: AccessKey | None = None) -> AwsWorld:
     from autolabel.aws import clients
     from autolabel.aws.alarms import DeadLetterAlarms
     from autolabel.aws.blobs import S3BlobStore
@@ -95,21 +103,21 @@ def aws_world(settings: Settings) -> AwsWorld:
     from autolabel.aws.queues import SQSReviewQueues
     from autolabel.aws.records import DynamoRecordStore
 
-    s = settings
+    s, keys = settings, credentials
     backends = Backends(
-        records=DynamoRecordStore(clients.dynamodb(s.region), s.table),
-        blobs=S3BlobStore(clients.s3(s.region), s.bucket, cache_dir=s.cache_dir),
+        records=DynamoRecordStore(clients.dynamodb(s.region, keys), s.table),
+        blobs=S3BlobStore(clients.s3(s.region, keys), s.bucket, cache_dir=s.cache_dir),
         queues=SQSReviewQueues(
-            clients.sqs(s.region),
-            prefix=s.queue_prefix,
-            alarms=DeadLetterAlarms(clients.lazy_cloudwatch(s.region), s.alarm_prefix, s.alarm_action),
+            clients.sqs(s.region, keys),
+            alarms=DeadLetterAlarms(clients.lazy_cloudwatch(s.region, keys), s.alarm_prefix, s.alarm_action),
         ),
-        launcher=StepFunctionsRunLauncher(clients.lazy_stepfunctions(s.region), s.state_machine_arn),
-        jobs=DynamoJobStore(clients.dynamodb(s.region), s.table),
-        job_launcher=SQSJobLauncher(clients.sqs(s.region), s.jobs_queue_url),
+        launcher=StepFunctionsRunLauncher(clients.lazy_stepfunctions(s.region, keys), s.state_machine_arn),
+        jobs=DynamoJobStore(clients.dynamodb(s.region, keys), s.table),
+        job_launcher=SQSJobLauncher(clients.sqs(s.region, keys), s.jobs_queue_url),
+        queue_prefix=s.queue_prefix,
         models_dir=s.models_dir,
     )
-    return AwsWorld(backends, s)
+    return AwsWorld(backends, s, keys)
 
 
 def on_aws() -> bool:

@@ -340,7 +340,8 @@ def print_summary(summary: TaskSummary) -> None:
     table.add_row("labeled by", ", ".join(f"{k}: {v}" for k, v in summary.labeled_by.items()) or "—")
     table.add_row("queue depth", ", ".join(f"{k}: {v}" for k, v in summary.queue_depth.items()) or "—")
     if any(summary.dead_letters.values()):
-        table.add_row("dead letters", ", ".join(f"{k}: {v}" for k, v in summary.dead_letters.items()))
+        dead = ", ".join(f"{k}: {v}" for k, v in summary.dead_letters.items())
+        table.add_row("dead letters", f"{dead} (`autolabel review redrive --task {summary.task_id}` moves them back)")
     console.print(table)
 
 
@@ -539,6 +540,20 @@ def review_bulk_accept(
         f"accepted {result['accepted']} item(s); {result['skipped_below_score']} below {min_score} "
         f"and {result['skipped_decided_meanwhile']} already decided left as they were"
     )
+
+
+@review_app.command("redrive")
+@handle_errors
+def review_redrive(
+    task: Annotated[str, typer.Option("--task", help="Task name or id.")], as_json: JsonOpt = False
+) -> None:
+    """Move the task's dead-lettered items (leases that lapsed too often) back to their reviewers."""
+    report = review.redrive(workspace(), OWNER, task)
+    if as_json:
+        emit_json(report)
+        return
+    shares = ", ".join(f"{name}: {n}" for name, n in report.by_reviewer.items() if n)
+    console.print(f"moved {report.moved} item(s) back to their reviewers' queues" + (f" ({shares})" if shares else ""))
 
 
 # ---------------------------------------------------------------------- export

@@ -69,6 +69,10 @@ class BlobStore(ABC):
     def exists(self, key: str) -> bool: ...
 
     @abstractmethod
+    def size(self, key: str) -> int:
+        """The blob's length in bytes, without reading it. NotFound for a missing key."""
+
+    @abstractmethod
     def delete(self, key: str) -> None:
         """Remove ``key``; deleting a missing key is not an error (as on S3)."""
 
@@ -132,11 +136,10 @@ class ReviewQueues(ABC):
     @abstractmethod
     def dead_letters(self, queue: str) -> list[QueueMessage]: ...
 
-
-def queue_name(task_id: str, reviewer: str) -> str:
-    """SQS queue names allow [A-Za-z0-9_-], up to 80 characters."""
-    safe = re.sub(r"[^A-Za-z0-9_-]", "-", reviewer)[:40]
-    return f"al-{task_id}-{safe}"[:80]
+    @abstractmethod
+    def redrive(self, queue: str) -> int:
+        """Move every message of the queue's dead-letter queue back into the queue as a new
+        message (receive count 0, visible at once); how many moved. NotFound for a missing queue."""
 
 
 # --------------------------------------------------------------------------- records
@@ -381,9 +384,9 @@ class RunLauncher(ABC):
     execution on AWS. The run itself is ``autolabel.app.runs``' lifecycle either way."""
 
     @abstractmethod
-    def launch(self, task_id: str) -> None:
-        """Start the run and return at once; a run of the task already in flight is left alone
-        (or, where the launcher can tell, refused with Conflict)."""
+    def launch(self, task_id: str, run: int) -> None:
+        """Start the task's ``run``-th run and return at once. Refused with Conflict while the
+        task's previous run is in flight; launching the same run twice starts it once."""
 
 
 # --------------------------------------------------------------------------- jobs
@@ -429,6 +432,9 @@ class Backends:
     launcher: RunLauncher
     jobs: JobStore
     job_launcher: JobLauncher
+    # Every review queue's name starts with it (domain.queues): on AWS the stack's prefix, which
+    # its IAM policies grant; a workspace's queues live in its own database and need none.
+    queue_prefix: str = ""
     # None where another system identifies callers (Cognito JWTs on AWS).
     users: UserStore | None = None
     # The folder of shipped models (model.onnx + spec.json per folder); None where models are

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from autolabel.app import jobs
+from autolabel.app.review import queue_of
 from autolabel.domain.jobs import Job, JobKind, JobState
 from autolabel.domain.models import ReviewState
 from autolabel.domain.users import Actor
-from autolabel.ports import Backends, JobLauncher, JobStore, queue_name
+from autolabel.ports import Backends, JobLauncher, JobStore
 from tests.api.conftest import World, download, seed_task
 
 ROOT = Actor.workspace_owner()
@@ -161,9 +162,11 @@ def test_a_delete_cut_short_leaves_nothing_behind(world: World, small_chunks: No
     assert cut.state == JobState.SUCCEEDED and cut.result == {"deleted": task.id, "name": "t"}
     assert records.find_task("t") is None and records.task_inputs(task.id) == []
     assert records.review_items(task.id) == [] and records.predictions(task.id) == []
-    assert not any(world.backends.queues.exists(queue_name(task.id, r)) for r in ("alice", "bob"))
+    assert not any(world.backends.queues.exists(queue_of(world.backends, task, r)) for r in ("alice", "bob"))
     assert not world.backends.blobs.exists(version.blob_key)
-    assert len(records.review_items(kept.id)) == 3 and world.backends.queues.exists(queue_name(kept.id, "alice"))
+    assert len(records.review_items(kept.id)) == 3 and world.backends.queues.exists(
+        queue_of(world.backends, kept, "alice")
+    )
 
 
 def test_a_server_resumes_the_jobs_a_stopped_one_left(world: World, small_chunks: None) -> None:

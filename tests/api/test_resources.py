@@ -10,9 +10,10 @@ import threading
 
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.models import shipped_models_dir
+from autolabel.app.review import queue_of
 from autolabel.domain.models import ReviewState
 from autolabel.exports.writer import unzip_files
-from autolabel.ports import AnnotationQuery, queue_name
+from autolabel.ports import AnnotationQuery
 from tests.api.conftest import Client, Reply, Served, World, download, record_run, seed_task, snapshot
 from tests.conftest import sample
 
@@ -107,7 +108,7 @@ def test_task_detail_and_delete_with_queues(world: World) -> None:
     assert root.get("/tasks/t").body == detail  # by name too
     renamed = root.patch(f"/tasks/{task.id}", {"name": "renamed"})
     assert renamed.status == 200 and root.get("/tasks/renamed").status == 200
-    queues = [queue_name(task.id, r) for r in ("alice", "bob")]
+    queues = [queue_of(world.backends, task, r) for r in ("alice", "bob")]
     assert all(world.backends.queues.exists(q) for q in queues)
     deleted = root.finished(root.delete(f"/tasks/{task.id}"))
     assert deleted["state"] == "succeeded" and deleted["result"] == {"deleted": task.id, "name": "renamed"}

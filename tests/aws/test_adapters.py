@@ -259,9 +259,9 @@ def test_conditional_failure_becomes_conflict(meter: RequestMeter) -> None:
 
 def test_queue_batches_of_10_and_a_dlq_with_redrive(meter: RequestMeter) -> None:
     client = meter.attach(clients.sqs(REGION))
-    queues = SQSReviewQueues(client, prefix="al-")
-    queues.create("q", max_receives=3)
-    queues.send("q", [(f"ri_{i}", f"ri_{i}") for i in range(25)])
+    queues = SQSReviewQueues(client)
+    queues.create("al-q", max_receives=3)
+    queues.send("al-q", [(f"ri_{i}", f"ri_{i}") for i in range(25)])
     sizes = [len(p["Entries"]) for p in meter.of("sqs", "SendMessageBatch")]
     assert sizes == [10, 10, 5]
     url = client.get_queue_url(QueueName="al-q")["QueueUrl"]
@@ -269,9 +269,9 @@ def test_queue_batches_of_10_and_a_dlq_with_redrive(meter: RequestMeter) -> None
     assert '"maxReceiveCount": 3' in attributes["RedrivePolicy"]
     assert dlq_name("al-q") in attributes["RedrivePolicy"]
     assert attributes["SqsManagedSseEnabled"] == "true"
-    assert queues.receive("q", visibility_s=30)[0].message_id.startswith("ri_")
-    queues.delete_queue("q")
-    assert not queues.exists("q")
+    assert queues.receive("al-q", visibility_s=30)[0].message_id.startswith("ri_")
+    queues.delete_queue("al-q")
+    assert not queues.exists("al-q")
     with pytest.raises(client.exceptions.QueueDoesNotExist):
         client.get_queue_url(QueueName=dlq_name("al-q"))
 
@@ -388,3 +388,43 @@ def test_a_crash_before_the_recount_is_healed_by_the_next_registration(meter: Re
     assert store.add_task_inputs(task.id, [i.id for i in more]) == 25
     assert uploading.done
     assert store.counts(task.id).inputs_total == 30 + 1 + 25
+
+
+def test_throttling_that_outlasts_the_retries_is_raised_by_a_name_the_state_machine_retries() -> None:
+    """A Lambda's errorType is its exception's class name: the run's Retry names Throttled, so
+    throttling must not surface as a ClientError like AccessDenied (which is not retried)."""
+    from botocore.exceptions import ClientError
+    from botocore.stub import Stubber
+
+    from autolabel.aws.errors import Throttled
+
+    client = clients.dynamodb(REGION)
+    with Stubber(client) as stub:
+        stub.add_client_error("get_item", "ProvisionedThroughputExceededException", http_status_code=400)
+        stub.add_client_error("get_item", "AccessDeniedException", http_status_code=400)
+        with pytest.raises(Throttled) as throttled:
+            client.get_item(TableName="t", Key={"PK": {"S": "x"}})
+        assert isinstance(throttled.value, ClientError)  # code that reads error codes still can
+        with pytest.raises(ClientError) as denied:
+            client.get_item(TableName="t", Key={"PK": {"S": "x"}})
+        assert type(denied.value) is not Throttled
+
+
+def test_unprocessed_batch_items_after_every_retry_are_throttling(meter: RequestMeter) -> None:
+    from autolabel.aws.errors import Throttled
+
+    class Saturated:
+        def __init__(self, real: Any) -> None:
+            self.real = real
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.real, name)
+
+        def batch_write_item(self, RequestItems: Any) -> Any:
+            return {"UnprocessedItems": RequestItems}
+
+    store = records(meter)
+    dataset = store.put_dataset(Dataset(id=ids.dataset_id("d"), name="d"))
+    use_client(store, Saturated(store.client))
+    with pytest.raises(Throttled, match="unprocessed"):
+        store.put_inputs(inputs(dataset, 3))

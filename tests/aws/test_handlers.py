@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from autolabel.app import datasets, jobs, tasks
+from autolabel.app.review import queue_of
 from autolabel.domain.errors import NotFound, ValidationError
 from autolabel.domain.models import InputState, Reviewer, TaskStatus, Thresholds
 from autolabel.domain.users import Actor
-from autolabel.ports import queue_name
+from autolabel.ports import BlobStore
 from tests.aws.conftest import BUCKET, CLASSIFIER, CLASSIFIER_CONCEPTS, Account
 from tests.conftest import SAMPLES, sample
 
@@ -122,8 +123,8 @@ def test_tolerated_batch_failures_leave_no_input_pending(account: Account) -> No
     assert {f.input_id for f in backends.records.failed_inputs(task.id)} == set(ids[4:])
 
 
-def upload_event(key: str, event_id: str) -> dict[str, Any]:
-    body = {
+def upload_event(key: str, event_id: str, size: int | None = 1) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "version": "0",
         "id": event_id,
         "detail-type": "Object Created",
@@ -142,6 +143,11 @@ def upload_event(key: str, event_id: str) -> dict[str, Any]:
             "reason": "PutObject",
         },
     }
+    found: dict[str, Any] = body["detail"]["object"]
+    if size is None:
+        del found["size"]
+    else:
+        found["size"] = size
     return {
         "messageId": event_id,
         "receiptHandle": "rh",
@@ -181,11 +187,61 @@ def test_uploads_are_labeled_once_for_every_watching_task(account: Account) -> N
     assert response == {"batchItemFailures": []}
     for task in (watching, other):
         counts = backends.records.counts(task.id)
-        assert (counts.inputs_total, counts.inputs_done, counts.inputs_failed) == (2, 1, 1)
+        # cat.png labelled; readme.txt2 (not a kind autolabel takes) and broken.jpg failed inputs
+        assert (counts.inputs_total, counts.inputs_done, counts.inputs_failed) == (3, 1, 2)
         assert any(p.concept in ("tiger cat", "Egyptian cat", "tabby") for p in backends.records.predictions(task.id))
         items = backends.records.review_items(task.id)
-        depth = sum(backends.queues.depth(queue_name(task.id, r)) for r in ("alice", "bob"))
+        depth = sum(backends.queues.depth(queue_of(backends, task, r)) for r in ("alice", "bob"))
         assert depth == len(items)
+
+
+def test_uploads_that_cannot_be_inputs_become_failed_inputs_without_being_read(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTOLABEL_UPLOAD_MAX_BYTES", "20000")
+    backends = account.world.backends
+    datasets.add_files(backends, OWNER, "street", [sample("coffee")])
+    task = make_task(account)
+    photo = sample("chelsea").read_bytes()
+    assert len(photo) > 20000
+    backends.blobs.put("uploads/street/huge.png", photo)
+    backends.blobs.put("uploads/street/also-huge.png", photo)
+    backends.blobs.put("uploads/street/manual.pdf", b"%PDF-1.7")
+    handler = account.handler("label_upload")
+    read: list[str] = []
+    blobs: BlobStore = account.modules["label_upload"].world.backends.blobs
+    real_get = blobs.get
+
+    def get(key: str) -> bytes:
+        read.append(key)
+        return real_get(key)
+
+    monkeypatch.setattr(blobs, "get", get)
+    response = handler(
+        {
+            "Records": [
+                upload_event("uploads/street/huge.png", "e1", size=len(photo)),  # the event's size
+                upload_event("uploads/street/also-huge.png", "e2", size=None),  # HeadObject's
+                upload_event("uploads/street/manual.pdf", "e3", size=8),
+                upload_event("uploads/street/gone.png", "e4", size=10),  # deleted before labelling
+            ]
+        }
+    )
+    assert response == {"batchItemFailures": []}  # nothing is retried into the dead-letter queue
+    assert [k for k in read if k.startswith("uploads/")] == ["uploads/street/gone.png"]
+    reasons = sorted(f.reason for f in backends.records.failed_inputs(task.id))
+    over = f"{len(photo):,} bytes, over the upload limit of 20,000"
+    assert reasons == [
+        f"upload uploads/street/also-huge.png refused: 'also-huge.png' is {over}",
+        f"upload uploads/street/huge.png refused: 'huge.png' is {over}",
+        "upload uploads/street/manual.pdf refused: 'manual.pdf' is not a kind of file autolabel labels"
+        " (.bmp, .gif, .jpeg, .jpg, .png, .tif, .tiff, .txt, .webp)",
+    ]
+    counts = backends.records.counts(task.id)
+    assert (counts.inputs_total, counts.inputs_failed) == (3, 3)
+    # A repeated event (a new event id for the same object) records nothing twice.
+    handler({"Records": [upload_event("uploads/street/huge.png", "e5", size=len(photo))]})
+    assert backends.records.counts(task.id).inputs_failed == 3
 
 
 def test_a_failing_record_is_reported_alone(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,16 +11,15 @@ from typing import Any
 import pytest
 
 from autolabel.app import jobs, tasks
+from autolabel.app.review import queue_of
 from autolabel.app.runs.lifecycle import enqueue_review_items
-from autolabel.aws import clients
 from autolabel.domain import ids
 from autolabel.domain.jobs import JobKind, JobState
 from autolabel.domain.models import Box, Dataset, Input, InputKind, Prediction, Reviewer, ReviewState, Thresholds
 from autolabel.domain.routing import route_input
 from autolabel.domain.users import Actor
-from autolabel.ports import Backends, InputResult, queue_name
+from autolabel.ports import Backends, InputResult
 from tests.aws.conftest import CLASSIFIER, CLASSIFIER_CONCEPTS, JOBS_QUEUE, TABLE, Account, sqs_record
-from tests.contract.adapters import REGION
 
 OWNER = Actor.workspace_owner()
 INPUTS = 40
@@ -88,8 +87,8 @@ def one_chunk_per_invocation(account: Account, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(account.modules["run_job"], "MARGIN_MS", 10**9)
 
 
-def partition(task_id: str) -> list[str]:
-    items = clients.dynamodb(REGION).query(
+def partition(account: Account, task_id: str) -> list[str]:
+    items = account.client("dynamodb").query(
         TableName=TABLE, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": f"TASK#{task_id}"}}
     )["Items"]
     return [i["SK"]["S"] for i in items]
@@ -141,7 +140,7 @@ def test_a_delete_spans_invocations_and_leaves_nothing(account: Account, one_chu
     version = jobs.submit_version(backends, OWNER, task.id)
     account.run_jobs()
     snapshot = str(jobs.get_job(backends, OWNER, version.id).result_key)
-    before = len(partition(task.id))
+    before = len(partition(account, task.id))
     job = jobs.submit_delete(backends, OWNER, task.id)
     assert backends.records.get_task(task.id).status == "Deleting"
     invocations = account.run_jobs()
@@ -149,12 +148,12 @@ def test_a_delete_spans_invocations_and_leaves_nothing(account: Account, one_chu
     assert done.state == JobState.SUCCEEDED
     # queues, snapshots, the records 8 at a time (~the partition and the review items), the task, the clean-up
     assert invocations >= 3 + before // 8
-    assert partition(task.id) == [] and backends.records.find_task("t1") is None
+    assert partition(account, task.id) == [] and backends.records.find_task("t1") is None
     assert backends.records.review_items(task.id) == [] and not backends.blobs.exists(snapshot)
-    sqs = clients.sqs(REGION)
+    sqs = account.client("sqs")
     assert not [u for u in sqs.list_queues().get("QueueUrls", []) if task.id in u]
     assert len(backends.records.review_items(kept.id)) == INPUTS
-    assert backends.queues.exists(queue_name(kept.id, "alice"))
+    assert backends.queues.exists(queue_of(backends, kept, "alice"))
 
 
 def test_a_crashing_worker_retries_then_fails_the_job_and_asking_again_resumes_it(
@@ -173,7 +172,7 @@ def test_a_crashing_worker_retries_then_fails_the_job_and_asking_again_resumes_i
         return int(real(task_id, limit))
 
     monkeypatch.setattr(worker, "delete_task_records", drops_the_connection_while_broken)
-    sqs = clients.sqs(REGION)
+    sqs = account.client("sqs")
     url = sqs.get_queue_url(QueueName=JOBS_QUEUE)["QueueUrl"]
     run_job = account.handler("run_job")
 
@@ -201,4 +200,4 @@ def test_a_crashing_worker_retries_then_fails_the_job_and_asking_again_resumes_i
     again = jobs.submit_delete(backends, OWNER, task.id)
     assert again.id == job.id
     account.run_jobs()
-    assert jobs.get_job(backends, OWNER, job.id).state == JobState.SUCCEEDED and partition(task.id) == []
+    assert jobs.get_job(backends, OWNER, job.id).state == JobState.SUCCEEDED and partition(account, task.id) == []

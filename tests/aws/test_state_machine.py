@@ -15,19 +15,21 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from botocore.config import Config as BotoConfig
 
 from autolabel.app import datasets, tasks
 from autolabel.app.access import find_task
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.models import publish_shipped, shipped_models_dir
+from autolabel.app.review import queue_of
 from autolabel.app.runs.local import run_task
 from autolabel.aws import clients
 from autolabel.aws.executions import start_run
 from autolabel.domain import partition
 from autolabel.domain.models import Reviewer, TaskStatus, Thresholds
 from autolabel.domain.users import Actor
-from autolabel.ports import AnnotationQuery, Backends, queue_name
-from tests.aws.conftest import BUCKET, DETECTOR, Account
+from autolabel.ports import AnnotationQuery, Backends
+from tests.aws.conftest import BUCKET, DETECTOR, STATE_MACHINE, Account
 from tests.conftest import SAMPLES
 from tests.contract.adapters import REGION
 from tests.infra.conftest import Synthesized, synthesized  # noqa: F401 - the session fixture
@@ -74,13 +76,10 @@ def runnable_definition(synth: Synthesized, arns: dict[str, str]) -> str:
 @pytest.fixture
 def deployed(account: Account, synthesized: Synthesized) -> Iterator[tuple[Account, str]]:  # noqa: F811
     """The pipeline's functions and state machine in moto; invocations run the real handlers."""
-    import boto3
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
-    role = boto3.client("iam", region_name=REGION).create_role(
-        RoleName="autolabel-test", AssumeRolePolicyDocument="{}"
-    )["Role"]["Arn"]
-    lam = boto3.client("lambda", region_name=REGION)
+    role = account.client("iam").create_role(RoleName="autolabel-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = account.client("lambda")
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("handler.py", "def handler(event, context):\n    raise RuntimeError('routed in-process')\n")
@@ -112,18 +111,34 @@ def deployed(account: Account, synthesized: Synthesized) -> Iterator[tuple[Accou
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
 
-    sfn = boto3.client("stepfunctions", region_name=REGION)
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import resource_eval_s3
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    keys = account.identities["state_machine"].credentials
+
+    def as_the_state_machine(region: str, service: str, state_credentials: Any = None) -> Any:
+        """moto's interpreter calls Lambda and S3 with placeholder keys; on AWS it is the state
+        machine's role that invokes the functions and reads the manifest."""
+        no_retries = BotoConfig(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1})
+        return clients.session(region, keys).client(service, config=no_retries)  # type: ignore[call-overload]
+
+    sfn = account.client("stepfunctions")
     arn = sfn.create_state_machine(
-        name="autolabel-runs", definition=runnable_definition(synthesized, arns), roleArn=role
+        name=STATE_MACHINE.rsplit(":", 1)[-1], definition=runnable_definition(synthesized, arns), roleArn=role
     )["stateMachineArn"]
-    with mock.patch.object(LambdaSimpleBackend, "invoke", invoke):
+    assert arn == STATE_MACHINE  # the ARN the API's policy was resolved to
+    with (
+        mock.patch.object(LambdaSimpleBackend, "invoke", invoke),
+        mock.patch.object(lambda_eval_utils, "boto_client_for", as_the_state_machine),
+        mock.patch.object(resource_eval_s3, "boto_client_for", as_the_state_machine),
+    ):
         yield account, arn
 
 
-def run(arn: str, task_id: str, name: str | None = None) -> dict[str, Any]:
-    sfn = clients.stepfunctions(REGION)
-    execution = start_run(sfn, arn, task_id)
-    assert execution.endswith(f":{name or task_id}")  # execution name = task id
+def run(account: Account, arn: str, task_id: str, number: int = 1) -> dict[str, Any]:
+    sfn = clients.stepfunctions(REGION, account.admin)
+    execution = start_run(sfn, arn, task_id, number)
+    assert execution.endswith(f":{task_id}-run-{number}")  # found in the console by the task id
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         described = dict(sfn.describe_execution(executionArn=execution))
@@ -166,7 +181,7 @@ def test_run_on_aws_matches_the_embedded_pipeline(deployed: tuple[Account, str],
     datasets.add_files(aws, OWNER, "samples", [SAMPLES])
     task = create(aws)
 
-    described = run(arn, task.id)
+    described = run(account, arn, task.id)
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"])["status"] == "Complete"
     stored = aws.records.get_task(task.id)
@@ -190,7 +205,7 @@ def test_run_on_aws_matches_the_embedded_pipeline(deployed: tuple[Account, str],
     assert Counter(i.reviewer for i in backends.records.review_items(local.id)) == expected
     assert sorted(i.sequence for i in items) == list(range(len(items)))
     for reviewer in REVIEWERS:
-        queue = queue_name(task.id, reviewer.name)
+        queue = queue_of(aws, task, reviewer.name)
         bodies = set()
         while True:
             messages = aws.queues.receive(queue, visibility_s=60, max_messages=10)
@@ -216,11 +231,14 @@ def test_a_run_that_cannot_start_marks_the_task_failed(deployed: tuple[Account, 
     )
     for item in aws.records.list_inputs(task.dataset_id).items:
         aws.records.delete_input(item.id)
-    described = run(arn, task.id)
+    described = run(account, arn, task.id)
     assert described["status"] == "FAILED"
+    # The execution fails with the run's own error (MarkFailed keeps $.error), not States.Runtime.
+    assert described["error"] == "ValidationError", described
+    assert "no inputs" in described["cause"]
     stored = aws.records.get_task(task.id)
     assert stored.status == TaskStatus.FAILED
     assert stored.failure_reason is not None and stored.failure_reason.startswith("ValidationError: ")
     assert "no inputs" in stored.failure_reason
-    # Names of finished standard executions stay taken, so a re-run gets the next suffix.
-    assert run(arn, task.id, name=f"{task.id}-r1")["status"] == "FAILED"
+    # Names of finished standard executions stay taken: run 2 has a name of its own.
+    assert run(account, arn, task.id, 2)["status"] == "FAILED"

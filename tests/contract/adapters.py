@@ -15,6 +15,7 @@ from autolabel.embedded.queues import SQLiteReviewQueues
 from autolabel.embedded.records import SQLiteRecordStore
 from autolabel.embedded.sqlite import SQLiteDatabase
 from autolabel.embedded.users import SQLiteUserStore
+from tests.contract.moto_iam import iam_fidelity
 
 Factory = Callable[[Path], Any]
 REGION = "us-east-1"
@@ -37,10 +38,12 @@ def sqlite_records(tmp: Path) -> Iterator[SQLiteRecordStore]:
 
 @contextmanager
 def moto_aws() -> Iterator[None]:
-    """moto in-process, with one fidelity fix: SQS's DeleteMessage documentation says a receipt
-    from an earlier receive "succeeds, but the message will not be deleted"; moto deletes with
-    any receipt the message ever had. The contract asserts SQS's behaviour, so moto is made to
-    follow it here rather than the contract being loosened."""
+    """moto in-process, with fidelity fixes that make it refuse what AWS refuses. SQS's
+    DeleteMessage documentation says a receipt from an earlier receive "succeeds, but the message
+    will not be deleted"; moto deletes with any receipt the message ever had. The contract
+    asserts SQS's behaviour, so moto is made to follow it here rather than the contract being
+    loosened. Under IAM enforcement, requests are checked against the resources AWS checks and
+    a missing key without s3:ListBucket is a 403 (tests/contract/moto_iam.py)."""
     from moto import mock_aws
     from moto.sqs.models import Queue
 
@@ -55,7 +58,12 @@ def moto_aws() -> Iterator[None]:
     # Step Functions executions really run (tests/aws/test_state_machine.py); Lambda never
     # needs Docker because those tests route invocations to the handlers in-process.
     config: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-    with mock_aws(config=config), mock.patch.object(Queue, "delete_message", delete_message), serialised_dynamodb():
+    with (
+        mock_aws(config=config),
+        mock.patch.object(Queue, "delete_message", delete_message),
+        serialised_dynamodb(),
+        iam_fidelity(),
+    ):
         yield
 
 
@@ -107,9 +115,7 @@ def sqs_queues(tmp: Path) -> Iterator[Any]:
     from autolabel.aws.queues import SQSReviewQueues
 
     with moto_aws():
-        yield SQSReviewQueues(
-            clients.sqs(REGION), prefix="t-", alarms=DeadLetterAlarms(clients.cloudwatch(REGION), "t-alarm-")
-        )
+        yield SQSReviewQueues(clients.sqs(REGION), alarms=DeadLetterAlarms(clients.cloudwatch(REGION), "t-alarm-"))
 
 
 @contextmanager

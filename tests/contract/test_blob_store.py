@@ -58,3 +58,12 @@ def test_keys_that_could_escape_are_refused(blobs: BlobStore, key: str) -> None:
         blobs.put(key, b"nope")
     with pytest.raises(InvalidKey):
         blobs.get(key)
+
+
+def test_size_without_reading(blobs: BlobStore) -> None:
+    blobs.put("uploads/d/a.png", b"x" * 1234)
+    blobs.put("uploads/d/empty.png", b"")
+    assert blobs.size("uploads/d/a.png") == 1234
+    assert blobs.size("uploads/d/empty.png") == 0
+    with pytest.raises(NotFound):
+        blobs.size("uploads/d/missing.png")

@@ -109,3 +109,29 @@ def test_batch_send_of_many(queues: ReviewQueues) -> None:
         if len(bodies) == 25:
             break
     assert bodies == {f"item-{i}" for i in range(25)}
+
+
+def test_redrive_moves_dead_letters_back_as_new_messages(queues: ReviewQueues) -> None:
+    queues.create("q-redrive", max_receives=1)
+    queues.send("q-redrive", [("ri_1", "item-1"), ("ri_2", "item-2"), ("ri_3", "item-3")])
+    deadline = time.monotonic() + 15
+    while len(queues.dead_letters("q-redrive")) < 3 and time.monotonic() < deadline:
+        queues.receive("q-redrive", visibility_s=0, max_messages=10)  # leases that lapse at once
+    assert sorted(m.body for m in queues.dead_letters("q-redrive")) == ["item-1", "item-2", "item-3"]
+    assert queues.redrive("q-redrive") == 3
+    assert queues.dead_letters("q-redrive") == []
+    back = queues.receive("q-redrive", visibility_s=30, max_messages=10)
+    deadline = time.monotonic() + 5
+    while len(back) < 3 and time.monotonic() < deadline:
+        back += queues.receive("q-redrive", visibility_s=30, max_messages=10)
+    assert sorted((m.message_id, m.body, m.receive_count) for m in back) == [
+        ("ri_1", "item-1", 1),
+        ("ri_2", "item-2", 1),
+        ("ri_3", "item-3", 1),
+    ]
+    assert queues.redrive("q-redrive") == 0
+
+
+def test_redrive_of_a_missing_queue_is_not_found(queues: ReviewQueues) -> None:
+    with pytest.raises(NotFound):
+        queues.redrive("q-nowhere")

@@ -37,8 +37,8 @@ class Counted(RunLauncher):
         self.inner = launcher
         self.accepted = 0
 
-    def launch(self, task_id: str) -> None:
-        self.inner.launch(task_id)
+    def launch(self, task_id: str, run: int) -> None:
+        self.inner.launch(task_id, run)
         self.accepted += 1
 
 
@@ -82,7 +82,7 @@ class StepFunctionsHarness:
 
     def _executions(self, task_id: str) -> list[dict[str, Any]]:
         found = self.client.list_executions(stateMachineArn=self.arn)["executions"]
-        return [dict(e) for e in found if e["name"] == task_id or e["name"].startswith(f"{task_id}-r")]
+        return [dict(e) for e in found if e["name"].startswith(f"{task_id}-run-")]
 
     def runs_started(self, task_id: str) -> int:
         return len(self._executions(task_id))
@@ -110,25 +110,33 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
 
 def test_a_launch_starts_one_run_and_returns_at_once(harness: Harness) -> None:
     started = time.monotonic()
-    harness.launcher.launch("task_a")
+    harness.launcher.launch("task_a", 1)
     assert time.monotonic() - started < 5
     assert harness.runs_started("task_a") == 1
     assert harness.runs_started("task_b") == 0
 
 
-def test_a_second_launch_while_running_starts_no_second_run(harness: Harness) -> None:
-    harness.launcher.launch("task_a")
-    # The thread launcher refuses with Conflict; Step Functions finds the execution in flight.
-    with contextlib.suppress(Conflict):
-        harness.launcher.launch("task_a")
+def test_a_second_run_while_the_first_is_in_flight_is_refused(harness: Harness) -> None:
+    harness.launcher.launch("task_a", 1)
+    with pytest.raises(Conflict):
+        harness.launcher.launch("task_a", 2)
     assert harness.runs_started("task_a") == 1
-    harness.launcher.launch("task_b")  # other tasks are not held up
+    harness.launcher.launch("task_b", 1)  # other tasks are not held up
     assert harness.runs_started("task_b") == 1
 
 
+def test_launching_the_same_run_twice_starts_it_once(harness: Harness) -> None:
+    harness.launcher.launch("task_a", 1)
+    # A retried request: Step Functions finds the execution of that name; the thread launcher
+    # refuses with Conflict. Either way one run.
+    with contextlib.suppress(Conflict):
+        harness.launcher.launch("task_a", 1)
+    assert harness.runs_started("task_a") == 1
+
+
 def test_a_launch_after_the_run_ended_starts_a_new_run(harness: Harness) -> None:
-    harness.launcher.launch("task_a")
+    harness.launcher.launch("task_a", 1)
     assert harness.runs_started("task_a") == 1
     harness.end("task_a")
-    harness.launcher.launch("task_a")  # resume: a task's run may be started again
+    harness.launcher.launch("task_a", 2)  # resume: a task's run may be started again
     assert harness.runs_started("task_a") == 2

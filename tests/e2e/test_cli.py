@@ -224,3 +224,26 @@ def test_jobs_wait_with_a_progress_bar_and_write_their_results(
     assert as_json_list(listed) == []
     code, _, err = cli("task", "delete", "t", ok=False)
     assert code == 1 and "no task" in err.lower()
+
+
+def test_review_redrive_moves_dead_letters_back(cli: Cli, tmp_path: Path) -> None:
+    from autolabel import bootstrap
+    from autolabel.app.review import queue_of
+
+    create_task(cli)
+    cli("task", "run", "t")
+    backends = bootstrap.embedded(tmp_path / "home")
+    task = backends.records.find_task("t")
+    assert task is not None
+    queue = queue_of(backends, task, "alice")
+    for _ in range(20):  # every lease lapses at once, until the items are dead-lettered
+        if not backends.queues.receive(queue, visibility_s=0, max_messages=10):
+            break
+    dead = len(backends.queues.dead_letters(queue))
+    assert dead > 0
+    assert as_json(cli("task", "status", "t", "--json")[1])["dead_letters"]["alice"] == dead
+    report = as_json(cli("review", "redrive", "--task", "t", "--json")[1])
+    assert report["moved"] == report["by_reviewer"]["alice"] == dead
+    assert as_json(cli("task", "status", "t", "--json")[1])["dead_letters"] == {"alice": 0, "bob": 0}
+    _, out, _ = cli("review", "redrive", "--task", "t")
+    assert "moved 0 item(s)" in out

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+from autolabel.aws.errors import Throttled
+from autolabel.domain.errors import Contended
 from tests.infra.conftest import Synthesized
 
 
@@ -95,7 +99,7 @@ def test_queues_are_encrypted_with_a_dlq_and_fed_by_the_upload_rule(synthesized:
     assert uploads["RedrivePolicy"]["maxReceiveCount"] == 5
     rule = only(synthesized.resources("AWS::Events::Rule"))
     assert rule["EventPattern"]["detail-type"] == ["Object Created"]
-    assert rule["EventPattern"]["detail"]["object"]["key"] == [{"prefix": "uploads/"}]
+    assert {"wildcard": "uploads/*.jpg"} in rule["EventPattern"]["detail"]["object"]["key"]
     assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [uploads_id, "Arn"]}
     mappings = synthesized.resources("AWS::Lambda::EventSourceMapping")
     uploads_mapping = next(
@@ -205,7 +209,7 @@ def test_least_privilege(synthesized: Synthesized) -> None:
     put_alarm = {"cloudwatch:PutMetricAlarm"}  # creating a review queue puts its DLQ's alarm
     expected = {
         stack.pipeline.start: records_rw | send | put_alarm | {"s3:PutObject"},
-        stack.pipeline.infer: records_rw | send | put_alarm | {"s3:GetObject"},
+        stack.pipeline.infer: records_rw | send | put_alarm | {"s3:GetObject", "s3:ListBucket"},
         stack.pipeline.finalize: records_rw | send | put_alarm,
     }
     for fn, actions in expected.items():
@@ -237,6 +241,8 @@ def test_least_privilege(synthesized: Synthesized) -> None:
     assert label["sqs:ReceiveMessage"] == {f"<{synthesized.logical_id(stack.review.uploads)}>"}
     api = grants(synthesized, stack.api.handler)
     assert api["states:StartExecution"] == {f"<{synthesized.logical_id(stack.pipeline.state_machine)}>"}
+    (executions,) = api["states:DescribeExecution"]  # is run n-1 still running? This machine's only.
+    assert ":execution:" in executions and executions.endswith(":*"), executions
     # Deleting an input removes its uploaded bytes; versions and task deletion are run_job's.
     assert api["s3:DeleteObject"] == {f"<{bucket}>/datasets/*"}
     assert api["s3:PutObject"] == {f"<{bucket}>/datasets/*", f"<{bucket}>/models/*"}
@@ -268,7 +274,8 @@ def test_the_job_runner_has_what_its_jobs_use_and_no_more(synthesized: Synthesiz
     assert table["cloudwatch:DeleteAlarms"] == {
         "arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:autolabel-*"
     }
-    assert not any(a.startswith(("states:", "s3:List", "kms:", "sns:")) for a in table)
+    # s3:ListBucket only so that a missing key is NotFound (test_every_reader_may_list_exactly…).
+    assert not any(a.startswith(("states:", "kms:", "sns:")) for a in table) and "s3:ListAllMyBuckets" not in table
     assert not any(a.endswith(":*") for a in table)
     function = synthesized.template["Resources"][synthesized.logical_id(stack.jobs.function)]["Properties"]
     assert function["Timeout"] == 300 and function["Environment"]["Variables"]["AUTOLABEL_JOBS_QUEUE_URL"] == {
@@ -282,6 +289,36 @@ def test_the_job_runner_has_what_its_jobs_use_and_no_more(synthesized: Synthesiz
     assert mapping["BatchSize"] == 1 and mapping["EventSourceArn"] == {"Fn::GetAtt": [jobs_queue[1:-1], "Arn"]}
     visibility = synthesized.resources("AWS::SQS::Queue")[jobs_queue[1:-1]]["Properties"]["VisibilityTimeout"]
     assert visibility >= 6 * function["Timeout"]
+
+
+def test_every_reader_may_list_exactly_the_prefixes_it_reads(synthesized: Synthesized) -> None:
+    """S3 answers a HeadObject/GetObject of a missing key with 403 unless the caller may
+    s3:ListBucket (moto does not: tests/contract/moto_iam.py adds it). So every role that reads
+    objects — existence checks, models, inputs that may be gone — lists the bucket, scoped by an
+    s3:prefix condition to the very prefixes it reads, and nothing else."""
+    stack = synthesized.stack
+    bucket = synthesized.logical_id(stack.storage.bucket)
+    functions = [
+        stack.pipeline.start,
+        stack.pipeline.infer,
+        stack.pipeline.finalize,
+        stack.review.label,
+        stack.jobs.function,
+    ]
+    readers = 0
+    for fn in [*functions, stack.api.handler]:
+        read = {r.removeprefix(f"<{bucket}>/") for r in grants(synthesized, fn).get("s3:GetObject", set())}
+        listing = [s for s in statements_of(synthesized, fn) if "s3:ListBucket" in json.dumps(s["Action"])]
+        if not read:
+            assert listing == [], fn.node.id
+            continue
+        readers += 1
+        (statement,) = listing
+        assert statement["Action"] == "s3:ListBucket", fn.node.id
+        assert statement["Resource"] == {"Fn::GetAtt": [bucket, "Arn"]}, fn.node.id
+        assert set(statement["Condition"]) == {"StringLike"}, fn.node.id
+        assert set(statement["Condition"]["StringLike"]["s3:prefix"]) == read, fn.node.id
+    assert readers == 4  # infer, label, run_job and the API
 
 
 def test_only_queue_creators_manage_alarms_and_only_under_the_prefix(synthesized: Synthesized) -> None:
@@ -347,14 +384,28 @@ def test_state_machine_fans_out_with_batches_retries_and_a_catch(synthesized: Sy
     assert fan_out["MaxConcurrency"] == 7
     assert fan_out["ToleratedFailurePercentage"] == synthesized.config.tolerated_failure_percentage
     infer = fan_out["ItemProcessor"]["States"]["Infer"]
-    (retry,) = infer["Retry"]
+    retry, crashed = infer["Retry"]
     assert "Lambda.TooManyRequestsException" in retry["ErrorEquals"] and retry["BackoffRate"] == 2
-    assert "ProvisionedThroughputExceededException" in retry["ErrorEquals"]
+    assert retry["JitterStrategy"] == "FULL" and retry["MaxDelaySeconds"] == 30
+    assert crashed["ErrorEquals"] == ["Sandbox.Timedout", "Lambda.Unknown"] and crashed["MaxAttempts"] == 1
     assert "States.ALL" not in retry["ErrorEquals"]  # domain errors are not retried
+    for state in ("Start", "Finalize", "MarkFailed"):
+        assert states[state]["Retry"] == infer["Retry"]
+    # A Task without TimeoutSeconds never raises States.Timeout; the rest are raised by Lambda
+    # itself or are the class names of exceptions our functions raise.
+    assert "TimeoutSeconds" not in infer and "States.Timeout" not in retry["ErrorEquals"]
+    raised_by_us = {e for e in retry["ErrorEquals"] if not e.startswith("Lambda.")}
+    assert raised_by_us == {
+        Throttled.__name__,
+        Contended.__name__,
+        IdempotencyAlreadyInProgressError.__name__,
+    }
     for name in ("Start", fan_out and states["Start"]["Next"], "Finalize"):
         assert states[name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "MarkFailed"}]
     assert fan_out["Next"] == "Finalize" and states["Finalize"]["End"] is True
     assert states["MarkFailed"]["Parameters"] == {"task_id.$": "$.task_id", "error.$": "$.error"}
+    # MarkFailed's output is dropped, so RunFailed still finds $.error.Error and $.error.Cause.
+    assert states["MarkFailed"]["ResultPath"] is None
     assert states[states["MarkFailed"]["Next"]]["Type"] == "Fail"
 
 
@@ -404,7 +455,12 @@ def test_dashboard_and_alarms(synthesized: Synthesized) -> None:
 def test_config_comes_from_cdk_context() -> None:
     from infra.config import Config
 
-    context = {"batch_size": "32", "max_concurrency": "50", "retain_data": "false"}
+    context = {
+        "batch_size": "32",
+        "max_concurrency": "50",
+        "inference_reserved_concurrency": "50",
+        "retain_data": "false",
+    }
     config = Config.from_context(context.get)
     assert (config.batch_size, config.max_concurrency, config.retain_data) == (32, 50, False)
     assert Config.from_context({}.get) == Config()

@@ -43,7 +43,7 @@ from autolabel.domain.models import (
 )
 from autolabel.domain.users import Actor, Role, require_admin
 from autolabel.exports.formats import ExportImage
-from autolabel.ports import AnnotationQuery, Backends, queue_name
+from autolabel.ports import AnnotationQuery, Backends
 
 log = logging.getLogger("autolabel.jobs")
 
@@ -417,7 +417,7 @@ def _delete_step(backends: Backends, job: Job) -> Job:
         return _wrap_up(job, {"deleted": job.task_id, "name": job.task_name})
     if phase == "queues":
         for reviewer in tasks.review_queue_holders(backends, task):
-            backends.queues.delete_queue(queue_name(task.id, reviewer))
+            backends.queues.delete_queue(review.queue_of(backends, task, reviewer))
         return job.advanced(cursor={"phase": "versions"})
     if phase == "versions":
         for version in backends.records.dataset_versions(task.id):

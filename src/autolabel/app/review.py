@@ -11,16 +11,22 @@ from pydantic import BaseModel, Field
 from autolabel.app.access import find_task, require_item_access, require_reviewer, visible_task
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.views import AnnotationView, InputView, ReviewItemView
-from autolabel.domain import names
+from autolabel.domain import names, queues
 from autolabel.domain.errors import Conflict, Forbidden, NotFound, ValidationError
-from autolabel.domain.models import Annotation, Decision, DecisionKind, ReviewItem, ReviewState, utcnow
+from autolabel.domain.models import Annotation, Decision, DecisionKind, ReviewItem, ReviewState, Task, utcnow
 from autolabel.domain.review import apply_decision
-from autolabel.domain.users import Actor
-from autolabel.ports import AnnotationQuery, Backends, queue_name
+from autolabel.domain.users import Actor, require_admin
+from autolabel.ports import AnnotationQuery, Backends
 
 LEASE_SECONDS = 300
 # A reviewer's lease may lapse this many times before their item moves to the dead-letter queue.
 MAX_RECEIVES = 5
+
+
+def queue_of(backends: Backends, task: Task, reviewer: str) -> str:
+    """The queue holding ``reviewer``'s items of ``task`` (named by the rule the task was
+    created under, with the world's prefix)."""
+    return queues.queue_of(backends.queue_prefix, task.id, task.queue_naming, reviewer)
 
 
 class ReviewView(BaseModel):
@@ -44,11 +50,19 @@ class ReviewProgress(BaseModel):
     decided: int
 
 
+class RedriveReport(BaseModel):
+    """Dead-lettered review items moved back to their reviewers' queues."""
+
+    task_id: str
+    moved: int = Field(description="Items moved back, over all reviewers.")
+    by_reviewer: dict[str, int]
+
+
 def review_next(backends: Backends, actor: Actor, task_name: str, lease_s: int = LEASE_SECONDS) -> ReviewView | None:
     """Lease the caller's next undecided item, or None when their queue is empty."""
     task = find_task(backends, task_name)
     require_reviewer(backends, actor, task)
-    queue = queue_name(task.id, actor.name)
+    queue = queue_of(backends, task, actor.name)
     while True:
         try:
             messages = backends.queues.receive(queue, visibility_s=lease_s)
@@ -68,7 +82,7 @@ def review_next(backends: Backends, actor: Actor, task_name: str, lease_s: int =
             continue
         expires = utcnow() + timedelta(seconds=lease_s)
         backends.records.set_lease(item.id, message.receipt)
-        return _view(backends, item, actor.name).model_copy(update={"lease_expires_at": expires})
+        return _view(backends, task, item, actor.name).model_copy(update={"lease_expires_at": expires})
 
 
 def review_progress(backends: Backends, actor: Actor, task_name: str) -> ReviewProgress:
@@ -89,15 +103,15 @@ def review_item(backends: Backends, actor: Actor, item_id: str) -> ReviewView:
     """One item: its reviewer and admins may look at it."""
     item = backends.records.get_review_item(item_id)
     require_item_access(actor, item)
-    return _view(backends, item, item.reviewer)
+    return _view(backends, backends.records.get_task(item.task_id), item, item.reviewer)
 
 
-def _view(backends: Backends, item: ReviewItem, reviewer: str) -> ReviewView:
+def _view(backends: Backends, task: Task, item: ReviewItem, reviewer: str) -> ReviewView:
     annotations = _annotations_of(backends, item)
     flagged = [a for a in annotations if a.prediction_id in item.prediction_ids]
     approved = [a for a in annotations if a.prediction_id not in item.prediction_ids]
     # The reviewer's queue depth (waiting + leased) counts what is left without reading every item.
-    queue = queue_name(item.task_id, reviewer)
+    queue = queue_of(backends, task, reviewer)
     remaining = backends.queues.depth(queue) if backends.queues.exists(queue) else 0
     return ReviewView(
         item=ReviewItemView.of(item),
@@ -125,7 +139,7 @@ def decide(backends: Backends, actor: Actor, item_id: str, decision: Decision) -
     decided_item, decided = apply_decision(task, item, _annotations_of(backends, item), decision, utcnow())
     backends.records.record_decision(decided_item, decided)
     if item.lease_receipt:
-        backends.queues.delete(queue_name(task.id, item.reviewer), item.lease_receipt)
+        backends.queues.delete(queue_of(backends, task, item.reviewer), item.lease_receipt)
     return decided
 
 
@@ -152,6 +166,25 @@ def accept_if_confident(backends: Backends, actor: Actor, item_id: str, min_scor
     except Conflict:
         return "skipped_decided_meanwhile"  # decided by another request meanwhile; that decision stands
     return "accepted"
+
+
+def redrive(backends: Backends, actor: Actor, task_name: str) -> RedriveReport:
+    """Move the task's dead-lettered items (their leases lapsed ``MAX_RECEIVES`` times) back to
+    their reviewers' queues, where they are received afresh. Admins only.
+
+    The queues of the task's current reviewers: finding those of reviewers taken off the task
+    would mean reading every item of the task; add such a reviewer back to reach theirs."""
+    require_admin(actor, "redrive review items")
+    task = find_task(backends, task_name)
+    by_reviewer: dict[str, int] = {}
+    for reviewer in task.reviewers:
+        queue = queue_of(backends, task, reviewer.name)
+        try:
+            by_reviewer[reviewer.name] = backends.queues.redrive(queue)
+        except NotFound:
+            # No queue, so nothing was dead-lettered; the next `review next` heals it.
+            by_reviewer[reviewer.name] = 0
+    return RedriveReport(task_id=task.id, moved=sum(by_reviewer.values()), by_reviewer=by_reviewer)
 
 
 def items_labeled_by(backends: Backends, actor: Actor, task_name: str, labeler: str) -> list[ReviewItem]:

@@ -9,17 +9,17 @@ from pydantic import BaseModel
 
 from autolabel.app import models
 from autolabel.app.access import find_dataset, find_task, reviews, visible_task
-from autolabel.app.review import MAX_RECEIVES
+from autolabel.app.review import MAX_RECEIVES, queue_of
 from autolabel.app.runs.lifecycle import enqueue_review_items
 from autolabel.app.views import FailedInputView
-from autolabel.domain import ids, names
+from autolabel.domain import ids, names, queues
 from autolabel.domain.concepts import validate_concepts
 from autolabel.domain.errors import Conflict, ValidationError
 from autolabel.domain.models import Input, InputState, Prediction, Reviewer, Task, TaskStatus, Thresholds, utcnow
 from autolabel.domain.progress import percent_reviewed
 from autolabel.domain.routing import route_input
 from autolabel.domain.users import Actor, require_admin
-from autolabel.ports import Backends, queue_name
+from autolabel.ports import Backends
 
 
 class TaskSummary(BaseModel):
@@ -106,10 +106,11 @@ def create_task(
         concept_thresholds=overrides,
         reviewers=list(reviewers),
         auto_annotate=auto_annotate,
+        queue_naming=queues.NAMING_HASHED,
     )
     backends.records.create_task(task)
     for reviewer in task.reviewers:
-        backends.queues.create(queue_name(task.id, reviewer.name), MAX_RECEIVES)
+        backends.queues.create(queue_of(backends, task, reviewer.name), MAX_RECEIVES)
     return task
 
 
@@ -138,7 +139,7 @@ def update_task(
         if [r.model_dump() for r in reviewers] != [r.model_dump() for r in task.reviewers]:
             task = backends.records.change_reviewers(task.id, reviewers)
             for reviewer in task.reviewers:
-                backends.queues.create(queue_name(task.id, reviewer.name), MAX_RECEIVES)
+                backends.queues.create(queue_of(backends, task, reviewer.name), MAX_RECEIVES)
     if name is not None and name != task.name:
         task = backends.records.get_task(task.id).model_copy(update={"name": name, "updated_at": utcnow()})
         backends.records.update_task(task)
@@ -187,7 +188,7 @@ def summary(backends: Backends, actor: Actor, name: str) -> TaskSummary:
     depth: dict[str, int] = {}
     dead: dict[str, int] = {}
     for reviewer in task.reviewers:
-        queue = queue_name(task.id, reviewer.name)
+        queue = queue_of(backends, task, reviewer.name)
         exists = backends.queues.exists(queue)
         depth[reviewer.name] = backends.queues.depth(queue) if exists else 0
         dead[reviewer.name] = len(backends.queues.dead_letters(queue)) if exists else 0

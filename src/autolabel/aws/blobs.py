@@ -50,6 +50,15 @@ class S3BlobStore(BlobStore):
     def exists(self, key: str) -> bool:
         return self._etag(key) is not None
 
+    def size(self, key: str) -> int:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if is_not_found(exc):
+                raise NotFound(f"no blob {key!r}") from None
+            raise
+        return int(head["ContentLength"])
+
     def _etag(self, key: str) -> str | None:
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))

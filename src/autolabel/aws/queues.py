@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 SEND_BATCH = 10  # SendMessageBatch and ReceiveMessage take at most 10 messages
 RETENTION_S = 14 * 24 * 3600  # the maximum, so an unreviewed item outlives a long holiday
 ID_ATTRIBUTE = "item"
+# Redrive leases what it moves long enough to send and delete it, and long-polls for a second
+# so that SQS's sampled short poll does not end the move while messages are left.
+REDRIVE_LEASE_S = 60
+REDRIVE_WAIT_S = 1
 
 
 def _attributes(message: MessageTypeDef) -> dict[str, str]:
@@ -36,22 +40,16 @@ def dlq_name(queue: str) -> str:
 
 
 class SQSReviewQueues(ReviewQueues):
-    """``prefix`` namespaces the physical queue names (one deployment's IAM policy grants
-    ``<prefix>*`` only). ``wait_s`` > 0 long-polls, which on real SQS also avoids the empty
+    """Queue names arrive whole (``domain.queues``: they start with the stack's prefix, which
+    its IAM policies grant). ``wait_s`` > 0 long-polls, which on real SQS also avoids the empty
     answers short polling may give while messages exist. With ``alarms``, every dead-letter
     queue gets a CloudWatch alarm that lives and dies with it."""
 
-    def __init__(
-        self, client: SQSClient, prefix: str = "", wait_s: int = 0, alarms: DeadLetterAlarms | None = None
-    ) -> None:
+    def __init__(self, client: SQSClient, wait_s: int = 0, alarms: DeadLetterAlarms | None = None) -> None:
         self.client = client
-        self.prefix = prefix
         self.wait_s = wait_s
         self.alarms = alarms
         self._urls: dict[str, str] = {}
-
-    def _physical(self, queue: str) -> str:
-        return f"{self.prefix}{queue}"[:80]
 
     def _url(self, name: str) -> str:
         url = self._urls.get(name)
@@ -66,10 +64,10 @@ class SQSReviewQueues(ReviewQueues):
         return url
 
     def _call_on(self, name: str) -> str:
-        return self._url(self._physical(name))
+        return self._url(name)
 
     def create(self, queue: str, max_receives: int = 5) -> None:
-        name = self._physical(queue)
+        name = queue
         # Put first and on every call, even for an existing queue: PutMetricAlarm overwrites,
         # so a re-create heals a deleted alarm or gives one to a queue made before alarms were.
         self._put_alarm(name)
@@ -99,7 +97,7 @@ class SQSReviewQueues(ReviewQueues):
             )
 
     def delete_queue(self, queue: str) -> None:
-        name = self._physical(queue)
+        name = queue
         if self.alarms is not None:
             self.alarms.delete(dlq_name(name))
         for physical in (name, dlq_name(name)):
@@ -140,7 +138,7 @@ class SQSReviewQueues(ReviewQueues):
                 response = self.client.send_message_batch(QueueUrl=url, Entries=entries)
             except ClientError as exc:
                 if is_not_found(exc):
-                    self._urls.pop(self._physical(queue), None)
+                    self._urls.pop(queue, None)
                     raise NotFound(f"no queue {queue!r}") from None
                 raise
             failed = response.get("Failed", [])
@@ -206,7 +204,7 @@ class SQSReviewQueues(ReviewQueues):
         """Peek at the DLQ without consuming: receive with visibility 0 leaves every message
         visible, so keep receiving until a round shows nothing new."""
         self._call_on(queue)
-        url = self._url(dlq_name(self._physical(queue)))
+        url = self._url(dlq_name(queue))
         seen: dict[str, tuple[int, QueueMessage]] = {}
         for _round in range(50):
             response = self.client.receive_message(
@@ -224,3 +222,40 @@ class SQSReviewQueues(ReviewQueues):
             if not fresh:
                 break
         return [message for _sent, message in sorted(seen.values(), key=lambda pair: pair[0])]
+
+    def redrive(self, queue: str) -> int:
+        """Receive from the DLQ, send each message to the queue (its item id kept), then delete
+        it from the DLQ: exact, and synchronous, unlike StartMessageMoveTask (asynchronous, and
+        not modelled by moto). A crash between send and delete leaves a duplicate, which
+        `review next` skips once the item is decided. Received messages stay invisible for the
+        lease below, so each round sees new ones; the loop ends when a long poll finds none."""
+        url = self._call_on(queue)
+        dlq_url = self._url(dlq_name(queue))
+        moved = 0
+        while True:
+            response = self.client.receive_message(
+                QueueUrl=dlq_url,
+                MaxNumberOfMessages=SEND_BATCH,
+                VisibilityTimeout=REDRIVE_LEASE_S,
+                WaitTimeSeconds=REDRIVE_WAIT_S,
+                MessageAttributeNames=[ID_ATTRIBUTE],
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                return moved
+            entries: list[SendMessageBatchRequestEntryTypeDef] = [
+                {
+                    "Id": str(n),
+                    "MessageBody": m.get("Body", ""),
+                    "MessageAttributes": {
+                        ID_ATTRIBUTE: {"DataType": "String", "StringValue": self._message(m).message_id}
+                    },
+                }
+                for n, m in enumerate(messages)
+            ]
+            self._send_batch(queue, url, entries)
+            self.client.delete_message_batch(
+                QueueUrl=dlq_url,
+                Entries=[{"Id": str(n), "ReceiptHandle": m.get("ReceiptHandle", "")} for n, m in enumerate(messages)],
+            )
+            moved += len(messages)

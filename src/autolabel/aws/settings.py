@@ -9,16 +9,20 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from autolabel.domain.inputs import MAX_UPLOAD_BYTES
+from autolabel.domain.queues import PREFIX_PATTERN
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AUTOLABEL_", extra="ignore")
 
     table: str = Field(min_length=3)
     bucket: str = Field(min_length=3)
-    queue_prefix: str = "al-"
+    queue_prefix: str = Field(default="al-", pattern=f"^{PREFIX_PATTERN}$")
     idempotency_table: str = ""
     region: str | None = None
     upload_prefix: str = "uploads/"
+    upload_max_bytes: int = Field(default=MAX_UPLOAD_BYTES, ge=1)  # the stack's upload_max_mb
     # Shipped models are published to S3 at deploy time (`python -m autolabel.publish`) and read
     # from there; a folder of models is read only when one is named.
     models_dir: Path | None = None

@@ -33,6 +33,13 @@ class Conflict(AutolabelError):
     http_status = 409
 
 
+class Contended(Conflict):
+    """A write lost to concurrent writers on every attempt. Unlike other conflicts, trying again
+    later may succeed, so the run's state machine retries a step that raises it (by this name)."""
+
+    code = "contended"
+
+
 class Forbidden(AutolabelError):
     code = "forbidden"
     http_status = 403

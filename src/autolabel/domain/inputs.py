@@ -18,3 +18,21 @@ def sniff_kind(path_or_name: str) -> InputKind | None:
     if ext in TEXT_EXTENSIONS:
         return InputKind.TEXT
     return None
+
+
+# Uploads larger than this are refused before they are read (the AWS stack sets its own limit,
+# `upload_max_mb`); a 48-megapixel phone JPEG is 10–20 MB.
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+
+
+def upload_problem(filename: str, size: int, max_bytes: int = MAX_UPLOAD_BYTES) -> str | None:
+    """Why an uploaded object cannot become an input, judged by its name and size alone (before
+    reading it); ``None`` if it may."""
+    if sniff_kind(filename) is None:
+        kinds = ", ".join(f".{e}" for e in sorted(IMAGE_EXTENSIONS | TEXT_EXTENSIONS))
+        return f"'{filename}' is not a kind of file autolabel labels ({kinds})"
+    if size <= 0:
+        return f"'{filename}' is empty"
+    if size > max_bytes:
+        return f"'{filename}' is {size:,} bytes, over the upload limit of {max_bytes:,}"
+    return None

@@ -256,8 +256,13 @@ class Task(Frozen):
     # balanced pattern starts afresh and items already numbered keep their reviewer.
     reviewers_from_sequence: int = Field(default=0, ge=0)
     auto_annotate: bool = True
+    # Which rule names the task's review queues (domain.queues): 2 for tasks created now; a
+    # stored task without it was created under rule 1, and its queues keep those names.
+    queue_naming: int = Field(default=1, ge=1, le=2)
     status: TaskStatus = TaskStatus.PENDING
     failure_reason: str | None = None
+    # Runs requested so far; run n is the n-th (on AWS its execution is named <id>-run-<n>).
+    runs: int = Field(default=0, ge=0)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -21,7 +21,8 @@ class ThreadRunLauncher(RunLauncher):
         self._lock = threading.Lock()
         self._running: dict[str, threading.Thread] = {}
 
-    def launch(self, task_id: str) -> None:
+    def launch(self, task_id: str, run: int) -> None:
+        # One thread per task: while it lives, the task's run (whichever number) is in flight.
         with self._lock:
             if task_id in self._running:
                 raise Conflict(f"task {task_id} is already running", {"task_id": task_id})

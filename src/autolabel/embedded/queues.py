@@ -128,3 +128,14 @@ class SQLiteReviewQueues(ReviewQueues):
             .fetchall()
         )
         return [QueueMessage(r["message_id"], r["body"], "", r["receive_count"]) for r in rows]
+
+    def redrive(self, queue: str) -> int:
+        with self.database.write() as db:
+            if db.execute("SELECT 1 FROM queues WHERE name = ?", (queue,)).fetchone() is None:
+                raise NotFound(f"no queue {queue!r}")
+            moved = db.execute(
+                "UPDATE queue_messages SET dead = 0, receive_count = 0, receipt = NULL, visible_at = ?"
+                " WHERE queue = ? AND dead = 1",
+                (self.clock(), queue),
+            )
+            return moved.rowcount

@@ -17,7 +17,7 @@ from autolabel.api.schemas import (
 )
 from autolabel.app import jobs, review
 from autolabel.app.jobs import JobView
-from autolabel.app.review import ReviewProgress, ReviewView
+from autolabel.app.review import RedriveReport, ReviewProgress, ReviewView
 from autolabel.app.views import AnnotationView, ReviewItemView
 from autolabel.domain.models import Decision, DecisionKind, Edit
 from autolabel.ports import Page
@@ -108,6 +108,15 @@ def review_router(api: ApiContext) -> Router:
     def bulk_accept(task: str, body: Annotated[BulkAccept, Body()]) -> JobView:
         job = jobs.submit_bulk_accept(api.backends, api.actor(), path_ref(task), body.min_score)
         return JobView.of(api.backends, job)
+
+    @router.post(
+        "/tasks/<task>/review/redrive",
+        tags=TAGS,
+        summary="Move the task's dead-lettered items back to their reviewers' queues (admins)",
+        responses=responses(),
+    )
+    def redrive(task: str) -> RedriveReport:
+        return review.redrive(api.backends, api.actor(), path_ref(task))
 
     @router.get(
         "/tasks/<task>/review/items",

@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 
 from autolabel.app import datasets, models
 from autolabel.app.access import find_task
-from autolabel.app.review import MAX_RECEIVES
+from autolabel.app.review import MAX_RECEIVES, queue_of
 from autolabel.domain.errors import Conflict, NotFound, ValidationError
 from autolabel.domain.models import Band, Input, InputState, ReviewItem, Task, TaskStatus, utcnow
 from autolabel.domain.progress import run_status
 from autolabel.domain.users import Actor, require_admin
-from autolabel.ports import Backends, InputResult, queue_name
+from autolabel.ports import Backends, InputResult
 
 NOT_PROCESSED = "not processed: its batch kept failing after every retry"
 INPUT_DELETED = "the input was deleted before it was processed"
@@ -65,9 +65,35 @@ def request_run(backends: Backends, actor: Actor, name: str) -> Task:
     """An admin asks for a run: check it can start, mark the task In progress and hand it to
     the world's launcher (a thread here, a Step Functions execution on AWS)."""
     task = check_runnable(backends, actor, name)
-    task = set_status(backends, task.id, TaskStatus.IN_PROGRESS)
-    backends.launcher.launch(task.id)
-    return task
+    run = task.runs + 1
+    # In progress before the launch: a run that ends at once must not be overwritten by it.
+    started = task.model_copy(
+        update={"status": TaskStatus.IN_PROGRESS, "failure_reason": None, "runs": run, "updated_at": utcnow()}
+    )
+    backends.records.update_task(started)
+    try:
+        backends.launcher.launch(task.id, run)
+    except Conflict:
+        # The previous run is still in flight: this one never existed.
+        _undo_request(backends, task, run, runs=task.runs)
+        raise
+    except Exception as exc:
+        # The launch failed (it may or may not have started): the task must not say In progress
+        # with nothing running. The run number stays used, so the next request gets a fresh
+        # execution name and, if this one did start, finds it running.
+        if task.status == TaskStatus.IN_PROGRESS:  # a stale status: nothing was running either
+            task = task.model_copy(update={"status": TaskStatus.FAILED, "failure_reason": f"could not start: {exc}"})
+        _undo_request(backends, task, run, runs=run)
+        raise
+    return started
+
+
+def _undo_request(backends: Backends, before: Task, run: int, runs: int) -> None:
+    """Put back the status a failed request changed, unless something has changed it since."""
+    current = backends.records.get_task(before.id)
+    if current.runs == run and current.status == TaskStatus.IN_PROGRESS:
+        undone = {"status": before.status, "failure_reason": before.failure_reason, "runs": runs}
+        backends.records.update_task(current.model_copy(update={**undone, "updated_at": utcnow()}))
 
 
 def check_runnable(backends: Backends, actor: Actor, name: str) -> Task:
@@ -186,7 +212,7 @@ def enqueue_review_items(backends: Backends, task: Task, items: Sequence[ReviewI
     """
     by_queue: dict[str, list[tuple[str, str]]] = {}
     for item in items:
-        by_queue.setdefault(queue_name(task.id, item.reviewer), []).append((item.id, item.id))
+        by_queue.setdefault(queue_of(backends, task, item.reviewer), []).append((item.id, item.id))
     for queue, messages in by_queue.items():
         try:
             backends.queues.send(queue, messages)

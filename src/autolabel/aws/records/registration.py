@@ -16,7 +16,7 @@ from autolabel.aws.records.codecs import Item, N, S, number, text
 from autolabel.aws.records.counters import counter_update, counts_item
 from autolabel.aws.records.keys import COUNTS, key, task_pk, ti_sk
 from autolabel.aws.records.table import TRANSACT_LIMIT, Cancelled, Table
-from autolabel.domain.errors import Conflict
+from autolabel.domain.errors import Contended
 from autolabel.domain.models import InputState
 
 BULK_REGISTRATION = 25  # registering this many inputs at once skips transactions
@@ -103,7 +103,7 @@ def _recount_total(table: Table, task_id: str) -> None:
             if code_of(exc) != "ConditionalCheckFailedException":
                 raise
             table.backoff(attempt)
-    raise Conflict(f"task {task_id} kept registering inputs; its total is recounted on the next run")
+    raise Contended(f"task {task_id} kept registering inputs; its total is recounted on the next run")
 
 
 def _register_in_transactions(table: Table, task_id: str, new: Sequence[str], counts: Item) -> int:

@@ -25,7 +25,7 @@ from autolabel.aws.records.keys import (
 from autolabel.aws.records.table import TRANSACT_LIMIT, Cancelled, Table
 from autolabel.aws.records.tasks import get_task
 from autolabel.domain import partition
-from autolabel.domain.errors import Conflict, NotFound, ValidationError
+from autolabel.domain.errors import Conflict, Contended, NotFound, ValidationError
 from autolabel.domain.ids import review_item_id
 from autolabel.domain.models import Annotation, LabelerKind, Reviewer, ReviewItem, ReviewState, Task, utcnow
 from autolabel.domain.routing import RoutedInput
@@ -217,4 +217,4 @@ def change_reviewers(table: Table, task_id: str, reviewers: Sequence[Reviewer]) 
             return task
         except Cancelled:
             table.backoff(attempt)
-    raise Conflict(f"task {task_id} kept changing; try again")
+    raise Contended(f"task {task_id} kept changing; try again")

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from autolabel.aws.errors import code_of
+from autolabel.aws.errors import Throttled, code_of
 from autolabel.aws.records.codecs import Item, S, text
 from autolabel.aws.records.keys import key
+from autolabel.domain.errors import Contended
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -112,7 +113,7 @@ class Table:
                     break
                 self.backoff(attempt)
             else:
-                raise RuntimeError("DynamoDB left keys unprocessed after 10 attempts")
+                raise unprocessed("BatchGetItem", "keys")
         return found
 
     def batch_write(self, requests: Sequence[Item]) -> None:
@@ -125,7 +126,7 @@ class Table:
                     break
                 self.backoff(attempt)
             else:
-                raise RuntimeError("DynamoDB left writes unprocessed after 10 attempts")
+                raise unprocessed("BatchWriteItem", "writes")
 
     def backoff(self, attempt: int) -> None:
         # Full jitter: concurrent Lambdas throttled together do not retry together.
@@ -147,7 +148,7 @@ class Table:
                     raise Cancelled(reasons) from None
                 # TransactionConflict / throttling on one item: the whole transaction may retry.
                 self.backoff(attempt)
-        raise RuntimeError("DynamoDB transaction kept conflicting")
+        raise Contended("a DynamoDB transaction kept conflicting with other writers; try again")
 
     def put_new(self, item: Item) -> bool:
         """PutItem unless the key exists; False when it did."""
@@ -158,3 +159,10 @@ class Table:
                 raise
             return False
         return True
+
+
+def unprocessed(operation: str, what: str) -> Throttled:
+    """DynamoDB leaves batch items unprocessed when it throttles them: the same condition as a
+    throttled call, under the name the state machine retries."""
+    code, message = "ProvisionedThroughputExceededException", f"DynamoDB left {what} unprocessed"
+    return Throttled({"Error": {"Code": code, "Message": message}}, operation)
