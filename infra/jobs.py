@@ -38,6 +38,9 @@ RUN_JOB_TIMEOUT_S = 300
 # functions/run_job fails a job on its last delivery (MAX_RECEIVES) rather than leaving it
 # running forever in the dead-letter queue.
 MAX_RECEIVES = 3
+# Jobs are asked for by people, a few at a time; a burst of them (a script exporting every task)
+# waits in the queue rather than taking the account's concurrency from inference and the API.
+MAX_CONCURRENT_JOBS = 5
 
 
 class Jobs(Construct):
@@ -72,7 +75,9 @@ class Jobs(Construct):
             description="Runs a job's chunks (export, version, delete, rethreshold, bulk accept) and re-enqueues it",
         )
         # One job per invocation: the function's own clock decides when to stop.
-        self.function.add_event_source(sources.SqsEventSource(self.queue, batch_size=1))
+        self.function.add_event_source(
+            sources.SqsEventSource(self.queue, batch_size=1, max_concurrency=MAX_CONCURRENT_JOBS)
+        )
         self.function.add_to_role_policy(table_statement(table.table_arn, RECORDS_READ + RECORDS_WRITE))
         self.function.add_to_role_policy(
             iam.PolicyStatement(
