@@ -47,6 +47,7 @@ def acknowledge(stack: AutolabelStack) -> None:
         "infer": stack.pipeline.infer,
         "finalize": stack.pipeline.finalize,
         "label": stack.review.label,
+        "jobs": stack.jobs.function,
         "api": stack.api.handler,
     }
     for name, fn in functions.items():
@@ -72,7 +73,7 @@ def acknowledge(stack: AutolabelStack) -> None:
             "Each review queue's DLQ gets its alarm when the queue is created at run time (<prefix><dlq name>); the "
             "prefix is the narrowest name known at deploy time.",
         )
-        if name in ("infer", "label", "api"):
+        if name in ("infer", "label", "api", "jobs"):
             ack(
                 role,
                 f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/datasets/*]",
@@ -94,7 +95,24 @@ def acknowledge(stack: AutolabelStack) -> None:
     ack(
         api_role,
         f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/versions/*]",
-        "Dataset versions are immutable snapshots written to versions/<task>/<n>.json; that prefix only.",
+        "Dataset versions are immutable snapshots read from versions/<task>/<n>.json; read-only, that prefix only.",
+    )
+    ack(
+        api_role,
+        f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/jobs/*]",
+        "The API presigns the URLs of job results (jobs/<job id>/<file>); read-only, that prefix only.",
+    )
+    jobs_role = stack.jobs.function.role
+    assert jobs_role is not None
+    ack(
+        jobs_role,
+        f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/jobs/*]",
+        "A job keeps its working files and its result under jobs/<job id>/; that prefix only.",
+    )
+    ack(
+        jobs_role,
+        f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/versions/*]",
+        "Version jobs write snapshots versions/<task>/<n>.json and delete jobs remove a task's; that prefix only.",
     )
     ack(
         stack.api.user_pool,

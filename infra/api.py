@@ -22,7 +22,6 @@ from constructs import Construct
 
 from infra.config import Config
 from infra.lambdas import (
-    ALARM_DELETE,
     ALARM_PUT,
     RECORDS_READ,
     RECORDS_WRITE,
@@ -69,12 +68,19 @@ class Api(Construct):
         )
         table, bucket = storage.table, storage.bucket
         self.handler.add_to_role_policy(table_statement(table.table_arn, RECORDS_READ + RECORDS_WRITE))
-        # Uploads and input deletion (datasets/), registered models (models/), dataset versions
-        # (versions/); presigned image URLs are signed with this role, so it reads the inputs.
+        # Uploads and input deletion (datasets/), registered models (models/), reading dataset
+        # versions (versions/: the run_job function writes and deletes them); presigned URLs of
+        # images and of job results (jobs/) are signed with this role, so it reads them.
         self.handler.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                resources=[bucket.arn_for_objects("datasets/*"), bucket.arn_for_objects("versions/*")],
+                resources=[bucket.arn_for_objects("datasets/*")],
+            )
+        )
+        self.handler.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects("versions/*"), bucket.arn_for_objects("jobs/*")],
             )
         )
         self.handler.add_to_role_policy(
@@ -82,12 +88,11 @@ class Api(Construct):
                 actions=["s3:GetObject", "s3:PutObject"], resources=[bucket.arn_for_objects("models/*")]
             )
         )
-        self.handler.add_to_role_policy(list_statement(bucket, ["datasets/", "models/", "versions/"]))
+        self.handler.add_to_role_policy(list_statement(bucket, ["datasets/", "models/", "versions/", "jobs/"]))
         self.handler.add_to_role_policy(
             iam.PolicyStatement(
                 actions=[
                     "sqs:CreateQueue",
-                    "sqs:DeleteQueue",
                     "sqs:GetQueueUrl",
                     "sqs:GetQueueAttributes",
                     "sqs:SendMessage",
@@ -97,8 +102,9 @@ class Api(Construct):
                 resources=[queue_arn(self, config.queue_prefix)],
             )
         )
-        # Tasks are created (queues and their alarms) and deleted (both) through the API.
-        self.handler.add_to_role_policy(alarm_statement(self, config.alarm_prefix, ALARM_PUT + ALARM_DELETE))
+        # Tasks are created (queues and their alarms) through the API; the run_job function
+        # deletes them (infra/jobs.py).
+        self.handler.add_to_role_policy(alarm_statement(self, config.alarm_prefix, ALARM_PUT))
         pipeline.state_machine.grant_start_execution(self.handler)
         # Before starting run n, the API checks that run n-1's execution is not still running
         # (autolabel.aws.executions); scoped to this machine's executions.

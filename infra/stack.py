@@ -10,6 +10,7 @@ from constructs import Construct
 from infra.acknowledgements import acknowledge
 from infra.api import Api
 from infra.config import Config
+from infra.jobs import Jobs
 from infra.monitoring import Alerts, Monitoring
 from infra.pipeline import Pipeline
 from infra.review import Review
@@ -25,10 +26,12 @@ class AutolabelStack(Stack):
         self.alerts = Alerts(self, "Alerts")
         self.pipeline = Pipeline(self, "Pipeline", config, self.storage, self.alerts)
         self.review = Review(self, "Review", config, self.storage, self.pipeline)
+        self.jobs = Jobs(self, "Jobs", config, self.storage, self.pipeline)
         # Order matters only for readability; CloudFormation orders by references: site, then the
         # API and the web client that name the site's URL, then the deployment naming them all.
         self.site = Site(self, "Site", config, self.storage) if config.web else None
         self.api = Api(self, "Api", config, self.storage, self.pipeline, self.site)
+        self.jobs.grant_submit(self.api.handler)
         self.site_deployment: SiteDeployment | None = None
         if self.site is not None:
             assert self.api.sign_in_domain is not None and self.api.web_client is not None
@@ -45,6 +48,7 @@ class AutolabelStack(Stack):
             self.pipeline.infer,
             self.pipeline.finalize,
             self.review.label,
+            self.jobs.function,
             self.api.handler,
         ]
         self.monitoring = Monitoring(
@@ -53,13 +57,14 @@ class AutolabelStack(Stack):
             config,
             self.pipeline.state_machine,
             functions,
-            [self.review.uploads_dlq],
+            [self.review.uploads_dlq, self.jobs.dlq],
             self.alerts,
         )
         acknowledge(self)
         CfnOutput(self, "Bucket", value=self.storage.bucket.bucket_name)
         CfnOutput(self, "Table", value=self.storage.table.table_name)
         CfnOutput(self, "StateMachine", value=self.pipeline.state_machine.state_machine_arn)
+        CfnOutput(self, "JobsQueue", value=self.jobs.queue.queue_url)
         CfnOutput(self, "ApiUrl", value=self.api.http_api.api_endpoint)
         CfnOutput(self, "UserPoolId", value=self.api.user_pool.user_pool_id)
         CfnOutput(

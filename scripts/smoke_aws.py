@@ -211,7 +211,7 @@ def review_one(smoke: Smoke) -> str:
 
 
 def export(smoke: Smoke) -> str:
-    reply = smoke.admin.expect("GET", f"/tasks/{smoke.task_id}/export?format=coco")
+    reply = smoke.admin.expect("POST", f"/tasks/{smoke.task_id}/exports", {"format": "coco"})
     result = finished(smoke.admin, reply)
     coco = result.get("coco", result) if isinstance(result, dict) else None
     if not isinstance(coco, dict) or len(coco.get("images", [])) != len(smoke.photos):

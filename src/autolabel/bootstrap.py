@@ -65,6 +65,7 @@ def prepare_home(home: Path) -> None:
 def embedded(home: Path | None = None, serving: bool = False, models_dir: Path | None = None) -> Backends:
     """The workspace's backends; ``serving`` keeps WAL checkpoints off the request path."""
     from autolabel.embedded.blobs import FileBlobStore
+    from autolabel.embedded.jobs import SQLiteJobStore, ThreadJobLauncher
     from autolabel.embedded.launcher import ThreadRunLauncher
     from autolabel.embedded.queues import SQLiteReviewQueues
     from autolabel.embedded.records import SQLiteRecordStore
@@ -84,15 +85,28 @@ def embedded(home: Path | None = None, serving: bool = False, models_dir: Path |
         run_to_end(backends, task_id)
 
     blobs = FileBlobStore(home / "blobs")
+
+    def job_in_background(job_id: str) -> None:
+        from autolabel.app.jobs import run_in_background
+
+        run_in_background(backends, job_id)
+
+    job_store, job_launcher = SQLiteJobStore(database), ThreadJobLauncher(job_in_background)
     backends = Backends(
         records=SQLiteRecordStore(database),
         blobs=blobs,
         queues=SQLiteReviewQueues(database),
         launcher=ThreadRunLauncher(run_in_background),
+        jobs=job_store,
+        job_launcher=job_launcher,
         users=SQLiteUserStore(database),
         models_dir=models_dir or shipped_models_dir(),
         signed_blobs=blobs.signer,
     )
+    if serving:
+        # A server that stopped mid-job left it queued or running, with its checkpoint: carry on.
+        for job_id in job_store.unfinished_job_ids():
+            job_launcher.launch(job_id)
     return backends
 
 
@@ -122,18 +136,23 @@ def aws_world(settings: Settings, credentials: AccessKey | None = None) -> AwsWo
     from autolabel.aws.alarms import DeadLetterAlarms
     from autolabel.aws.blobs import S3BlobStore
     from autolabel.aws.executions import StepFunctionsRunLauncher
+    from autolabel.aws.jobs import DynamoJobStore, SQSJobLauncher
     from autolabel.aws.queues import SQSReviewQueues
     from autolabel.aws.records import DynamoRecordStore
 
     s, keys = settings, credentials
+    # One client per service (making one costs milliseconds of a cold start), shared by adapters.
+    dynamodb, sqs = clients.dynamodb(s.region, keys), clients.sqs(s.region, keys)
     backends = Backends(
-        records=DynamoRecordStore(clients.dynamodb(s.region, keys), s.table),
+        records=DynamoRecordStore(dynamodb, s.table),
         blobs=S3BlobStore(clients.s3(s.region, keys), s.bucket, cache_dir=s.cache_dir),
         queues=SQSReviewQueues(
-            clients.sqs(s.region, keys),
+            sqs,
             alarms=DeadLetterAlarms(clients.lazy_cloudwatch(s.region, keys), s.alarm_prefix, s.alarm_action),
         ),
         launcher=StepFunctionsRunLauncher(clients.lazy_stepfunctions(s.region, keys), s.state_machine_arn),
+        jobs=DynamoJobStore(dynamodb, s.table),
+        job_launcher=SQSJobLauncher(sqs, s.jobs_queue_url),
         queue_prefix=s.queue_prefix,
         models_dir=s.models_dir,
     )

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -28,11 +29,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from autolabel import bootstrap
-from autolabel.app import datasets, exports, models, review, tasks, users
+from autolabel.app import datasets, exports, jobs, models, review, tasks, users
 from autolabel.app.review import ReviewView
 from autolabel.app.tasks import TaskSummary
 from autolabel.app.views import AnnotationView, DatasetView, ModelView, TaskView
 from autolabel.domain.errors import AutolabelError, ValidationError
+from autolabel.domain.jobs import Job, JobState
 from autolabel.domain.models import Box, Decision, DecisionKind, Edit, Reviewer, Thresholds
 from autolabel.domain.users import Actor, Role
 from autolabel.ports import Backends
@@ -127,6 +129,24 @@ def handle_errors(command: F) -> F:
 def os_error_message(exc: OSError) -> str:
     what = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
     return f"{what}: {exc.filename}" if exc.filename else what
+
+
+def wait_for(backends: Backends, actor: Actor, job: Job, as_json: bool, label: str) -> Job:
+    """Wait for a job the workspace's worker thread runs, with a progress bar on a terminal;
+    a failed job ends the command with its reason. Ctrl-C leaves it resumable."""
+    show = not as_json and (sys.stderr.isatty() or os.environ.get("AUTOLABEL_PROGRESS") == "1")
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console, disable=not show
+    )
+    with bar:
+        handle = bar.add_task(escaped(label), total=job.total)  # a description is Rich markup
+        while not job.finished:
+            time.sleep(0.05)
+            job = jobs.get_job(backends, actor, job.id)
+            bar.update(handle, completed=job.done, total=job.total)
+    if job.state == JobState.FAILED:
+        fail("job_failed", f"{label}: {job.failure_reason}", {"job_id": job.id}, as_json)
+    return job
 
 
 # ---------------------------------------------------------------------- parsing helpers
@@ -390,12 +410,29 @@ def task_list(as_json: JsonOpt = False) -> None:
 @task_app.command("delete")
 @handle_errors
 def task_delete(name: Annotated[str, typer.Argument(help="Task name or id.")], as_json: JsonOpt = False) -> None:
-    """Delete a task, its results and its review queues."""
-    task = tasks.delete_task(workspace(), OWNER, name)
+    """Delete a task, its results and its review queues (interrupted: run it again to resume)."""
+    backends = workspace()
+    job = wait_for(backends, OWNER, jobs.submit_delete(backends, OWNER, name), as_json, f"deleting {name}")
     if as_json:
-        emit_json({"deleted": task.id, "name": task.name})
+        emit_json({"deleted": job.task_id, "name": job.task_name, "records": job.done})
         return
-    console.print(f"deleted task [bold]{escaped(task.name)}[/]")
+    console.print(f"deleted task [bold]{escaped(job.task_name)}[/] ({job.done} records)")
+
+
+@task_app.command("version")
+@handle_errors
+def task_version(name: Annotated[str, typer.Argument(help="Task name or id.")], as_json: JsonOpt = False) -> None:
+    """Snapshot the task's SUCCESS annotations as its next immutable, numbered dataset version."""
+    backends = workspace()
+    job = wait_for(backends, OWNER, jobs.submit_version(backends, OWNER, name), as_json, f"versioning {name}")
+    if as_json:
+        emit_json(job.result)
+        return
+    result = job.result
+    console.print(
+        f"dataset version {result['number']} of {escaped(job.task_name)}: "
+        f"{result['annotations']} annotations on {result['inputs']} inputs"
+    )
 
 
 @task_app.command("rethreshold")
@@ -415,7 +452,8 @@ def task_rethreshold(
         pair = make_thresholds(
             upper if upper is not None else current.upper, lower if lower is not None else current.lower
         )
-    tasks.rethreshold(backends, OWNER, name, pair, parse_thresholds(threshold))
+    job = jobs.submit_rethreshold(backends, OWNER, name, pair, parse_thresholds(threshold))
+    wait_for(backends, OWNER, job, as_json, f"re-thresholding {name}")
     summary = tasks.summary(backends, OWNER, name)
     if as_json:
         emit_json(summary)
@@ -514,6 +552,28 @@ def review_edit(
     _decide(DecisionKind.EDIT, item, reviewer, [], [edit], as_json)
 
 
+@review_app.command("bulk-accept")
+@handle_errors
+def review_bulk_accept(
+    task: Annotated[str, typer.Option("--task", help="Task name or id.")],
+    reviewer: Annotated[str, typer.Option("--reviewer", help="Your reviewer name.")],
+    min_score: Annotated[float, typer.Option("--min-score", min=0.0, max=1.0, help="Lowest flagged score to accept.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Accept every pending item of your partition whose flagged predictions all score >= --min-score."""
+    backends, actor = workspace(), Actor.reviewer(reviewer)
+    job = jobs.submit_bulk_accept(backends, actor, task, min_score)
+    job = wait_for(backends, actor, job, as_json, f"accepting {reviewer}'s items")
+    if as_json:
+        emit_json(job.result)
+        return
+    result = job.result
+    console.print(
+        f"accepted {result['accepted']} item(s); {result['skipped_below_score']} below {min_score} "
+        f"and {result['skipped_decided_meanwhile']} already decided left as they were"
+    )
+
+
 @review_app.command("redrive")
 @handle_errors
 def review_redrive(
@@ -544,7 +604,10 @@ def export(
 ) -> None:
     """Export a task's annotations (SUCCESS only unless --include-review)."""
     exports.check_destination(fmt, out)
-    written = exports.save(exports.export_task(workspace(), OWNER, name, fmt, include_review), out)
+    backends = workspace()
+    job = jobs.submit_export(backends, OWNER, name, fmt, include_review)
+    job = wait_for(backends, OWNER, job, as_json, f"exporting {name}")
+    written = exports.save(jobs.exported(backends, job), out)
     if as_json:
         emit_json({"format": fmt, "files": [str(p) for p in written]})
         return

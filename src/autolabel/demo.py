@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from autolabel.app import datasets, exports, previews, tasks
+from autolabel.app import datasets, exports, jobs, previews, tasks
 from autolabel.app.runs.local import run_task
 from autolabel.domain.errors import NotFound
 from autolabel.domain.models import Reviewer, Thresholds
@@ -29,7 +29,7 @@ def run_demo(backends: Backends, samples: Path, out: Path, console: Console) -> 
     report = datasets.add_files(backends, OWNER, DEMO_DATASET, [samples])
     console.print(f"dataset [bold]{DEMO_DATASET}[/]: {report.added} new, {report.already_present} already present")
     with contextlib.suppress(NotFound):  # the demo starts over each time, so it always shows a full run
-        tasks.delete_task(backends, OWNER, DEMO_TASK)
+        jobs.wait_until_finished(backends, jobs.submit_delete(backends, OWNER, DEMO_TASK).id)
     task = tasks.create_task(
         backends,
         OWNER,
@@ -51,7 +51,8 @@ def run_demo(backends: Backends, samples: Path, out: Path, console: Console) -> 
 
     if out.exists():
         shutil.rmtree(out)
-    coco = exports.save(exports.export_task(backends, OWNER, DEMO_TASK, "coco"), out / "coco.json")[0]
+    export = jobs.wait_until_finished(backends, jobs.submit_export(backends, OWNER, DEMO_TASK, "coco").id)
+    coco = exports.save(jobs.exported(backends, export), out / "coco.json")[0]
     folder = out / "previews"
     previews.write_previews(backends, OWNER, DEMO_TASK, folder, discarded_floor=PREVIEW_DISCARDED_FLOOR)
     console.print(f"COCO export: {escaped(coco)}")

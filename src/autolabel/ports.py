@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from autolabel.domain.errors import InvalidKey, ValidationError
+from autolabel.domain.jobs import Job
 from autolabel.domain.models import (
     Annotation,
     AnnotationStatus,
@@ -295,6 +296,15 @@ class RecordStore(ABC):
         """Delete the task and everything recorded for it."""
 
     @abstractmethod
+    def delete_task_records(self, task_id: str, limit: int) -> int:
+        """Delete up to ``limit`` of the records kept for the task — its inputs' states,
+        predictions, annotations, review items, versions — but not the task itself; returns how
+        many went, 0 once none are left. A delete job calls it chunk by chunk, then
+        ``delete_task``, so a task whose records are half gone is still there to resume from.
+        Where the store keeps counters, the first call removes them, so a batch still in flight
+        fails (as it does against a deleted task) rather than writing behind the deletion."""
+
+    @abstractmethod
     def change_reviewers(self, task_id: str, reviewers: Sequence[Reviewer]) -> Task:
         """Replace the task's reviewers from its next review sequence number on, atomically.
 
@@ -382,8 +392,15 @@ class RecordStore(ABC):
         """Re-apply routing for inputs whose review is not decided (rethreshold).
 
         Model annotations of those inputs are replaced, pending review items are updated or
-        removed, new ones are created; counters are recomputed. Returns the new review items.
+        removed, new ones are created. Returns the new review items. The counters follow after
+        ``recount``: a rethreshold job re-routes a page of inputs per chunk, and recounting the
+        whole task per page would make it quadratic.
         """
+
+    @abstractmethod
+    def recount(self, task_id: str) -> None:
+        """Bring the task's counters up to date with its records after ``replace_routing`` (a
+        store that counts from its records as it reads them has nothing to do)."""
 
     # dataset versions
     @abstractmethod
@@ -432,6 +449,36 @@ class RunLauncher(ABC):
         task's previous run is in flight; launching the same run twice starts it once."""
 
 
+# --------------------------------------------------------------------------- jobs
+
+
+class JobStore(ABC):
+    """Job records: what a job is, how far it got (its cursor), and how it ended."""
+
+    @abstractmethod
+    def create_job(self, job: Job) -> None:
+        """Store a new job; raises Conflict when a job with that id exists."""
+
+    @abstractmethod
+    def get_job(self, job_id: str) -> Job:
+        """Raises NotFound for an unknown id."""
+
+    @abstractmethod
+    def save_job(self, job: Job) -> None:
+        """Store ``job`` if the stored one is the revision before it (``job.revision - 1``),
+        else raise Conflict: of two workers holding the same job, the first save wins and the
+        other learns it no longer owns the job."""
+
+
+class JobLauncher(ABC):
+    """Runs jobs in the background: a thread on the embedded world, a message on the jobs
+    queue (read by the run_job function) on AWS."""
+
+    @abstractmethod
+    def launch(self, job_id: str) -> None:
+        """Have the job run (or continue) soon, and return at once."""
+
+
 # --------------------------------------------------------------------------- one world
 
 
@@ -443,6 +490,8 @@ class Backends:
     blobs: BlobStore
     queues: ReviewQueues
     launcher: RunLauncher
+    jobs: JobStore
+    job_launcher: JobLauncher
     # Every review queue's name starts with it (domain.queues): on AWS the stack's prefix, which
     # its IAM policies grant; a workspace's queues live in its own database and need none.
     queue_prefix: str = ""

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,6 +81,40 @@ class Client:
     def delete(self, path: str) -> Reply:
         return self.request("DELETE", path)
 
+    def finished(self, reply: Reply, timeout_s: float = 60.0) -> dict[str, Any]:
+        """The job a 202 reply started, polled through ``GET /jobs/{id}`` until it finished."""
+        assert reply.status == 202, reply
+        assert reply.body["state"] in ("queued", "running", "succeeded", "failed"), reply
+        deadline = time.monotonic() + timeout_s
+        while True:
+            polled = self.get(f"/jobs/{reply.body['id']}")
+            assert polled.status == 200, polled
+            if polled.body["state"] in ("succeeded", "failed"):
+                job: dict[str, Any] = polled.body
+                return job
+            assert time.monotonic() < deadline, f"job still {polled.body['state']} after {timeout_s}s"
+            time.sleep(0.02)
+
+
+def download(url: str, world: World | None = None) -> bytes:
+    """A job's result by its URL: over HTTP from a running server or S3, or — for an in-process
+    ``world``, which no server answers — the signed workspace link checked and read as
+    `autolabel serve` would."""
+    import urllib.parse
+    import urllib.request
+
+    from autolabel.app import transfers
+    from autolabel.ports import BLOB_PATH
+
+    if world is not None:
+        link = urllib.parse.urlsplit(url)
+        query = {k: v[-1] for k, v in urllib.parse.parse_qs(link.query).items()}
+        key = urllib.parse.unquote(link.path[len(BLOB_PATH) :])
+        return transfers.read_signed(world.backends, key, query["expires"], query["sig"]).read_bytes()
+    with urllib.request.urlopen(url, timeout=30) as response:
+        data: bytes = response.read()
+        return data
+
 
 @dataclass
 class World:
@@ -136,6 +171,8 @@ def add_inputs(world: World, dataset: str, prefix: str, count: int) -> list[Inpu
                 source=f"{prefix}{n}.png",
                 sha256=digest,
                 size_bytes=1,
+                width=640,
+                height=480,
             )
         )
     for item in inputs:

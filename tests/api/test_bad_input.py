@@ -87,7 +87,7 @@ CASES: list[tuple[str, str, str, Any, int, str]] = [
     ("limit out of range", "GET", "/datasets?limit=0", None, 422, "validation_error"),
     ("limit not a number", "GET", "/datasets/photos/inputs?limit=ten", None, 422, "validation_error"),
     ("forged cursor", "GET", "/datasets/photos/inputs?cursor=1%20OR%201", None, 422, "validation_error"),
-    ("unknown export format", "GET", "/tasks/t/export?format=voc", None, 422, "validation_error"),
+    ("unknown export format", "POST", "/tasks/t/exports", {"format": "voc"}, 422, "validation_error"),
     ("unknown status filter", "GET", "/annotations?status=DONE", None, 422, "validation_error"),
     ("unknown match", "GET", "/annotations?match=some", None, 422, "validation_error"),
     ("score out of range", "POST", "/tasks/t/review/bulk-accept", {"min_score": 2}, 422, "validation_error"),

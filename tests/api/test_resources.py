@@ -15,8 +15,9 @@ from autolabel.app.input_manager import every_annotation
 from autolabel.app.models import shipped_models_dir
 from autolabel.app.review import queue_of
 from autolabel.domain.models import ReviewState
+from autolabel.exports.writer import unzip_files
 from autolabel.ports import BLOB_PATH, AnnotationQuery
-from tests.api.conftest import Client, Served, World, record_run, seed_task, snapshot
+from tests.api.conftest import Client, Reply, Served, World, download, record_run, seed_task, snapshot
 from tests.conftest import sample
 
 
@@ -112,7 +113,8 @@ def test_task_detail_and_delete_with_queues(world: World) -> None:
     assert renamed.status == 200 and root.get("/tasks/renamed").status == 200
     queues = [queue_of(world.backends, task, r) for r in ("alice", "bob")]
     assert all(world.backends.queues.exists(q) for q in queues)
-    assert root.delete(f"/tasks/{task.id}").status == 200
+    deleted = root.finished(root.delete(f"/tasks/{task.id}"))
+    assert deleted["state"] == "succeeded" and deleted["result"] == {"deleted": task.id, "name": "renamed"}
     assert not any(world.backends.queues.exists(q) for q in queues)
     assert root.get(f"/tasks/{task.id}").status == 404
     assert world.backends.records.review_items(task.id) == []
@@ -142,13 +144,13 @@ def snapshot_of(world: World, path: str) -> Any:
 def test_versions_are_numbered_immutable_snapshots(world: World) -> None:
     task, items = seed_task(world, reviewers=("alice",))
     root = world.client("root")
-    first = root.post(f"/tasks/{task.id}/versions")
-    assert first.status == 201 and first.body["number"] == 1 and first.body["annotations"] == 2
+    first = root.finished(root.post(f"/tasks/{task.id}/versions"))
+    assert first["result"]["number"] == 1 and first["result"]["annotations"] == 2
     snapshot_1 = snapshot_of(world, f"/tasks/{task.id}/versions/1")
     assert snapshot_1["version"] == 1 and len(snapshot_1["annotations"]) == 2
     for item in items:
         world.client("alice").post(f"/review/items/{item.id}/accept")
-    second = root.post(f"/tasks/{task.id}/versions").body
+    second = root.finished(root.post(f"/tasks/{task.id}/versions"))["result"]
     assert second["number"] == 2 and second["annotations"] > 2
     assert snapshot_of(world, f"/tasks/{task.id}/versions/1") == snapshot_1  # unchanged by later decisions
     assert all(a["status"] == "SUCCESS" for a in snapshot_of(world, f"/tasks/{task.id}/versions/2")["annotations"])
@@ -170,11 +172,15 @@ def test_export_coco_and_yolo(world: World) -> None:
         root.post(f"/tasks/{task_id}/annotations", {"input_ids": [input_id], "concept": "cat", "box": box}).status
         == 201
     )
-    coco = root.get(f"/tasks/{task_id}/export?format=coco").body["coco"]
+    exported = root.finished(root.post(f"/tasks/{task_id}/exports", {"format": "coco"}))
+    assert exported["result"] == {"format": "coco", "file": "coco.json", "files": 1, "images": 1, "annotations": 1}
+    coco = json.loads(download(exported["result_url"], world))
     assert [c["name"] for c in coco["categories"]] == ["cat"]
     assert [a["bbox"] for a in coco["annotations"]] == [[10.0, 20.0, 100.0, 50.0]]
-    files = root.get(f"/tasks/{task_id}/export?format=yolo").body["files"]
-    assert files[f"labels/{input_id}.txt"].startswith("0 ") and "data.yaml" in files
+    assert [(i["width"], i["height"]) for i in coco["images"]] == [(451, 300)]  # recorded at upload
+    yolo = root.finished(root.post(f"/tasks/{task_id}/exports", {"format": "yolo"}))
+    files = unzip_files(download(yolo["result_url"], world))
+    assert files[f"labels/{input_id}.txt"].startswith(b"0 ") and "data.yaml" in files
 
 
 def test_input_manager_filters_with_and_or(world: World) -> None:
@@ -285,8 +291,7 @@ def test_concurrent_versions_get_distinct_numbers(world: World, served: Served) 
     def snapshot_once() -> None:
         barrier.wait()
         reply = served.request("POST", f"/tasks/{task.id}/versions", None, world.tokens["root"])
-        assert reply.status == 201, reply
-        numbers.append(reply.body["number"])
+        numbers.append(world.client("root").finished(Reply(reply.status, reply.body))["result"]["number"])
 
     threads = [threading.Thread(target=snapshot_once) for _ in range(4)]
     for thread in threads:
@@ -301,10 +306,10 @@ def test_concurrent_versions_get_distinct_numbers(world: World, served: Served) 
 def test_deleting_a_task_deletes_its_version_snapshots(world: World) -> None:
     task, _ = seed_task(world)
     root = world.client("root")
-    assert root.post(f"/tasks/{task.id}/versions").status == 201
+    assert root.finished(root.post(f"/tasks/{task.id}/versions"))["state"] == "succeeded"
     (version,) = world.backends.records.dataset_versions(task.id)
     assert world.backends.blobs.exists(version.blob_key)
-    assert root.delete(f"/tasks/{task.id}").status == 200
+    assert root.finished(root.delete(f"/tasks/{task.id}"))["state"] == "succeeded"
     assert not world.backends.blobs.exists(version.blob_key)  # no snapshot outlives its task
 
 

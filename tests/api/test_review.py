@@ -83,12 +83,14 @@ def test_accept_some_and_edit(world: World) -> None:
 
 def test_bulk_accept_takes_only_the_callers_items_at_or_above_the_score(world: World) -> None:
     task, items = seed_task(world, reviewers=("alice", "bob"), scores=[[0.8], [0.8], [0.5], [0.85], [0.8, 0.45]])
-    reply = world.client("alice").post(f"/tasks/{task.id}/review/bulk-accept", {"min_score": 0.8})
-    assert reply.status == 200
+    alice = world.client("alice")
+    job = alice.finished(alice.post(f"/tasks/{task.id}/review/bulk-accept", {"min_score": 0.8}))
     alices = [i for i in items if i.reviewer == "alice"]
     expected = [i.id for i in alices if min(_scores(world, i)) >= 0.8]
-    assert sorted(reply.body["accepted"]) == sorted(expected) and expected
-    assert reply.body["skipped_below_score"] == len(alices) - len(expected)
+    accepted = [i.id for i in alices if world.backends.records.get_review_item(i.id).state == ReviewState.DECIDED]
+    assert sorted(accepted) == sorted(expected) and expected
+    assert job["result"]["accepted"] == len(expected)
+    assert job["result"]["skipped_below_score"] == len(alices) - len(expected)
     for item in items:
         state = world.backends.records.get_review_item(item.id).state
         assert state == (ReviewState.DECIDED if item.id in expected else ReviewState.PENDING)
@@ -138,8 +140,10 @@ def test_changing_reviewers_keeps_assignments_and_spreads_new_items_evenly(world
 def test_rethreshold_over_http_keeps_decisions(world: World) -> None:
     task, items = seed_task(world, reviewers=("alice",), scores=[[0.5], [0.6]])
     world.client("alice").post(f"/review/items/{items[0].id}/reject")
-    reply = world.client("root").post(f"/tasks/{task.id}/rethreshold", {"thresholds": {"upper": 0.55, "lower": 0.3}})
-    assert reply.status == 200 and reply.body["thresholds"] == {"upper": 0.55, "lower": 0.3}
+    root = world.client("root")
+    job = root.finished(root.post(f"/tasks/{task.id}/rethreshold", {"thresholds": {"upper": 0.55, "lower": 0.3}}))
+    assert job["state"] == "succeeded" and job["result"]["thresholds"] == {"upper": 0.55, "lower": 0.3}
+    assert root.get(f"/tasks/{task.id}").body["task"]["thresholds"] == {"upper": 0.55, "lower": 0.3}
     statuses = {a.input_id: a.status for a in every_annotation(world.backends, AnnotationQuery(task_id=task.id))}
     assert statuses[items[0].input_id] == AnnotationStatus.REJECTED  # alice's decision stands
     assert statuses[items[1].input_id] == AnnotationStatus.SUCCESS  # 0.6 >= new upper

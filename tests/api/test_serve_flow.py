@@ -5,6 +5,7 @@ sample photos, both reviewers through their queues, a dataset version, COCO and 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Served, autolabel_serve
+from autolabel.exports.writer import unzip_files
+from tests.api.conftest import Served, autolabel_serve, download
 from tests.conftest import SAMPLES
 
 AUTOLABEL = [sys.executable, "-m", "autolabel.cli"]
@@ -55,6 +57,16 @@ def test_full_flow_through_autolabel_serve(home: Path, server: Served) -> None:
         assert reply.status == expect, (method, path, reply)
         answer: dict[str, Any] = reply.body
         return answer
+
+    def job(method: str, path: str, body: object = None) -> dict[str, Any]:
+        """Start a job (202) and poll GET /jobs/{id} until it finished; it must succeed."""
+        started = call(method, path, body, expect=202)
+        deadline = time.monotonic() + 120
+        while (polled := call("GET", f"/jobs/{started['id']}"))["state"] not in ("succeeded", "failed"):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert polled["state"] == "succeeded", polled
+        return polled
 
     assert server.request("GET", "/health").body == {"status": "ok"}
     assert server.request("GET", "/tasks").status == 401
@@ -106,14 +118,14 @@ def test_full_flow_through_autolabel_serve(home: Path, server: Served) -> None:
     assert summary["percent_reviewed"] == 100.0
     assert set(summary["labeled_by"]) <= {"ssd-mobilenet-v2-coco@3", "alice", "bob"}
 
-    version = call("POST", f"/tasks/{task['id']}/versions", expect=201)
+    version = job("POST", f"/tasks/{task['id']}/versions")["result"]
     assert version["number"] == 1 and version["inputs"] >= 4
 
-    coco = call("GET", f"/tasks/{task['id']}/export?format=coco")["coco"]
+    coco = json.loads(download(job("POST", f"/tasks/{task['id']}/exports", {"format": "coco"})["result_url"]))
     names = {c["id"]: c["name"] for c in coco["categories"]}
     chelsea = next(i for i in coco["images"] if i["file_name"].startswith("chelsea"))
     chelsea_labels = {names[a["category_id"]] for a in coco["annotations"] if a["image_id"] == chelsea["id"]}
     assert chelsea_labels == ({"cat"} if chelsea_accepted else set())
     assert len(coco["annotations"]) == version["annotations"]
-    yolo = call("GET", f"/tasks/{task['id']}/export?format=yolo")["files"]
+    yolo = unzip_files(download(job("POST", f"/tasks/{task['id']}/exports", {"format": "yolo"})["result_url"]))
     assert "data.yaml" in yolo and sum(1 for k in yolo if k.startswith("labels/")) == len(PHOTOS)

@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "autolabel-data-test"
 TABLE = "autolabel-test"
 IDEMPOTENCY = "autolabel-idempotency-test"
+JOBS_QUEUE = "autolabel-jobs-test"
 CLASSIFIER = "efficientnet-lite0-imagenet"
 DETECTOR = "ssd-mobilenet-v2-coco"
 CLASSIFIER_CONCEPTS = ["tiger cat", "Egyptian cat", "tabby", "coffee mug", "espresso", "cup", "crash helmet", "suit"]
@@ -57,6 +58,7 @@ FUNCTIONS: dict[str, Callable[[Any], Any]] = {
     "infer_batch": lambda stack: stack.pipeline.infer,
     "finalize_run": lambda stack: stack.pipeline.finalize,
     "label_upload": lambda stack: stack.review.label,
+    "run_job": lambda stack: stack.jobs.function,
     "api": lambda stack: stack.api.handler,
 }
 API_FUNCTIONS = {"api"}  # invoked by API Gateway: 29 s of modelled time per route
@@ -123,6 +125,20 @@ class Account:
 
         return lambda event: self.limits.invoke(name, run, event, api=name in API_FUNCTIONS)
 
+    def run_jobs(self, most: int = 1000) -> int:
+        """Deliver the jobs queue's messages to the run_job handler, as its event source does
+        (one at a time), until the queue is empty; returns how many invocations that took."""
+        sqs = self.client("sqs")
+        url = sqs.get_queue_url(QueueName=JOBS_QUEUE)["QueueUrl"]
+        for invocation in range(most):
+            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"])
+            messages = received.get("Messages", [])
+            if not messages:
+                return invocation
+            self.handler("run_job")({"Records": [sqs_record(url, message) for message in messages]})
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
+        raise AssertionError(f"the jobs queue still had messages after {most} invocations")
+
     def _load(self, name: str) -> ModuleType:
         module = self.modules.get(name)
         if module is None:
@@ -153,6 +169,27 @@ class Account:
         return bootstrap.aws_world(settings, identity.credentials)
 
 
+def sqs_record(url: str, message: Any) -> dict[str, Any]:
+    """An SQS event record as Lambda's event source delivers ``message``."""
+    attributes = message.get("Attributes", {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {
+            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+            "SentTimestamp": attributes.get("SentTimestamp", "0"),
+            "SenderId": attributes.get("SenderId", "AIDAEXAMPLE"),
+            "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
+        },
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:{url.rsplit('/', 1)[-1]}",
+        "awsRegion": REGION,
+    }
+
+
 def create_resources() -> None:
     create_table(clients.dynamodb(REGION), TABLE)
     clients.dynamodb(REGION).create_table(
@@ -163,6 +200,7 @@ def create_resources() -> None:
     )
     clients.s3(REGION).create_bucket(Bucket=BUCKET)
     clients.sqs(REGION).create_queue(QueueName=UPLOADS_QUEUE)
+    clients.sqs(REGION).create_queue(QueueName=JOBS_QUEUE)
 
 
 def moto_resources(synth: Synthesized) -> dict[str, Physical]:
@@ -180,6 +218,10 @@ def moto_resources(synth: Synthesized) -> dict[str, Physical]:
         synth.logical_id(stack.review.uploads): Physical(
             ref=f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{UPLOADS_QUEUE}",
             arn=f"arn:aws:sqs:{REGION}:{ACCOUNT}:{UPLOADS_QUEUE}",
+        ),
+        synth.logical_id(stack.jobs.queue): Physical(
+            ref=f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{JOBS_QUEUE}",
+            arn=f"arn:aws:sqs:{REGION}:{ACCOUNT}:{JOBS_QUEUE}",
         ),
         synth.logical_id(stack.alerts.topic): Physical(ref=ALARM_TOPIC, arn=ALARM_TOPIC),
         # tests/aws/test_state_machine.py names each moto function after its logical id.
@@ -214,6 +256,7 @@ def account(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, synthesized: Synthe
         "AUTOLABEL_TABLE": TABLE,
         "AUTOLABEL_BUCKET": BUCKET,
         "AUTOLABEL_IDEMPOTENCY_TABLE": IDEMPOTENCY,
+        "AUTOLABEL_JOBS_QUEUE_URL": f"https://sqs.{REGION}.amazonaws.com/123456789012/{JOBS_QUEUE}",
         "AUTOLABEL_REGION": REGION,
         "AUTOLABEL_CACHE_DIR": str(tmp_path / "lambda-tmp"),
         "POWERTOOLS_TRACE_DISABLED": "true",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autolabel.app import datasets, tasks
+from autolabel.app import datasets, jobs, tasks
 from autolabel.aws import clients
 from autolabel.aws.queues import dlq_name
 from autolabel.aws.settings import Settings
@@ -92,7 +92,8 @@ def test_deleting_a_task_deletes_its_alarms_and_only_its_alarms(account: Account
     kept = task_with_alice_and_bob(account, "kept")
     task_with_alice_and_bob(account)
     assert len(alarms(account)) == 4
-    tasks.delete_task(backends, OWNER, "t1")
+    jobs.submit_delete(backends, OWNER, "t1")
+    account.run_jobs()
     assert set(alarms(account)) == {f"{PREFIX}{dlq_of(kept.id, r)}" for r in ("alice", "bob")}
     # A retried deletion finds neither queue nor alarm, and is fine with that.
     backends.queues.delete_queue(review_queue_name("al-", kept.id, "alice"))

@@ -46,6 +46,16 @@ def api(account: Account) -> Call:
     return call
 
 
+def job(account: Account, call: Call, method: str, path: str, body: object = None, **claims: Any) -> Any:
+    """A route that answers 202 with a job: the run_job function (under its own role) does it,
+    and ``GET /jobs/{id}`` — by the same caller — says how it ended."""
+    started = call(method, path, body, expect=202, **claims)
+    account.run_jobs()
+    done = call("GET", f"/jobs/{started['id']}", **claims)
+    assert done["state"] == "succeeded", done
+    return done
+
+
 def reviewer(name: str) -> dict[str, str]:
     return {"cognito:username": name, "cognito:groups": "[reviewer]"}
 
@@ -115,22 +125,24 @@ def test_the_api_under_its_own_role(deployed: tuple[Account, str]) -> None:  # n
         call("GET", f"/inputs/{view['input']['id']}/content", claims=reviewer("alice"), expect=307)
         call("POST", f"/review/items/{view['item']['id']}/accept", {}, claims=reviewer("alice"))
         decided += 1
-    bulk = call("POST", f"/tasks/{task['id']}/review/bulk-accept", {"min_score": 0.0}, claims=reviewer("bob"))
-    assert decided + len(bulk["accepted"]) == summary["review_items"]
+    bob = reviewer("bob")
+    bulk = job(account, call, "POST", f"/tasks/{task['id']}/review/bulk-accept", {"min_score": 0.0}, claims=bob)
+    assert decided + bulk["result"]["accepted"] == summary["review_items"]
     for name in ("alice", "bob"):
         assert call("GET", f"/tasks/{task['id']}/review/progress", claims=reviewer(name))["pending"] == 0
     assert call("GET", f"/tasks/{task['id']}/review/items?labeler=alice")["items"]
     assert call("GET", f"/annotations?task={task['id']}")["items"]
     assert call("GET", "/me")["name"] == "ada"
 
-    version = call("POST", f"/tasks/{task['id']}/versions", expect=201)
+    version = job(account, call, "POST", f"/tasks/{task['id']}/versions")["result"]
     snapshot = call("GET", f"/tasks/{task['id']}/versions/{version['number']}")
     assert snapshot["version"]["number"] == version["number"] and "X-Amz-Signature=" in snapshot["url"]
-    assert call("GET", f"/tasks/{task['id']}/export?format=coco")["coco"]["images"]
-    call("POST", f"/tasks/{task['id']}/rethreshold", {"thresholds": {"upper": 0.4, "lower": 0.05}})
+    exported = job(account, call, "POST", f"/tasks/{task['id']}/exports", {"format": "coco"})
+    assert exported["result"]["images"] == len(PHOTOS) and "X-Amz-Signature=" in exported["result_url"]
+    job(account, call, "POST", f"/tasks/{task['id']}/rethreshold", {"thresholds": {"upper": 0.4, "lower": 0.05}})
     missing = call("GET", "/tasks/nope", expect=404)
     assert missing["error"] == "not_found"
-    call("DELETE", f"/tasks/{task['id']}")
+    job(account, call, "DELETE", f"/tasks/{task['id']}")
     call("GET", f"/tasks/{task['id']}", expect=404)
     inputs = call("GET", "/datasets/samples/inputs")["items"]
     assert call("POST", "/inputs/delete", {"input_ids": [inputs[0]["id"]]})["deleted"] == [inputs[0]["id"]]

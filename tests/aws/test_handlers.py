@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from autolabel.app import datasets, tasks
+from autolabel.app import datasets, jobs, tasks
 from autolabel.app.review import queue_of
 from autolabel.domain.errors import NotFound, ValidationError
 from autolabel.domain.models import InputState, Reviewer, TaskStatus, Thresholds
@@ -104,7 +104,8 @@ def test_not_an_image_and_a_deleted_task(account: Account) -> None:
     assert outcome["failed"] == 1
     (failed,) = backends.records.failed_inputs(task.id)
     assert "image" in failed.reason
-    tasks.delete_task(backends, OWNER, "t1")
+    jobs.submit_delete(backends, OWNER, "t1")
+    account.run_jobs()
     # A batch that starts after the deletion (a new batch, not a retry of the first).
     assert account.handler("infer_batch")(batch_event(task.id, ids[:1]))["skipped"] == "task deleted"
     assert account.handler("finalize_run")({"task_id": task.id})["status"] == "Deleted"

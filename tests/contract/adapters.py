@@ -10,6 +10,7 @@ from typing import Any
 from unittest import mock
 
 from autolabel.embedded.blobs import FileBlobStore
+from autolabel.embedded.jobs import SQLiteJobStore
 from autolabel.embedded.queues import SQLiteReviewQueues
 from autolabel.embedded.records import SQLiteRecordStore
 from autolabel.embedded.sqlite import SQLiteDatabase
@@ -129,6 +130,23 @@ def dynamodb_records(tmp: Path) -> Iterator[Any]:
 
 
 @contextmanager
+def sqlite_jobs(tmp: Path) -> Iterator[SQLiteJobStore]:
+    yield SQLiteJobStore(SQLiteDatabase(tmp / "jobs.sqlite3"))
+
+
+@contextmanager
+def dynamodb_jobs(tmp: Path) -> Iterator[Any]:
+    from autolabel.aws import clients
+    from autolabel.aws.jobs import DynamoJobStore
+    from autolabel.aws.records import create_table
+
+    with moto_aws():
+        client = clients.dynamodb(REGION)
+        create_table(client, "autolabel-test")
+        yield DynamoJobStore(client, "autolabel-test")
+
+
+@contextmanager
 def sqlite_users(tmp: Path) -> Iterator[SQLiteUserStore]:
     yield SQLiteUserStore(SQLiteDatabase(tmp / "users.sqlite3"))
 
@@ -137,3 +155,4 @@ BLOB_STORES: dict[str, Callable[[Path], Any]] = {"filesystem": filesystem_blobs,
 QUEUES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_queues, "sqs": sqs_queues}
 RECORD_STORES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_records, "dynamodb": dynamodb_records}
 USER_STORES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_users}
+JOB_STORES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_jobs, "dynamodb": dynamodb_jobs}

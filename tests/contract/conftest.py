@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.contract.adapters import BLOB_STORES, QUEUES, RECORD_STORES, USER_STORES
+from tests.contract.adapters import BLOB_STORES, JOB_STORES, QUEUES, RECORD_STORES, USER_STORES
 
 
 @pytest.fixture(params=sorted(BLOB_STORES))
@@ -30,4 +30,10 @@ def records(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture(params=sorted(USER_STORES))
 def users(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     with USER_STORES[request.param](tmp_path) as store:
+        yield store
+
+
+@pytest.fixture(params=sorted(JOB_STORES))
+def job_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    with JOB_STORES[request.param](tmp_path) as store:
         yield store

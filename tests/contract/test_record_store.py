@@ -15,6 +15,7 @@ from autolabel.domain.models import (
     AnnotationStatus,
     Box,
     Dataset,
+    DatasetVersion,
     Decision,
     DecisionKind,
     Input,
@@ -165,6 +166,41 @@ def test_task_lifecycle(records: RecordStore) -> None:
         records.get_task(task.id)
     with pytest.raises(NotFound):
         records.delete_task(task.id)
+
+
+def test_a_task_s_records_are_deleted_in_bounded_steps_and_the_task_last(records: RecordStore) -> None:
+    dataset, inputs = make_dataset(records)
+    task, kept = make_task(records, dataset), make_task(records, dataset, name="kept")
+    for t in (task, kept):
+        records.add_task_inputs(t.id, [i.id for i in inputs])
+        records.commit_batch(t, [result(t, i.id, [("cat", 0.5), ("dog", 0.9)]) for i in inputs])
+    stored = DatasetVersion(
+        task_id=task.id, number=1, blob_key="v/1.json", sha256="0" * 64, annotations=1, inputs=1, created_by="r"
+    )
+    records.create_dataset_version(stored)
+    steps = []
+    while deleted := records.delete_task_records(task.id, 5):
+        assert deleted <= 5
+        steps.append(deleted)
+        assert records.get_task(task.id).id == task.id  # the task stays until the very end
+    # 6 inputs, 12 predictions (each with its annotation), 6 review items, 1 version at least
+    assert len(steps) >= 4 and sum(steps) >= 6 + 6 + 1
+    assert records.delete_task_records(task.id, 5) == 0  # again: nothing left, nothing fails
+    assert records.task_inputs(task.id) == [] and records.predictions(task.id) == []
+    assert records.review_items(task.id) == [] and records.dataset_versions(task.id) == []
+    assert records.annotations(AnnotationQuery(task_id=task.id)).items == []
+    records.delete_task(task.id)
+    with pytest.raises(NotFound):
+        records.get_task(task.id)
+    assert len(records.review_items(kept.id)) == 6 and len(records.task_inputs(kept.id)) == 6  # another task's stay
+
+
+def test_an_image_s_recorded_size_is_kept(records: RecordStore) -> None:
+    dataset, (first, *_) = make_dataset(records, count=1)
+    sized = first.model_copy(update={"id": ids.input_id(dataset.id, "sized"), "width": 640, "height": 480})
+    records.put_inputs([sized])
+    assert records.get_input(sized.id) == sized
+    assert records.get_inputs([sized.id, first.id]) == {sized.id: sized, first.id: first}
 
 
 def test_update_to_a_taken_name_conflicts(records: RecordStore) -> None:
@@ -505,6 +541,7 @@ def test_replace_routing_keeps_decisions(records: RecordStore) -> None:
     items = {i.input_id: i for i in records.review_items(task.id)}
     assert set(items) == {inputs[0].id, inputs[2].id}  # input 1's pending item is gone
     assert items[inputs[0].id].state == ReviewState.DECIDED
+    records.recount(task.id)
     counts = records.counts(task.id)
     assert counts.labeled_by == {"det@1": 1, decided_item.reviewer: 1}
     assert counts.awaiting_review == 1

@@ -204,6 +204,28 @@ def test_unreadable_files_are_reported_and_skipped(cli: Cli, tmp_path: Path) -> 
     assert report["skipped"] == [{"path": str(folder / "missing.jpg"), "reason": "no such file or folder"}]
 
 
+def test_jobs_wait_with_a_progress_bar_and_write_their_results(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_task(cli)
+    cli("task", "run", "t")
+    monkeypatch.setenv("AUTOLABEL_PROGRESS", "1")  # the bar as on a terminal
+    out = tmp_path / "coco.json"
+    _, _, err = cli("export", "t", "--format", "coco", "--out", str(out))
+    assert "exporting t" in err and "6/6" in err  # the bar's last frame: every input's size
+    assert len(json.loads(out.read_text())["images"]) == 6
+    _, version, _ = cli("task", "version", "t", "--json")
+    assert as_json(version)["number"] == 1
+    _, accepted, _ = cli("review", "bulk-accept", "--task", "t", "--reviewer", "alice", "--min-score", "0", "--json")
+    assert as_json(accepted)["skipped_decided_meanwhile"] == 0
+    _, _, err = cli("task", "delete", "t")
+    assert "deleting t" in err
+    _, listed, _ = cli("task", "list", "--json")
+    assert as_json_list(listed) == []
+    code, _, err = cli("task", "delete", "t", ok=False)
+    assert code == 1 and "no task" in err.lower()
+
+
 def test_review_redrive_moves_dead_letters_back(cli: Cli, tmp_path: Path) -> None:
     from autolabel import bootstrap
     from autolabel.app.review import queue_of

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pycocotools.coco import COCO
 
-from autolabel.app import datasets, exports, review, tasks
+from autolabel.app import datasets, exports, jobs, review, tasks
 from autolabel.app.access import find_task
 from autolabel.app.input_manager import every_annotation
 from autolabel.app.runs.local import run_task
@@ -101,7 +101,8 @@ def test_review_then_coco_export_loads_in_pycocotools(detector_task: Backends, t
         )
         assert tasks.summary(backends, OWNER, "coco").labeled_by.get("alice", 0) == len(view.flagged)
     out = tmp_path / "coco.json"
-    exports.save(exports.export_task(backends, OWNER, "coco", "coco"), out)
+    exported = jobs.wait_until_finished(backends, jobs.submit_export(backends, OWNER, "coco", "coco").id)
+    exports.save(jobs.exported(backends, exported), out)
     coco = COCO(str(out))
     names = {c["id"]: c["name"] for c in coco.loadCats(coco.getCatIds())}
     by_file = {img["file_name"]: img for img in coco.loadImgs(coco.getImgIds())}

@@ -28,9 +28,15 @@ def test_inference_and_the_api_have_reserved_concurrency(synthesized: Synthesize
 
 
 def test_the_upload_event_source_has_a_maximum_concurrency(synthesized: Synthesized) -> None:
-    (mapping,) = synthesized.resources("AWS::Lambda::EventSourceMapping").values()
-    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 5}
-    assert mapping["Properties"]["FunctionName"] == {"Ref": synthesized.logical_id(synthesized.stack.review.label)}
+    by_function = {
+        m["Properties"]["FunctionName"]["Ref"]: m["Properties"]
+        for m in synthesized.resources("AWS::Lambda::EventSourceMapping").values()
+    }
+    stack = synthesized.stack
+    assert set(by_function) == {synthesized.logical_id(stack.review.label), synthesized.logical_id(stack.jobs.function)}
+    assert by_function[synthesized.logical_id(stack.review.label)]["ScalingConfig"] == {"MaximumConcurrency": 5}
+    # Jobs are asked for by people, a few at a time: a burst of them waits rather than crowding.
+    assert by_function[synthesized.logical_id(stack.jobs.function)]["ScalingConfig"] == {"MaximumConcurrency": 5}
 
 
 def test_the_upload_rule_passes_only_accepted_kinds_of_accepted_size(synthesized: Synthesized) -> None:

@@ -102,8 +102,16 @@ def test_queues_are_encrypted_with_a_dlq_and_fed_by_the_upload_rule(synthesized:
     assert rule["EventPattern"]["detail-type"] == ["Object Created"]
     assert {"wildcard": "uploads/*.jpg"} in rule["EventPattern"]["detail"]["object"]["key"]
     assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [uploads_id, "Arn"]}
-    mapping = only(synthesized.resources("AWS::Lambda::EventSourceMapping"))
-    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    mappings = synthesized.resources("AWS::Lambda::EventSourceMapping")
+    uploads_mapping = next(
+        m for m in mappings.values() if m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0] == uploads_id
+    )
+    assert uploads_mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    jobs_id = synthesized.logical_id(synthesized.stack.jobs.queue)
+    assert queues[jobs_id]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3  # = functions/run_job MAX_RECEIVES
+
+
+JOB_RUNNER = "Runs a job's chunks (export, version, delete, rethreshold, bulk accept) and re-enqueues it"
 
 
 def test_functions_run_python_312_on_arm64_with_tracing(synthesized: Synthesized) -> None:
@@ -112,7 +120,7 @@ def test_functions_run_python_312_on_arm64_with_tracing(synthesized: Synthesized
         for k, v in synthesized.resources("AWS::Lambda::Function").items()
         if v["Properties"].get("Handler") == "handler.handler"
     }
-    assert len(ours) == 5
+    assert len(ours) == 6
     for properties in ours.values():
         assert properties["Architectures"] == ["arm64"]
         assert properties["Runtime"] == "python3.12"
@@ -134,6 +142,10 @@ def test_functions_run_python_312_on_arm64_with_tracing(synthesized: Synthesized
         "Records unprocessed inputs and sets the task's final status": ["core"],
         "Labels an uploaded object for every task that watches its dataset": ["core", "imaging", "inference"],
         "HTTP API entry point": ["core", "imaging"],
+        "Runs a job's chunks (export, version, delete, rethreshold, bulk accept) and re-enqueues it": [
+            "core",
+            "imaging",
+        ],
     }
     infer = ours[synthesized.logical_id(synthesized.stack.pipeline.infer)]
     assert infer["MemorySize"] == synthesized.config.inference_memory_mb
@@ -232,10 +244,52 @@ def test_least_privilege(synthesized: Synthesized) -> None:
     assert api["states:StartExecution"] == {f"<{synthesized.logical_id(stack.pipeline.state_machine)}>"}
     (executions,) = api["states:DescribeExecution"]  # is run n-1 still running? This machine's only.
     assert ":execution:" in executions and executions.endswith(":*"), executions
-    # Deleting an input removes its uploaded bytes; deleting a task removes its versions.
-    assert api["s3:DeleteObject"] == {f"<{bucket}>/datasets/*", f"<{bucket}>/versions/*"}
-    assert api["s3:PutObject"] == {f"<{bucket}>/datasets/*", f"<{bucket}>/versions/*", f"<{bucket}>/models/*"}
+    # Deleting an input removes its uploaded bytes; versions and task deletion are run_job's.
+    assert api["s3:DeleteObject"] == {f"<{bucket}>/datasets/*"}
+    assert api["s3:PutObject"] == {f"<{bucket}>/datasets/*", f"<{bucket}>/models/*"}
+    assert api["s3:GetObject"] == {
+        f"<{bucket}>/datasets/*",
+        f"<{bucket}>/versions/*",
+        f"<{bucket}>/models/*",
+        f"<{bucket}>/jobs/*",
+    }
+    jobs_queue = f"<{synthesized.logical_id(stack.jobs.queue)}>"
+    assert api["sqs:SendMessage"] == {queues, jobs_queue} and "sqs:DeleteQueue" not in api
     assert "dynamodb:DeleteTable" not in api and "s3:DeleteBucket" not in api
+
+
+def test_the_job_runner_has_what_its_jobs_use_and_no_more(synthesized: Synthesized) -> None:
+    stack = synthesized.stack
+    bucket = synthesized.logical_id(stack.storage.bucket)
+    records = synthesized.logical_id(stack.storage.table)
+    jobs_queue = f"<{synthesized.logical_id(stack.jobs.queue)}>"
+    review_queues = "arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:al-*"
+    table = grants(synthesized, stack.jobs.function)
+    assert table["s3:GetObject"] == {f"<{bucket}>/jobs/*", f"<{bucket}>/versions/*", f"<{bucket}>/datasets/*"}
+    assert table["s3:PutObject"] == table["s3:DeleteObject"] == {f"<{bucket}>/jobs/*", f"<{bucket}>/versions/*"}
+    assert table["dynamodb:BatchWriteItem"] == {f"<{records}>", f"<{records}>/index/*"}
+    # Review queues: deleted with their task, sent to by rethreshold, leases deleted by bulk accept.
+    assert table["sqs:DeleteQueue"] == {review_queues}
+    assert table["sqs:SendMessage"] == {review_queues, jobs_queue}  # carrying on = sending the job again
+    assert table["sqs:ReceiveMessage"] == {jobs_queue}  # its event source
+    assert table["cloudwatch:DeleteAlarms"] == {
+        "arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:autolabel-*"
+    }
+    # s3:ListBucket only so that a missing key is NotFound (test_every_reader_may_list_exactly…).
+    assert not any(a.startswith(("states:", "kms:", "sns:")) for a in table) and "s3:ListAllMyBuckets" not in table
+    assert not any(a.endswith(":*") for a in table)
+    function = synthesized.template["Resources"][synthesized.logical_id(stack.jobs.function)]["Properties"]
+    assert function["Timeout"] == 300 and function["Environment"]["Variables"]["AUTOLABEL_JOBS_QUEUE_URL"] == {
+        "Ref": synthesized.logical_id(stack.jobs.queue)
+    }
+    mapping = next(
+        m["Properties"]
+        for m in synthesized.resources("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": synthesized.logical_id(stack.jobs.function)}
+    )
+    assert mapping["BatchSize"] == 1 and mapping["EventSourceArn"] == {"Fn::GetAtt": [jobs_queue[1:-1], "Arn"]}
+    visibility = synthesized.resources("AWS::SQS::Queue")[jobs_queue[1:-1]]["Properties"]["VisibilityTimeout"]
+    assert visibility >= 6 * function["Timeout"]
 
 
 def test_every_reader_may_list_exactly_the_prefixes_it_reads(synthesized: Synthesized) -> None:
@@ -245,7 +299,13 @@ def test_every_reader_may_list_exactly_the_prefixes_it_reads(synthesized: Synthe
     s3:prefix condition to the very prefixes it reads, and nothing else."""
     stack = synthesized.stack
     bucket = synthesized.logical_id(stack.storage.bucket)
-    functions = [stack.pipeline.start, stack.pipeline.infer, stack.pipeline.finalize, stack.review.label]
+    functions = [
+        stack.pipeline.start,
+        stack.pipeline.infer,
+        stack.pipeline.finalize,
+        stack.review.label,
+        stack.jobs.function,
+    ]
     readers = 0
     for fn in [*functions, stack.api.handler]:
         read = {r.removeprefix(f"<{bucket}>/") for r in grants(synthesized, fn).get("s3:GetObject", set())}
@@ -259,20 +319,22 @@ def test_every_reader_may_list_exactly_the_prefixes_it_reads(synthesized: Synthe
         assert statement["Resource"] == {"Fn::GetAtt": [bucket, "Arn"]}, fn.node.id
         assert set(statement["Condition"]) == {"StringLike"}, fn.node.id
         assert set(statement["Condition"]["StringLike"]["s3:prefix"]) == read, fn.node.id
-    assert readers == 3  # infer, label and the API
+    assert readers == 4  # infer, label, run_job and the API
 
 
 def test_only_queue_creators_manage_alarms_and_only_under_the_prefix(synthesized: Synthesized) -> None:
     stack = synthesized.stack
     alarms = "arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:autolabel-*"
     # Every function that may create a review queue (the pipeline's and label_upload heal a lost
-    # one; the API creates a task's) puts alarms; only the API, which deletes tasks, deletes them.
+    # one; the API creates a task's; rethreshold jobs send) puts alarms; only run_job, which
+    # deletes tasks, deletes them.
     expected = {
         stack.pipeline.start: {"cloudwatch:PutMetricAlarm"},
         stack.pipeline.infer: {"cloudwatch:PutMetricAlarm"},
         stack.pipeline.finalize: {"cloudwatch:PutMetricAlarm"},
         stack.review.label: {"cloudwatch:PutMetricAlarm"},
-        stack.api.handler: {"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"},
+        stack.api.handler: {"cloudwatch:PutMetricAlarm"},
+        stack.jobs.function: {"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"},
     }
     for fn, actions in expected.items():
         table = grants(synthesized, fn)

@@ -42,7 +42,7 @@ def test_only_the_aws_package_imports_boto() -> None:
 
 def test_handlers_call_use_cases_and_never_build_or_touch_an_adapter() -> None:
     handlers = sorted(ROOT.glob("functions/*/handler.py"))
-    assert len(handlers) == 5
+    assert len(handlers) == 6
     for handler in handlers:
         ours = [n for n in imported_modules(handler) if n.startswith("autolabel")]
         assert ours, handler
@@ -94,7 +94,7 @@ def test_the_api_loads_no_model_runtime(tmp_path: Path) -> None:
     assert loaded_by(import_handler("api"), AWS_ENV) == []
 
 
-@pytest.mark.parametrize("function", ["start_run", "finalize_run"])
+@pytest.mark.parametrize("function", ["start_run", "finalize_run", "run_job"])
 def test_a_run_s_bookkeeping_steps_load_no_model_runtime(function: str) -> None:
     # start_run and finalize_run carry the core layer alone (infra/pipeline.py).
     assert loaded_by(import_handler(function), AWS_ENV) == []
@@ -112,7 +112,7 @@ ENTRY_POINTS = [
     *sorted((SRC / "api").rglob("*.py")),
     *sorted(ROOT.glob("functions/*/handler.py")),
 ]
-PORTS = ("records", "blobs", "queues", "users", "launcher")
+PORTS = ("records", "blobs", "queues", "users", "launcher", "jobs", "job_launcher")
 
 
 def test_entry_points_never_touch_a_port() -> None:

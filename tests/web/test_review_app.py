@@ -374,6 +374,9 @@ def test_task_row_actions_version_copy_edit_delete(browser: BrowserContext, site
 
     row(admin).get_by_role("button", name="Create version").click()
     expect(admin.get_by_role("status")).to_contain_text(f"Dataset version 1 of '{TASK}': {len(successes)} annotations")
+    row(admin).get_by_role("button", name="Export COCO").click()
+    expect(admin.get_by_role("status").first).to_contain_text(f"Export of '{TASK}': {len(successes)} annotations")
+    expect(admin.get_by_role("link", name="Download coco.json")).to_be_visible()
     row(admin).get_by_role("button", name="Copy id").click()
     expect(admin.get_by_role("status")).to_contain_text(task["id"])
 

@@ -51,6 +51,8 @@ export type Choose = Schemas["Choose"];
 export type EditIn = Schemas["EditIn"];
 export type EditDecision = Schemas["EditDecision"];
 export type DatasetVersion = Schemas["VersionView"];
+export type Job = Schemas["JobView"];
+export type ExportRequest = Schemas["ExportRequest"];
 export type ErrorBody = Schemas["ErrorBody"];
 
 /** One page of a list route (the document's TaskPage, AnnotationPage, ...: items plus the next cursor). */
@@ -84,6 +86,14 @@ export function describeError(error: unknown): string {
 }
 
 type TokenSource = () => Promise<string | null>;
+
+const JOB_POLL_MS = 500;
+
+/** A running job's progress for people: "1,200 of 5,000" (or "1,200 so far" when the total is unknown). */
+export function jobProgress(job: Job): string {
+  const done = job.done.toLocaleString("en");
+  return job.total === null ? `${done} so far` : `${done} of ${job.total.toLocaleString("en")}`;
+}
 
 export class Api {
   /** Called once per 401, so the app can send the person back to sign-in. */
@@ -129,6 +139,21 @@ export class Api {
   post<T>(path: string, body: unknown = {}): Promise<T> { return this.request<T>("POST", path, body); }
   patch<T>(path: string, body: unknown): Promise<T> { return this.request<T>("PATCH", path, body); }
   delete<T>(path: string): Promise<T> { return this.request<T>("DELETE", path); }
+
+  /**
+   * Start a job (the route answers 202 with it) and poll `GET /jobs/{id}` until it ends,
+   * telling `onProgress` each time; a failed job throws with its reason.
+   */
+  async job(method: string, path: string, body?: unknown, onProgress: (job: Job) => void = () => {}): Promise<Job> {
+    let job = await this.request<Job>(method, path, body);
+    while (job.state === "queued" || job.state === "running") {
+      onProgress(job);
+      await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS));
+      job = await this.get<Job>(`/jobs/${encodeURIComponent(job.id)}`);
+    }
+    if (job.state === "failed") throw new Error(`The ${job.kind.replace("_", " ")} job failed: ${job.failure_reason ?? "no reason given"}`);
+    return job;
+  }
 
   /** Every page of a list. */
   async all<T>(path: string): Promise<T[]> {

@@ -12,6 +12,7 @@ from autolabel.api.resolver import ThreadSafeHttpResolver
 from autolabel.api.routes.datasets import datasets_router
 from autolabel.api.routes.health import health_router
 from autolabel.api.routes.input_manager import input_manager_router
+from autolabel.api.routes.jobs import jobs_router
 from autolabel.api.routes.me import me_router
 from autolabel.api.routes.models import models_router
 from autolabel.api.routes.review import review_router
@@ -37,6 +38,7 @@ def create_app(backends: Backends, authenticate: Authenticator | None = None) ->
     app.include_router(tasks_router(context))
     app.include_router(review_router(context))
     app.include_router(input_manager_router(context))
+    app.include_router(jobs_router(context))
     app.build_middleware_stacks()
     return app
 

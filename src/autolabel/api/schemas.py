@@ -196,10 +196,9 @@ class VersionList(BaseModel):
     items: list[VersionView]
 
 
-class ExportOut(BaseModel):
-    format: Literal["coco", "yolo"]
-    coco: dict[str, Any] | None = Field(description="The COCO document (format=coco).")
-    files: dict[str, str] | None = Field(description="YOLO files by relative path (format=yolo).")
+class ExportRequest(Request):
+    format: Literal["coco", "yolo"] = "coco"
+    include_review: bool = Field(default=False, description="Also export annotations awaiting review, marked as such.")
 
 
 # --------------------------------------------------------------------------- review
@@ -240,12 +239,6 @@ class Decided(BaseModel):
 
 class BulkAccept(Request):
     min_score: float = Field(ge=0, le=1)
-
-
-class BulkAccepted(BaseModel):
-    accepted: list[str]
-    skipped_below_score: int
-    skipped_decided_meanwhile: int
 
 
 class ReviewItemPage(BaseModel):

@@ -247,6 +247,7 @@ def register_keys(backends: Backends, actor: Actor, dataset_ref: str, keys: Sequ
 
 def _input_record(dataset: Dataset, key: str, data: bytes, digest: str, kind: InputKind, source: str) -> Input:
     """The record of stored bytes: its id is content-addressed within the dataset."""
+    width, height = upright_size(data) if kind == InputKind.IMAGE else (None, None)
     return Input(
         id=ids.input_id(dataset.id, digest),
         dataset_id=dataset.id,
@@ -255,7 +256,21 @@ def _input_record(dataset: Dataset, key: str, data: bytes, digest: str, kind: In
         source=source,
         sha256=digest,
         size_bytes=len(data),
+        width=width,
+        height=height,
     )
+
+
+def upright_size(data: bytes) -> tuple[int | None, int | None]:
+    """An image's upright size from its header, recorded with the input so that exports need
+    not download the image again; unknown (None) when the header does not say."""
+    # Pillow only: loaded here, not at import, so the run's bookkeeping functions never load it.
+    from autolabel.imaging.decode import ImageDecodeError, image_size
+
+    try:
+        return image_size(data)
+    except ImageDecodeError:
+        return None, None
 
 
 def _store_input(

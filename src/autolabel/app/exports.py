@@ -1,26 +1,43 @@
 """Exports of a task's annotations: COCO JSON or a YOLO folder (SUCCESS annotations, and those
-awaiting review when asked, marked as such)."""
+awaiting review when asked, marked as such). An export is a job (``app.jobs``): these are the
+pieces it is made of — the formats, each image's size, rendering, and reading a finished one."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from autolabel.app.access import find_task
-from autolabel.app.input_manager import every_annotation
-from autolabel.app.tasks import inputs_of
 from autolabel.domain.errors import ValidationError
-from autolabel.domain.models import AnnotationStatus, InputKind, Task
-from autolabel.domain.users import Actor, require_admin
+from autolabel.domain.models import Annotation, AnnotationStatus, Input, InputKind, Task
 from autolabel.exports.formats import ExportImage, to_coco, to_yolo
-from autolabel.exports.writer import write_export
-from autolabel.ports import AnnotationQuery, Backends
+from autolabel.exports.writer import unzip_files, write_export, zip_files
+from autolabel.ports import Backends
 
-FORMATS = ("coco", "yolo")
 Format = Literal["coco", "yolo"]
+Renderer = Callable[[Task, Sequence[ExportImage], Sequence[Annotation], bool, datetime], dict[str, str]]
+
+
+def _coco(
+    task: Task, images: Sequence[ExportImage], annotations: Sequence[Annotation], review: bool, created: datetime
+) -> dict[str, str]:
+    document = to_coco(task, images, annotations, include_review=review, created_at=created)
+    return {"coco.json": json.dumps(document, indent=2)}
+
+
+def _yolo(
+    task: Task, images: Sequence[ExportImage], annotations: Sequence[Annotation], review: bool, created: datetime
+) -> dict[str, str]:
+    return to_yolo(task, images, annotations, include_review=review)
+
+
+# A new format is one entry: a function from the task, its images and annotations to files.
+RENDERERS: dict[str, Renderer] = {"coco": _coco, "yolo": _yolo}
+FORMATS = tuple(RENDERERS)
 
 
 class Export(BaseModel):
@@ -33,33 +50,27 @@ class Export(BaseModel):
         return document
 
 
-def export_task(backends: Backends, actor: Actor, name: str, fmt: str, include_review: bool = False) -> Export:
-    require_admin(actor, "export tasks")
-    if fmt not in FORMATS:
+def check_format(fmt: str) -> None:
+    if fmt not in RENDERERS:
         raise ValidationError(f"unknown export format '{fmt}': choose one of {', '.join(FORMATS)}")
-    task = find_task(backends, name)
+
+
+def statuses(include_review: bool) -> list[AnnotationStatus]:
     awaiting = [AnnotationStatus.AWAITING_REVIEW, AnnotationStatus.AWAITING_CONSENSUS_REVIEW]
-    statuses = [AnnotationStatus.SUCCESS, *(awaiting if include_review else [])]
-    annotations = every_annotation(backends, AnnotationQuery(task_id=task.id, statuses=statuses))
-    images = export_images(backends, task)
-    if fmt == "coco":
-        document = to_coco(task, images, annotations, include_review=include_review)
-        return Export(format="coco", files={"coco.json": json.dumps(document, indent=2)})
-    return Export(format="yolo", files=to_yolo(task, images, annotations, include_review=include_review))
+    return [AnnotationStatus.SUCCESS, *(awaiting if include_review else [])]
 
 
-def export_images(backends: Backends, task: Task) -> list[ExportImage]:
-    """Every input of the task that did not fail, with its upright size.
+def export_image(backends: Backends, item: Input) -> ExportImage | None:
+    """The input with its upright size: as recorded when its bytes were registered, or — for a
+    record from before sizes were kept — read from the image's header (Pillow, loaded only
+    then). None for a text (neither format has a place for its spans); an image that can no
+    longer be read is refused, not dropped."""
+    if item.kind != InputKind.IMAGE:
+        return None
+    width, height = item.width, item.height
+    if width is None or height is None:
+        from autolabel.imaging.decode import ImageDecodeError, image_size
 
-    The size is read from the image's header (Pillow, loaded only when an export runs: the API
-    that serves exports carries Pillow but not numpy or onnxruntime).
-    """
-    from autolabel.imaging.decode import ImageDecodeError, image_size
-
-    images = []
-    for item in inputs_of(backends, task, skip_failed=True):
-        if item.kind != InputKind.IMAGE:
-            continue  # texts carry spans, which neither format has a place for
         try:
             width, height = image_size(backends.blobs.get(item.blob_key))
         except ImageDecodeError as exc:
@@ -69,8 +80,30 @@ def export_images(backends: Backends, task: Task) -> list[ExportImage]:
                 "delete the input or add it again, then export",
                 {"input_id": item.id},
             ) from None
-        images.append(ExportImage(item.id, Path(item.source or item.blob_key).name, width, height))
-    return images
+    return ExportImage(item.id, Path(item.source or item.blob_key).name, width, height)
+
+
+def render(
+    task: Task,
+    fmt: str,
+    images: Sequence[ExportImage],
+    annotations: Sequence[Annotation],
+    include_review: bool,
+    created: datetime,
+) -> tuple[str, bytes, list[str]]:
+    """The export as one stored file: (its name, its bytes, the names of the files inside).
+    ``created`` dates it, so that rendering the same export again gives the same bytes."""
+    files = RENDERERS[fmt](task, images, annotations, include_review, created)
+    if list(files) == ["coco.json"]:
+        return "coco.json", files["coco.json"].encode(), ["coco.json"]
+    return f"{fmt}.zip", zip_files(files), sorted(files)
+
+
+def read_result(fmt: str, name: str, data: bytes) -> Export:
+    """A finished export read back from its stored file (the CLI writes it out with ``save``)."""
+    if name.endswith(".zip"):
+        return Export.model_validate({"format": fmt, "files": {k: v.decode() for k, v in unzip_files(data).items()}})
+    return Export.model_validate({"format": fmt, "files": {name: data.decode()}})
 
 
 def check_destination(fmt: str, out: Path) -> None:

@@ -4,6 +4,7 @@ accepts, rejects or edits its flagged predictions. Only an item's reviewer decid
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -55,12 +56,6 @@ class RedriveReport(BaseModel):
     task_id: str
     moved: int = Field(description="Items moved back, over all reviewers.")
     by_reviewer: dict[str, int]
-
-
-class BulkAcceptReport(BaseModel):
-    accepted: list[str]
-    skipped_below_score: int
-    skipped_decided_meanwhile: int
 
 
 def review_next(backends: Backends, actor: Actor, task_name: str, lease_s: int = LEASE_SECONDS) -> ReviewView | None:
@@ -162,27 +157,29 @@ def _fitted(backends: Backends, item: ReviewItem, decision: Decision) -> Decisio
     return decision.model_copy(update={"edits": edits})
 
 
-def bulk_accept(backends: Backends, actor: Actor, task_name: str, min_score: float) -> BulkAcceptReport:
-    """Accept every pending item of the caller's partition whose flagged predictions all score
-    >= ``min_score``; items with any lower score stay for a person to look at."""
+def check_min_score(min_score: float) -> None:
     if not 0.0 <= min_score <= 1.0:
         raise ValidationError(f"min_score must be within [0, 1], got {min_score}")
-    task = find_task(backends, task_name)
-    require_reviewer(backends, actor, task)
-    accepted: list[str] = []
-    below = raced = 0
-    for item in backends.records.review_items(task.id, reviewer=actor.name, state=ReviewState.PENDING):
-        scores = [a.score or 0.0 for a in _annotations_of(backends, item) if a.prediction_id in item.prediction_ids]
-        if not scores or min(scores) < min_score:
-            below += 1
-            continue
-        try:
-            decide(backends, actor, item.id, Decision(kind=DecisionKind.ACCEPT, reviewer=actor.name))
-        except Conflict:
-            raced += 1  # decided by another request meanwhile; that decision stands
-            continue
-        accepted.append(item.id)
-    return BulkAcceptReport(accepted=accepted, skipped_below_score=below, skipped_decided_meanwhile=raced)
+
+
+BulkOutcome = Literal["accepted", "skipped_below_score", "skipped_decided_meanwhile"]
+
+
+def accept_if_confident(backends: Backends, actor: Actor, item_id: str, min_score: float) -> BulkOutcome:
+    """Accept the caller's pending item if its flagged predictions all score >= ``min_score``
+    (a bulk-accept job's step); an item with a lower score stays for a person to look at, and
+    an item decided meanwhile (or by an earlier run of the same chunk) is skipped."""
+    item = backends.records.get_review_item(item_id)
+    if item.state != ReviewState.PENDING:
+        return "skipped_decided_meanwhile"
+    scores = [a.score or 0.0 for a in _annotations_of(backends, item) if a.prediction_id in item.prediction_ids]
+    if not scores or min(scores) < min_score:
+        return "skipped_below_score"
+    try:
+        decide(backends, actor, item.id, Decision(kind=DecisionKind.ACCEPT, reviewer=actor.name))
+    except Conflict:
+        return "skipped_decided_meanwhile"  # decided by another request meanwhile; that decision stands
+    return "accepted"
 
 
 def redrive(backends: Backends, actor: Actor, task_name: str) -> RedriveReport:

@@ -150,46 +150,40 @@ def update_task(
     return task
 
 
-def delete_task(backends: Backends, actor: Actor, name: str) -> Task:
-    """The task, its results, its review queues and its versions' snapshots."""
-    require_admin(actor, "delete tasks")
-    task = find_task(backends, name)
+def review_queue_holders(backends: Backends, task: Task) -> list[str]:
+    """Everyone with a review queue on the task: its reviewers and any former reviewer who
+    holds items (their queue stays until the task is deleted)."""
     holders = {item.reviewer for item in backends.records.review_items(task.id)}
-    versions = backends.records.dataset_versions(task.id)
-    backends.records.delete_task(task.id)
-    for reviewer in holders | {r.name for r in task.reviewers}:
-        backends.queues.delete_queue(queue_of(backends, task, reviewer))
-    for version in versions:
-        backends.blobs.delete(version.blob_key)
-    return task
+    return sorted(holders | {r.name for r in task.reviewers})
 
 
-def rethreshold(
-    backends: Backends,
-    actor: Actor,
-    name: str,
-    thresholds: Thresholds | None,
-    concept_thresholds: dict[str, Thresholds] | None,
+def with_thresholds(
+    task: Task, thresholds: Thresholds | None, concept_thresholds: dict[str, Thresholds] | None
 ) -> Task:
-    """Re-apply new thresholds to the stored predictions; reviewers' decisions stand."""
-    require_admin(actor, "change tasks")
-    task = find_task(backends, name)
+    """The task with new thresholds (per-concept ones merged over its own), checked."""
     overrides = dict(task.concept_thresholds)
     for concept, value in (concept_thresholds or {}).items():
         if concept not in task.concepts:
             raise ValidationError(f"'{concept}' is not a concept of task '{task.name}'")
         overrides[concept] = value
-    task = task.model_copy(
+    return task.model_copy(
         update={"thresholds": thresholds or task.thresholds, "concept_thresholds": overrides, "updated_at": utcnow()}
     )
-    by_input: dict[str, list[Prediction]] = {}
-    for prediction in backends.records.predictions(task.id):
-        by_input.setdefault(prediction.input_id, []).append(prediction)
-    routed = [route_input(task, input_id, preds) for input_id, preds in by_input.items()]
+
+
+def rethreshold_inputs(backends: Backends, task: Task, input_ids: Sequence[str]) -> int:
+    """Re-apply ``task``'s thresholds to the stored predictions of these inputs (a rethreshold
+    job's chunk); reviewers' decisions stand. Returns how many review items it created."""
+    routed = []
+    for input_id in input_ids:
+        predictions: list[Prediction] = backends.records.predictions(task.id, input_id)
+        if predictions:
+            routed.append(route_input(task, input_id, predictions))
+    # Called even for an empty chunk: it stores the thresholds (a task with no predictions yet).
     created = backends.records.replace_routing(task, routed)
     if created:
         enqueue_review_items(backends, task, created)
-    return backends.records.get_task(task.id)
+    return len(created)
 
 
 def summary(backends: Backends, actor: Actor, name: str) -> TaskSummary:

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     intra_op_threads: int = Field(default=0, ge=0)
     cache_dir: Path = Path("/tmp/autolabel-blobs")  # noqa: S108 - Lambda's only writable disk
     state_machine_arn: str = ""  # the API starts runs
+    jobs_queue_url: str = ""  # the API and run_job launch jobs
     # Every review queue's DLQ gets an alarm named <alarm_prefix><dlq name> (IAM grants the
     # prefix); its action is the stack's SNS topic, or none when empty.
     alarm_prefix: str = Field(default="autolabel-", min_length=1)

@@ -46,6 +46,8 @@ class TaskStatus(StrEnum):
     IN_PROGRESS = "In progress"
     COMPLETE = "Complete"
     FAILED = "Failed"
+    # A delete job is removing the task: no run starts on it and no new job either.
+    DELETING = "Deleting"
 
 
 class InputState(StrEnum):
@@ -205,6 +207,10 @@ class Input(Frozen):
     source: str = ""  # where the user added it from (path or key), for people to recognise it
     sha256: str
     size_bytes: int
+    # An image's upright size, read from its header when its bytes are registered, so an export
+    # never downloads every image again; None where unknown (not an image, older records).
+    width: int | None = Field(default=None, ge=1)
+    height: int | None = Field(default=None, ge=1)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -362,6 +368,9 @@ class DatasetVersion(Frozen):
     annotations: int
     inputs: int
     created_by: str
+    # The job that created it: a job re-run after a crash finds its version instead of
+    # claiming a second number.
+    job_id: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -216,6 +216,18 @@ class SQLiteRecordStore(RecordStore):
             for table in ("task_inputs", "labels", "review_items", "dataset_versions"):
                 db.execute(f"DELETE FROM {table} WHERE task_id = ?", (task_id,))  # noqa: S608
 
+    def delete_task_records(self, task_id: str, limit: int) -> int:
+        left = limit
+        with self.database.write() as db:
+            for table in ("labels", "review_items", "task_inputs", "dataset_versions"):
+                if left <= 0:
+                    break
+                left -= db.execute(
+                    f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE task_id = ? LIMIT ?)",  # noqa: S608
+                    (task_id, left),
+                ).rowcount
+        return limit - left
+
     def change_reviewers(self, task_id: str, reviewers: Sequence[Reviewer]) -> Task:
         with self.database.write() as db:
             next_seq, task = self._stored_task(db, task_id)
@@ -601,6 +613,9 @@ class SQLiteRecordStore(RecordStore):
             next_seq += len(created)
             db.execute("UPDATE tasks SET review_seq = ?, body = ? WHERE id = ?", (next_seq, _dump(stored), task.id))
         return created
+
+    def recount(self, task_id: str) -> None:
+        """Nothing to do: ``counts`` counts the task's rows as it reads them."""
 
     # ------------------------------------------------------------------ dataset versions
 

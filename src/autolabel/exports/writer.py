@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from autolabel.domain.errors import ValidationError
 
-__all__ = ["write_export"]
+__all__ = ["unzip_files", "write_export", "zip_files"]
 
 
 def write_export(files: Mapping[str, str | bytes], out: Path) -> list[Path]:
@@ -49,3 +51,18 @@ def _checked(name: str) -> PurePosixPath:
     ):
         raise ValidationError(f"unsafe export path {name!r}", {"path": name})
     return path
+
+
+def zip_files(files: Mapping[str, str | bytes]) -> bytes:
+    """One zip archive of an export's files (a YOLO folder becomes one downloadable file)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(str(_checked(name)), content)
+    return buffer.getvalue()
+
+
+def unzip_files(data: bytes) -> dict[str, bytes]:
+    """The files of an archive made by :func:`zip_files`, by their relative path."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {str(_checked(info.filename)): archive.read(info) for info in archive.infolist() if not info.is_dir()}

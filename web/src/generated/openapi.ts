@@ -118,7 +118,7 @@ export interface paths {
         get: operations["get_task_tasks__task__get"];
         put?: never;
         post?: never;
-        /** Delete a task, its results and queues */
+        /** A job deleting the task, its results and queues (the task says Deleting meanwhile; again resumes it) */
         delete: operations["delete_task_tasks__task__delete"];
         options?: never;
         head?: never;
@@ -152,7 +152,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Re-apply new thresholds to the stored predictions */
+        /** A job re-applying new thresholds to the stored predictions */
         post: operations["rethreshold_tasks__task__rethreshold_post"];
         delete?: never;
         options?: never;
@@ -170,7 +170,7 @@ export interface paths {
         /** The task's dataset versions */
         get: operations["list_versions_tasks__task__versions_get"];
         put?: never;
-        /** Snapshot the SUCCESS annotations as the next immutable version */
+        /** A job snapshotting the SUCCESS annotations as the next immutable version */
         post: operations["create_version_tasks__task__versions_post"];
         delete?: never;
         options?: never;
@@ -195,17 +195,17 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/tasks/{task}/export": {
+    "/tasks/{task}/exports": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Export as COCO or YOLO */
-        get: operations["export_tasks__task__export_get"];
+        get?: never;
         put?: never;
-        post?: never;
+        /** A job exporting as COCO (coco.json) or YOLO (yolo.zip); its result_url downloads the file */
+        post: operations["export_tasks__task__exports_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -323,7 +323,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Accept every pending item of the caller whose flagged scores are all >= min_score */
+        /** A job accepting every pending item of the caller whose flagged scores are all >= min_score */
         post: operations["bulk_accept_tasks__task__review_bulk_accept_post"];
         delete?: never;
         options?: never;
@@ -393,6 +393,23 @@ export interface paths {
         put?: never;
         /** Remove annotations */
         post: operations["remove_annotations_tasks__task__annotations_delete_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A job's state, progress and, once it succeeded, its result (and a URL for its file) */
+        get: operations["get_job_jobs__job__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -646,15 +663,6 @@ export interface components {
             /** Min Score */
             min_score: number;
         };
-        /** BulkAccepted */
-        BulkAccepted: {
-            /** Accepted */
-            accepted: string[];
-            /** Skipped Below Score */
-            skipped_below_score: number;
-            /** Skipped Decided Meanwhile */
-            skipped_decided_meanwhile: number;
-        };
         /** Choose */
         Choose: {
             /**
@@ -759,27 +767,20 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /** ExportOut */
-        ExportOut: {
+        /** ExportRequest */
+        ExportRequest: {
             /**
              * Format
+             * @default coco
              * @enum {string}
              */
             format: "coco" | "yolo";
             /**
-             * Coco
-             * @description The COCO document (format=coco).
+             * Include Review
+             * @description Also export annotations awaiting review, marked as such.
+             * @default false
              */
-            coco: {
-                [key: string]: unknown;
-            } | null;
-            /**
-             * Files
-             * @description YOLO files by relative path (format=yolo).
-             */
-            files: {
-                [key: string]: string;
-            } | null;
+            include_review: boolean;
         };
         /** Health */
         Health: {
@@ -845,6 +846,64 @@ export interface components {
         InputsUpload: {
             /** Files */
             files: components["schemas"]["UploadedFile"][];
+        };
+        /**
+         * JobKind
+         * @enum {string}
+         */
+        JobKind: "export" | "version" | "delete_task" | "rethreshold" | "bulk_accept";
+        /**
+         * JobState
+         * @enum {string}
+         */
+        JobState: "queued" | "running" | "succeeded" | "failed";
+        /**
+         * JobView
+         * @description A job as callers see it: poll ``GET /jobs/{id}`` until ``state`` is succeeded or failed.
+         */
+        JobView: {
+            /** Id */
+            id: string;
+            kind: components["schemas"]["JobKind"];
+            /** Task Id */
+            task_id: string;
+            /** Task Name */
+            task_name: string;
+            state: components["schemas"]["JobState"];
+            /**
+             * Done
+             * @description Items done so far (inputs, annotations, records, review items).
+             */
+            done: number;
+            /**
+             * Total
+             * @description Items to do, where known.
+             */
+            total: number | null;
+            /**
+             * Result
+             * @description What the job did, when it succeeded (counts, the version's number…).
+             */
+            result: {
+                [key: string]: unknown;
+            };
+            /**
+             * Result Url
+             * @description Where to download the result (an export's file, a version's snapshot).
+             */
+            result_url: string | null;
+            /** Failure Reason */
+            failure_reason: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /**
          * LabelType
@@ -1128,7 +1187,7 @@ export interface components {
          * TaskStatus
          * @enum {string}
          */
-        TaskStatus: "Pending" | "In progress" | "Complete" | "Failed";
+        TaskStatus: "Pending" | "In progress" | "Complete" | "Failed" | "Deleting";
         /** TaskSummary */
         TaskSummary: {
             /** Task Id */
@@ -1310,7 +1369,7 @@ export interface components {
         /**
          * VersionLink
          * @description A version and a short-lived URL of its snapshot — JSON ``{task: {id, name, concepts},
-         *     version, annotations: [AnnotationView…]}``, as ``create_version`` wrote it. The snapshot
+         *     version, annotations: [AnnotationView…]}``, as a version job wrote it. The snapshot
          *     grows with the task, so it is fetched from the store, never through the API.
          */
         VersionLink: {
@@ -2138,13 +2197,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
+            /** @description Accepted */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TaskView"];
+                    "application/json": components["schemas"]["JobView"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */
@@ -2428,13 +2487,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
+            /** @description Accepted */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TaskView"];
+                    "application/json": components["schemas"]["JobView"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */
@@ -2616,13 +2675,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Created */
-            201: {
+            /** @description Accepted */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VersionView"];
+                    "application/json": components["schemas"]["JobView"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */
@@ -2794,27 +2853,28 @@ export interface operations {
             };
         };
     };
-    export_tasks__task__export_get: {
+    export_tasks__task__exports_post: {
         parameters: {
-            query?: {
-                format?: "coco" | "yolo";
-                include_review?: boolean;
-            };
+            query?: never;
             header?: never;
             path: {
                 task: string;
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
         responses: {
-            /** @description OK */
-            200: {
+            /** @description Accepted */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ExportOut"];
+                    "application/json": components["schemas"]["JobView"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */
@@ -3482,13 +3542,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
+            /** @description Accepted */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BulkAccepted"];
+                    "application/json": components["schemas"]["JobView"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */
@@ -3880,6 +3940,100 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Count"];
+                };
+            };
+            /** @description Malformed request (e.g. invalid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state (e.g. already decided) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed but invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_job_jobs__job__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobView"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */

@@ -1,9 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
-import { enc, type Rethreshold, type Reviewer, type Task, type TaskDetail, type TaskUpdate, type Thresholds } from "../api";
+import { enc, jobProgress, type Rethreshold, type Reviewer, type Task, type TaskDetail, type TaskUpdate, type Thresholds } from "../api";
 import { navigate, useLoad, useSession } from "../app";
 import { ReviewersEditor, reviewerProblems } from "../components/ReviewersEditor";
 import { ThresholdSlider, thresholdProblems } from "../components/ThresholdSlider";
-import { ErrorMessage, FormFooter, Page } from "../components/ui";
+import { ErrorMessage, FormFooter, Notice, Page } from "../components/ui";
 import { TASK_NAME } from "../generated/names";
 
 /** Rename, change reviewers (assigned items stay put) and re-threshold from stored predictions. */
@@ -15,6 +15,7 @@ export function EditTaskPage({ taskId }: { taskId: string }) {
   const [thresholds, setThresholds] = useState<Thresholds>({ lower: 0, upper: 1 });
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [progress, setProgress] = useState<string | null>(null);
 
   useEffect(() => {
     const task = loaded.data?.task;
@@ -41,18 +42,21 @@ export function EditTaskPage({ taskId }: { taskId: string }) {
       if (JSON.stringify(reviewers) !== JSON.stringify(task.reviewers)) changed.reviewers = reviewers;
       if (Object.keys(changed).length) await api.patch<Task>(`/tasks/${enc(task.id)}`, changed);
       if (thresholds.lower !== task.thresholds.lower || thresholds.upper !== task.thresholds.upper) {
-        await api.post<Task>(`/tasks/${enc(task.id)}/rethreshold`, { thresholds } satisfies Rethreshold);
+        const body: Rethreshold = { thresholds };
+        await api.job("POST", `/tasks/${enc(task.id)}/rethreshold`, body, (running) => setProgress(`Re-applying thresholds: ${jobProgress(running)} inputs…`));
       }
       navigate("#/tasks");
     } catch (failure) {
       setError(failure);
     } finally {
       setBusy(false);
+      setProgress(null);
     }
   };
 
   return (
     <Page title={task ? `Edit '${task.name}'` : "Edit task"}>
+      {progress && <Notice>{progress}</Notice>}
       <ErrorMessage error={error ?? loaded.error} />
       {task && (
         <form class="task-form" onSubmit={save} noValidate>

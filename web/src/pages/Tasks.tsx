@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { enc, type DatasetVersion, type LabelType, type ModelSpec, type RedriveReport, type ReviewProgress, type Task, type TaskDetail } from "../api";
+import { enc, jobProgress, type ExportRequest, type LabelType, type ModelSpec, type RedriveReport, type ReviewProgress, type Task, type TaskDetail } from "../api";
 import { navigate, useLoad, useSession } from "../app";
 import { Dialog, ErrorMessage, Notice, Page, ProgressBar } from "../components/ui";
 
@@ -21,6 +21,7 @@ export function TasksPage() {
   const [notice, setNotice] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [deleting, setDeleting] = useState<Task | null>(null);
+  const [download, setDownload] = useState<{ url: string; name: string } | null>(null);
   const models = useLoad(() => api.all<ModelSpec>("/models"), []);
   const rows = useLoad(async (): Promise<Row[]> => {
     const tasks = await api.all<Task>("/tasks");
@@ -45,6 +46,7 @@ export function TasksPage() {
   const act = async (what: () => Promise<string>) => {
     setActionError(null);
     setNotice(null);
+    setDownload(null);
     try {
       setNotice(await what());
       rows.reload();
@@ -64,6 +66,13 @@ export function TasksPage() {
       actions={admin && <a class="button primary" href="#/tasks/new">New Labeling Task</a>}
     >
       {notice && <Notice>{notice}</Notice>}
+      {download && (
+        <Notice>
+          <a href={download.url} download={download.name}>
+            Download {download.name}
+          </a>
+        </Notice>
+      )}
       <ErrorMessage error={actionError ?? rows.error ?? models.error} />
       {rows.data && rows.data.length === 0 && (
         <p class="empty">{admin ? "No tasks yet. Create one with New Labeling Task." : "You review no tasks yet."}</p>
@@ -169,12 +178,31 @@ export function TasksPage() {
                             type="button"
                             onClick={() =>
                               act(async () => {
-                                const v = await api.post<DatasetVersion>(`/tasks/${enc(task.id)}/versions`);
+                                const job = await api.job("POST", `/tasks/${enc(task.id)}/versions`, {}, (running) =>
+                                  setNotice(`Creating a dataset version of '${task.name}': ${jobProgress(running)} annotations…`),
+                                );
+                                const v = job.result as { number: number; annotations: number; inputs: number };
                                 return `Dataset version ${v.number} of '${task.name}': ${v.annotations} annotations on ${v.inputs} inputs.`;
                               })
                             }
                           >
                             Create version
+                          </button>
+                          <button
+                            type="button"
+                            onClick={() =>
+                              act(async () => {
+                                const body: ExportRequest = { format: "coco", include_review: false };
+                                const job = await api.job("POST", `/tasks/${enc(task.id)}/exports`, body, (running) =>
+                                  setNotice(`Exporting '${task.name}': ${jobProgress(running)} images…`),
+                                );
+                                const made = job.result as { file: string; images: number; annotations: number };
+                                if (job.result_url) setDownload({ url: job.result_url, name: made.file });
+                                return `Export of '${task.name}': ${made.annotations} annotations on ${made.images} images.`;
+                              })
+                            }
+                          >
+                            Export COCO
                           </button>
                           <a class="button" href={`#/tasks/${enc(task.id)}/edit`}>
                             Edit
@@ -202,7 +230,10 @@ export function TasksPage() {
               const task = deleting as Task;
               setDeleting(null);
               void act(async () => {
-                await api.delete(`/tasks/${enc(task.id)}`);
+                await api.job("DELETE", `/tasks/${enc(task.id)}`, undefined, (running) => {
+                  setNotice(`Deleting '${task.name}': ${jobProgress(running)} records…`);
+                  rows.reload(); // the row says Deleting meanwhile
+                });
                 return `Task '${task.name}' deleted.`;
               });
             }}

@@ -9,14 +9,14 @@ from autolabel.api.context import ApiContext, Cursor, Limit, path_ref
 from autolabel.api.errors import responses
 from autolabel.api.schemas import (
     BulkAccept,
-    BulkAccepted,
     Choose,
     Decided,
     EditDecision,
     NextItem,
     ReviewItemPage,
 )
-from autolabel.app import review
+from autolabel.app import jobs, review
+from autolabel.app.jobs import JobView
 from autolabel.app.review import RedriveReport, ReviewProgress, ReviewView
 from autolabel.app.views import AnnotationView, ReviewItemView
 from autolabel.domain.models import Decision, DecisionKind, Edit
@@ -100,12 +100,13 @@ def review_router(api: ApiContext) -> Router:
     @router.post(
         "/tasks/<task>/review/bulk-accept",
         tags=TAGS,
-        summary="Accept every pending item of the caller whose flagged scores are all >= min_score",
-        responses=responses(),
+        summary="A job accepting every pending item of the caller whose flagged scores are all >= min_score",
+        status_code=202,
+        responses=responses(202),
     )
-    def bulk_accept(task: str, body: Annotated[BulkAccept, Body()]) -> BulkAccepted:
-        report = review.bulk_accept(api.backends, api.actor(), path_ref(task), body.min_score)
-        return BulkAccepted(**report.model_dump())
+    def bulk_accept(task: str, body: Annotated[BulkAccept, Body()]) -> JobView:
+        job = jobs.submit_bulk_accept(api.backends, api.actor(), path_ref(task), body.min_score)
+        return JobView.of(api.backends, job)
 
     @router.post(
         "/tasks/<task>/review/redrive",

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from autolabel.api.context import ApiContext, Cursor, Limit, absolute_url, path_ref
 from autolabel.api.errors import responses
 from autolabel.api.schemas import (
-    ExportOut,
+    ExportRequest,
     Rethreshold,
     RunStarted,
     TaskCreate,
@@ -17,7 +17,8 @@ from autolabel.api.schemas import (
     TaskUpdate,
     VersionList,
 )
-from autolabel.app import exports, tasks, versions
+from autolabel.app import jobs, tasks, versions
+from autolabel.app.jobs import JobView
 from autolabel.app.runs import lifecycle
 from autolabel.app.versions import VersionLink
 from autolabel.app.views import TaskView, VersionView
@@ -73,9 +74,15 @@ def tasks_router(api: ApiContext) -> Router:
         updated = tasks.update_task(api.backends, api.actor(), path_ref(task), name=body.name, reviewers=reviewers)
         return TaskView.of(updated)
 
-    @router.delete("/tasks/<task>", tags=TAGS, summary="Delete a task, its results and queues", responses=responses())
-    def delete_task(task: str) -> TaskView:
-        return TaskView.of(tasks.delete_task(api.backends, api.actor(), path_ref(task)))
+    @router.delete(
+        "/tasks/<task>",
+        tags=TAGS,
+        summary="A job deleting the task, its results and queues (the task says Deleting meanwhile; again resumes it)",
+        status_code=202,
+        responses=responses(202),
+    )
+    def delete_task(task: str) -> JobView:
+        return JobView.of(api.backends, jobs.submit_delete(api.backends, api.actor(), path_ref(task)))
 
     @router.post(
         "/tasks/<task>/runs", tags=TAGS, summary="Start (or resume) a run", status_code=202, responses=responses(202)
@@ -87,28 +94,29 @@ def tasks_router(api: ApiContext) -> Router:
     @router.post(
         "/tasks/<task>/rethreshold",
         tags=TAGS,
-        summary="Re-apply new thresholds to the stored predictions",
-        responses=responses(),
+        summary="A job re-applying new thresholds to the stored predictions",
+        status_code=202,
+        responses=responses(202),
     )
-    def rethreshold(task: str, body: Annotated[Rethreshold, Body()]) -> TaskView:
-        changed = tasks.rethreshold(
+    def rethreshold(task: str, body: Annotated[Rethreshold, Body()]) -> JobView:
+        job = jobs.submit_rethreshold(
             api.backends,
             api.actor(),
             path_ref(task),
             body.thresholds.domain() if body.thresholds else None,
             {c: t.domain() for c, t in body.concept_thresholds.items()},
         )
-        return TaskView.of(changed)
+        return JobView.of(api.backends, job)
 
     @router.post(
         "/tasks/<task>/versions",
         tags=TAGS,
-        summary="Snapshot the SUCCESS annotations as the next immutable version",
-        status_code=201,
-        responses=responses(201),
+        summary="A job snapshotting the SUCCESS annotations as the next immutable version",
+        status_code=202,
+        responses=responses(202),
     )
-    def create_version(task: str) -> VersionView:
-        return VersionView.of(versions.create_version(api.backends, api.actor(), path_ref(task)))
+    def create_version(task: str) -> JobView:
+        return JobView.of(api.backends, jobs.submit_version(api.backends, api.actor(), path_ref(task)))
 
     @router.get("/tasks/<task>/versions", tags=TAGS, summary="The task's dataset versions", responses=responses())
     def list_versions(task: str) -> VersionList:
@@ -124,15 +132,15 @@ def tasks_router(api: ApiContext) -> Router:
         link = versions.version_link(api.backends, api.actor(), path_ref(task), number)
         return link.model_copy(update={"url": absolute_url(link.url, router.current_event.headers)})
 
-    @router.get("/tasks/<task>/export", tags=TAGS, summary="Export as COCO or YOLO", responses=responses())
-    def export(
-        task: str,
-        format: Annotated[Literal["coco", "yolo"], Query()] = "coco",
-        include_review: Annotated[bool, Query()] = False,
-    ) -> ExportOut:
-        made = exports.export_task(api.backends, api.actor(), path_ref(task), format, include_review)
-        if made.format == "coco":
-            return ExportOut(format="coco", coco=made.coco, files=None)
-        return ExportOut(format="yolo", coco=None, files=made.files)
+    @router.post(
+        "/tasks/<task>/exports",
+        tags=TAGS,
+        summary="A job exporting as COCO (coco.json) or YOLO (yolo.zip); its result_url downloads the file",
+        status_code=202,
+        responses=responses(202),
+    )
+    def export(task: str, body: Annotated[ExportRequest, Body()]) -> JobView:
+        job = jobs.submit_export(api.backends, api.actor(), path_ref(task), body.format, body.include_review)
+        return JobView.of(api.backends, job)
 
     return router

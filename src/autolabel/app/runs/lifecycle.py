@@ -100,6 +100,8 @@ def check_runnable(backends: Backends, actor: Actor, name: str) -> Task:
     """The task, if the caller may run it, its model exists and its dataset has inputs."""
     require_admin(actor, "run tasks")
     task = find_task(backends, name)
+    if task.status == TaskStatus.DELETING:
+        raise Conflict(f"task '{task.name}' is being deleted", {"task": task.id})
     models.package_of(backends, task.model_id)
     if not backends.records.list_inputs(task.dataset_id, limit=1).items:
         raise _empty_dataset(backends, task)

@@ -16,7 +16,6 @@ from autolabel.aws.records.counters import (
     counter_update,
     counts_item,
     merge,
-    recount,
 )
 from autolabel.aws.records.keys import (
     COUNTS,
@@ -208,8 +207,6 @@ def replace_routing(table: Table, task: Task, routed: Sequence[RoutedInput]) -> 
         UpdateExpression="SET review_seq = :n",
         ExpressionAttributeValues={":n": N(next_seq)},
     )
-    # Rethreshold touches many inputs at once; counting afresh beats tracking every delta.
-    recount(table, task.id)
     return created
 
 

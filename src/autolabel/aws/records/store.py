@@ -199,6 +199,9 @@ class DynamoRecordStore(RecordStore):
     def delete_task(self, task_id: str) -> None:
         tasks.delete_task(self.table, task_id)
 
+    def delete_task_records(self, task_id: str, limit: int) -> int:
+        return tasks.delete_task_records(self.table, task_id, limit)
+
     def change_reviewers(self, task_id: str, reviewers: Sequence[Reviewer]) -> Task:
         return review.change_reviewers(self.table, task_id, reviewers)
 
@@ -333,6 +336,11 @@ class DynamoRecordStore(RecordStore):
 
     def replace_routing(self, task: Task, routed: Sequence[RoutedInput]) -> list[ReviewItem]:
         return review.replace_routing(self.table, task, routed)
+
+    def recount(self, task_id: str) -> None:
+        # Rethreshold changes bands, annotations and review items of many inputs: counting
+        # afresh, once per job, beats tracking every delta.
+        counters.recount(self.table, task_id)
 
     # ------------------------------------------------------------------ edits and versions
 

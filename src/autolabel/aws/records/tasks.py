@@ -128,3 +128,24 @@ def delete_task(table: Table, task_id: str) -> None:
     doomed = [key(task_pk(task_id), text(i, "SK")) for i in table.partition(task_pk(task_id), "")]
     doomed += [key(text(i, "PK"), META) for i in table.index("GSI2", f"TASK#{task_id}#RI")]
     table.batch_write([{"DeleteRequest": {"Key": k}} for k in doomed])
+
+
+def delete_task_records(table: Table, task_id: str, limit: int) -> int:
+    pk = task_pk(task_id)
+    # The counters go first, every time (deleting a missing item is a no-op): an in-flight
+    # batch's transaction is conditional on them, so it fails with NotFound instead of writing
+    # behind the deletion.
+    table.client.delete_item(TableName=table.name, Key=key(pk, COUNTS))
+    doomed: list[Item] = []
+    for item in table.partition(pk, ""):
+        if len(doomed) >= limit:
+            break
+        if text(item, "SK") not in (META, COUNTS):
+            doomed.append(key(pk, text(item, "SK")))
+    if len(doomed) < limit:
+        for item in table.index("GSI2", f"TASK#{task_id}#RI"):
+            if len(doomed) >= limit:
+                break
+            doomed.append(key(text(item, "PK"), META))
+    table.batch_write([{"DeleteRequest": {"Key": k}} for k in doomed])
+    return len(doomed)
