@@ -54,8 +54,10 @@ app.add_typer(task_app, name="task")
 app.add_typer(review_app, name="review")
 
 # No emoji codes: a file named ":cat:.jpg" is printed as it is named, not as a picture of a cat.
-console = Console(emoji=False)
-err_console = Console(stderr=True, emoji=False)
+# Lines of text are never wrapped (tables still fit the terminal): one line per message, a path
+# copyable whole.
+console = Console(emoji=False, soft_wrap=True)
+err_console = Console(stderr=True, emoji=False, soft_wrap=True)
 
 # Whoever runs the CLI owns the workspace folder (and could read its database): an admin.
 OWNER = Actor.workspace_owner()

@@ -26,6 +26,7 @@ from typing import Any
 from unittest import mock
 
 import botocore.client
+import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID as ACCOUNT
 from moto.dynamodb.models import dynamodb_backends
 
@@ -525,6 +526,9 @@ def test_narrowed_queries_answer_as_moto_does(account: Account) -> None:
         assert answers() == plain
 
 
+# Serial (make test runs it after the parallel suite, in pytest's own process): in an xdist
+# worker the same test takes ten times as long, nearly all of it system time.
+@pytest.mark.serial
 def test_every_route_costs_the_same_on_10_and_10000_inputs(account: Account) -> None:
     started = time.monotonic()
     machine = clients.stepfunctions(REGION, account.admin).create_state_machine(
