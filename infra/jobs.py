@@ -10,11 +10,9 @@ the embedded world mirrors with a thread."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import Config
@@ -29,6 +27,7 @@ from infra.lambdas import (
     list_statement,
     queue_arn,
     table_statement,
+    work_queue,
 )
 from infra.pipeline import Pipeline
 from infra.storage import Storage
@@ -47,23 +46,7 @@ class Jobs(Construct):
     def __init__(self, scope: Construct, id: str, config: Config, storage: Storage, pipeline: Pipeline) -> None:
         super().__init__(scope, id)
         bucket, table = storage.bucket, storage.table
-        self.dlq = sqs.Queue(
-            self,
-            "JobsDLQ",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        self.queue = sqs.Queue(
-            self,
-            "Jobs",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            # Six times the function timeout (Lambda's SQS guidance): a message is not delivered
-            # again while its invocation still runs.
-            visibility_timeout=Duration.seconds(6 * RUN_JOB_TIMEOUT_S),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=MAX_RECEIVES),
-        )
+        self.queue, self.dlq = work_queue(self, "Jobs", function_timeout_s=RUN_JOB_TIMEOUT_S, max_receives=MAX_RECEIVES)
         self.function = function(
             self,
             "RunJob",

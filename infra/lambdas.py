@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import ROOT
@@ -59,6 +60,31 @@ def function(
             **environment,
         },
     )
+
+
+def work_queue(
+    scope: Construct, name: str, *, function_timeout_s: int, max_receives: int
+) -> tuple[sqs.Queue, sqs.Queue]:
+    """An encrypted queue feeding a function, and its dead-letter queue (kept 14 days).
+
+    Visibility is six times the function's timeout, as Lambda's SQS guidance says, so a message
+    is not delivered again while its invocation still runs."""
+    dlq = sqs.Queue(
+        scope,
+        f"{name}DLQ",
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+    )
+    queue = sqs.Queue(
+        scope,
+        name,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        visibility_timeout=Duration.seconds(6 * function_timeout_s),
+        dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=max_receives),
+    )
+    return queue, dlq
 
 
 def snake(name: str) -> str:

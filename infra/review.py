@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from autolabel.domain.inputs import IMAGE_EXTENSIONS, TEXT_EXTENSIONS
@@ -28,6 +26,7 @@ from infra.lambdas import (
     list_statement,
     queue_arn,
     table_statement,
+    work_queue,
 )
 from infra.pipeline import Pipeline
 from infra.storage import Storage
@@ -55,22 +54,8 @@ class Review(Construct):
     def __init__(self, scope: Construct, id: str, config: Config, storage: Storage, pipeline: Pipeline) -> None:
         super().__init__(scope, id)
         bucket, table = storage.bucket, storage.table
-        self.uploads_dlq = sqs.Queue(
-            self,
-            "UploadsDLQ",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        self.uploads = sqs.Queue(
-            self,
-            "Uploads",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            # Six times the function timeout, as Lambda's SQS guidance says, so a slow batch is
-            # not redelivered while it still runs.
-            visibility_timeout=Duration.seconds(6 * UPLOAD_TIMEOUT_S),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.uploads_dlq, max_receive_count=5),
+        self.uploads, self.uploads_dlq = work_queue(
+            self, "Uploads", function_timeout_s=UPLOAD_TIMEOUT_S, max_receives=5
         )
         self.rule = events.Rule(
             self,
