@@ -15,6 +15,7 @@ from autolabel import bootstrap
 from autolabel.app import datasets, tasks
 from autolabel.app.runs import lifecycle
 from autolabel.aws import clients
+from autolabel.aws.executions import execution_arn, execution_name
 from autolabel.aws.settings import Settings
 from autolabel.domain.errors import Conflict
 from autolabel.domain.models import Reviewer, Task, TaskStatus, Thresholds
@@ -105,7 +106,7 @@ def test_a_run_is_not_started_over_one_in_flight(account: Account, tmp_path: Pat
     # Once it has stopped, the next run starts.
     sfn = clients.stepfunctions(REGION, account.admin)
     machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
-    sfn.stop_execution(executionArn=machine.replace(":stateMachine:", ":execution:") + f":{task.id}-run-1")
+    sfn.stop_execution(executionArn=execution_arn(machine, execution_name(task.id, 1)))
     assert lifecycle.request_run(backends, OWNER, "cups").runs == 2
     assert executions(account, task.id)[f"{task.id}-run-2"] == "RUNNING"
 
